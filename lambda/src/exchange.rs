@@ -1,0 +1,225 @@
+//! The `Exchange` port: everything the tick and the routes need from a futures exchange.
+
+use core::future::Future;
+use maestro_core::{Candle, TickSize};
+use serde::{Deserialize, Serialize};
+
+/// Candle bucket length, as BitMEX offers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinSize {
+    /// One minute.
+    #[serde(rename = "1m")]
+    M1,
+    /// Five minutes.
+    #[serde(rename = "5m")]
+    M5,
+    /// One hour.
+    #[serde(rename = "1h")]
+    H1,
+    /// One day.
+    #[serde(rename = "1d")]
+    D1,
+}
+
+impl BinSize {
+    /// The bucket length in milliseconds.
+    pub const fn millis(self) -> i64 {
+        match self {
+            BinSize::M1 => 60_000,
+            BinSize::M5 => 300_000,
+            BinSize::H1 => 3_600_000,
+            BinSize::D1 => 86_400_000,
+        }
+    }
+
+    /// BitMEX's name for it (`"1m"`, `"5m"`, `"1h"`, `"1d"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BinSize::M1 => "1m",
+            BinSize::M5 => "5m",
+            BinSize::H1 => "1h",
+            BinSize::D1 => "1d",
+        }
+    }
+
+    /// Parses BitMEX's name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "1m" => Some(BinSize::M1),
+            "5m" => Some(BinSize::M5),
+            "1h" => Some(BinSize::H1),
+            "1d" => Some(BinSize::D1),
+            _ => None,
+        }
+    }
+}
+
+/// What the bot reads from the instrument at start-up instead of hard-coding it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instrument {
+    /// Symbol, e.g. `LTCUSDT`.
+    pub symbol: String,
+    /// Price increment.
+    pub tick_size: TickSize,
+    /// Order quantity increment in contracts.
+    pub lot_size: u64,
+    /// BitMEX `multiplier`.
+    pub multiplier: i64,
+    /// BitMEX `underlyingToPositionMultiplier` (contracts per unit of the underlying), if any.
+    pub underlying_to_position_multiplier: Option<f64>,
+    /// Taker fee rate (0.0005 = 5 bp), for reporting and simulation, never for decisions.
+    pub taker_fee: f64,
+    /// Instrument state (`Open` when tradable).
+    pub state: String,
+}
+
+/// Order side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Side {
+    /// Buy.
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+impl Side {
+    /// BitMEX's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "Buy",
+            Side::Sell => "Sell",
+        }
+    }
+}
+
+/// A market order the bot wants placed. `cl_ord_id` is derived from the decision, so a retry of the
+/// same decision carries the same id and the exchange can refuse a duplicate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRequest {
+    /// Symbol.
+    pub symbol: String,
+    /// Side.
+    pub side: Side,
+    /// Quantity in contracts (positive, a multiple of the lot size). Ignored for `close`.
+    pub qty: u64,
+    /// Client order id (at most 36 characters).
+    pub cl_ord_id: String,
+    /// Only reduce the position (`execInst=ReduceOnly`).
+    pub reduce_only: bool,
+    /// Close the whole position (`execInst=Close`, no quantity sent).
+    pub close: bool,
+}
+
+/// An order as the exchange knows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedOrder {
+    /// Exchange order id.
+    pub order_id: String,
+    /// Client order id.
+    pub cl_ord_id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Side.
+    pub side: Side,
+    /// Ordered quantity in contracts.
+    pub qty: u64,
+    /// Filled quantity in contracts.
+    pub filled_qty: u64,
+    /// Average fill price in quote currency, if any fill (display only).
+    pub avg_price: Option<f64>,
+    /// BitMEX `ordStatus` (`New`, `Filled`, `Canceled`, `Rejected`, ...).
+    pub status: String,
+}
+
+/// A failure talking to the exchange, split by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// Worth retrying later (timeout, connection error, 5xx, 503 overload, 429): the request may or
+    /// may not have reached the engine.
+    #[error("exchange temporarily unavailable: {0}")]
+    Retryable(String),
+    /// The exchange refused the request (400, 403, 404): retrying the same request will not help.
+    #[error("exchange rejected the request (HTTP {status}, {name}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// BitMEX error name.
+        name: String,
+        /// BitMEX error message.
+        message: String,
+    },
+    /// Bad API key or signature (401): never retried.
+    #[error("exchange refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The answer could not be understood (malformed body, missing field, bad price).
+    #[error("malformed exchange response: {0}")]
+    Malformed(String),
+    /// The caller's time budget ran out before the request could be made or retried.
+    #[error("time budget exhausted: {0}")]
+    BudgetExhausted(String),
+}
+
+impl ExchangeError {
+    /// Whether a later attempt may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::Retryable(_) | ExchangeError::BudgetExhausted(_)
+        )
+    }
+}
+
+/// Result of an exchange call.
+pub type ExchangeResult<T> = Result<T, ExchangeError>;
+
+/// The exchange port. Adapters: `BitmexClient` (production), `SimExchange` (local runs).
+///
+/// Candles are completed buckets only, ascending by close time, already converted to exact ticks with
+/// the instrument's tick size.
+pub trait Exchange: Send + Sync {
+    /// Reads the instrument's tick size, lot size, fees and state.
+    fn instrument(&self, symbol: &str) -> impl Future<Output = ExchangeResult<Instrument>> + Send;
+
+    /// Completed candles whose close time is strictly after `after_close_ms`, oldest first, at most
+    /// `max` of them (one request; the caller pages).
+    fn candles_after(
+        &self,
+        symbol: &str,
+        bin: BinSize,
+        tick: TickSize,
+        after_close_ms: i64,
+        max: usize,
+    ) -> impl Future<Output = ExchangeResult<Vec<Candle>>> + Send;
+
+    /// The last `n` completed candles, oldest first (warm-up).
+    fn last_candles(
+        &self,
+        symbol: &str,
+        bin: BinSize,
+        tick: TickSize,
+        n: usize,
+    ) -> impl Future<Output = ExchangeResult<Vec<Candle>>> + Send;
+
+    /// The signed position in contracts (negative = short; flat when the exchange lists none).
+    fn position(&self, symbol: &str) -> impl Future<Output = ExchangeResult<i64>> + Send;
+
+    /// Places a market order. A "Duplicate clOrdID" refusal is resolved by looking the order up and
+    /// returning it: for the caller that is success.
+    fn place_order(
+        &self,
+        order: &OrderRequest,
+    ) -> impl Future<Output = ExchangeResult<PlacedOrder>> + Send;
+
+    /// Looks an order up by its client order id.
+    fn order_by_cl_ord_id(
+        &self,
+        symbol: &str,
+        cl_ord_id: &str,
+    ) -> impl Future<Output = ExchangeResult<Option<PlacedOrder>>> + Send;
+
+    /// Cancels every open order for the symbol; returns how many were cancelled.
+    fn cancel_all(&self, symbol: &str) -> impl Future<Output = ExchangeResult<usize>> + Send;
+
+    /// Arms the dead-man's switch: cancel everything after `timeout_ms` unless re-armed (0 disarms).
+    fn cancel_all_after(&self, timeout_ms: u64) -> impl Future<Output = ExchangeResult<()>> + Send;
+}

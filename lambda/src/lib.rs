@@ -1,0 +1,10 @@
+//! maestro-lambda: the runner around [`maestro_core`].
+//!
+//! The tick and the routes are written against two ports, [`exchange::Exchange`] and
+//! [`store::StateStore`]; production plugs in the BitMEX client and DynamoDB, local runs the
+//! simulated exchange and a file store, and the end-to-end tests the real adapters against real local
+//! servers.
+
+pub mod exchange;
+pub mod params;
+pub mod store;
