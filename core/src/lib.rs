@@ -7,7 +7,9 @@
 #![deny(missing_docs)]
 
 pub mod candle;
+pub mod order;
 pub mod price;
 
 pub use candle::Candle;
+pub use order::{Order, Side};
 pub use price::{Price, PriceError, TickSize};

@@ -1,6 +1,7 @@
 //! The `Exchange` port: everything the tick and the routes need from a futures exchange.
 
 use core::future::Future;
+pub use maestro_core::Side;
 use maestro_core::{Candle, TickSize};
 use serde::{Deserialize, Serialize};
 
@@ -71,25 +72,6 @@ pub struct Instrument {
     pub taker_fee: f64,
     /// Instrument state (`Open` when tradable).
     pub state: String,
-}
-
-/// Order side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Side {
-    /// Buy.
-    Buy,
-    /// Sell.
-    Sell,
-}
-
-impl Side {
-    /// BitMEX's spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "Buy",
-            Side::Sell => "Sell",
-        }
-    }
 }
 
 /// A market order the bot wants placed. `cl_ord_id` is derived from the decision, so a retry of the
