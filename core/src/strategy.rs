@@ -463,18 +463,22 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
 
 /// Shift-and-subtract division. The error path needs it, and calling the compiler's 64-bit
 /// division would link a large soft routine into Cortex-M builds for a path that almost never runs.
+/// The loop counter goes through `black_box` so that the optimiser keeps one small loop instead of
+/// unrolling it (unrolled, it tripled the error path's flash size on Cortex-M).
+#[inline(never)]
 fn div_rem(n: u64, d: u64) -> (u64, u64) {
     if d == 0 {
         return (0, n);
     }
     let (mut q, mut r) = (0u64, 0u64);
-    let mut i = 64;
+    let mut i = u64::BITS - n.leading_zeros();
     while i > 0 {
-        i -= 1;
+        i = core::hint::black_box(i) - 1;
         r = (r << 1) | ((n >> i) & 1);
+        q <<= 1;
         if r >= d {
             r -= d;
-            q |= 1 << i;
+            q |= 1;
         }
     }
     (q, r)
