@@ -22,9 +22,9 @@ fn candles() -> Vec<Candle> {
         .collect()
 }
 
-/// Fastest of `RUNS` runs of `f`, in ns per item.
-fn best(items: usize, mut f: impl FnMut() -> i64) -> f64 {
-    (0..RUNS)
+/// Fastest of `runs` runs of `f`, in ns per item.
+fn best(runs: usize, items: usize, mut f: impl FnMut() -> i64) -> f64 {
+    (0..runs)
         .map(|_| {
             let t = Instant::now();
             black_box(f());
@@ -34,16 +34,19 @@ fn best(items: usize, mut f: impl FnMut() -> i64) -> f64 {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs benches once as tests; keep that quick.
-    if std::env::args().any(|a| a == "--test" || a == "--list") {
-        return;
-    }
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // where a smoke run of every workload is enough.
+    let runs = if std::env::args().any(|a| a == "--bench") {
+        RUNS
+    } else {
+        1
+    };
     let candles = candles();
     let closes: Vec<i64> = candles.iter().map(|c| c.close.0).collect();
-    println!("best of {RUNS} runs over {N} candles, ns per candle");
+    println!("best of {runs} runs over {N} candles, ns per candle");
     for w in [10usize, 50, 200] {
         let mut sma = RollingSma::<CAP>::new(w).unwrap_or_else(|e| panic!("{e}"));
-        let rolling = best(N, || {
+        let rolling = best(runs, N, || {
             let mut acc = 0i64;
             for c in black_box(candles.as_slice()) {
                 if let Some(m) = sma.push(c.close) {
@@ -52,7 +55,7 @@ fn main() {
             }
             acc
         });
-        let naive = best(N - w + 1, || {
+        let naive = best(runs, N - w + 1, || {
             let raw = black_box(closes.as_slice());
             (w..=raw.len())
                 .map(|end| raw[end - w..end].iter().sum::<i64>())
@@ -75,7 +78,7 @@ fn main() {
             guards: Guards::default(),
         };
         let fresh = Strategy::<CAP>::new(params).unwrap_or_else(|e| panic!("{e}"));
-        let step = best(N, || {
+        let step = best(runs, N, || {
             let mut s = fresh.clone();
             let mut n = 0;
             for c in black_box(candles.as_slice()) {

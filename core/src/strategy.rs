@@ -351,7 +351,8 @@ impl<const CAP: usize> Strategy<CAP> {
     fn off_schedule(&self, last: i64, candle: &Candle) -> Result<Step, CandleError> {
         let got = candle.close_time_ms;
         if got == last {
-            check_prices(candle)?;
+            // Time and close identify a repeat: the close is all the state keeps, and it was
+            // validated when first accepted. The other prices of a repeat are not looked at.
             return if Some(candle.close.0) == self.smas.last() {
                 Ok(Step::Duplicate)
             } else {
@@ -458,7 +459,10 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
     Ok(())
 }
 
+/// Out of line and shared by the hot path and the duplicate check: flash matters more than speed
+/// on a path that only runs for a bad candle.
 #[cold]
+#[inline(never)]
 fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
     if o <= 0 || h <= 0 || l <= 0 || x <= 0 {
         CandleError::NonPositive
