@@ -1,9 +1,9 @@
 //! Rolling simple moving averages over a fixed ring buffer, with exact integer running sums.
 //!
-//! Two shapes share one idea (subtract the evicted close, add the new one):
-//! [`RollingSma`] is a single average; the strategy's `SmaPair` keeps the short and the long average of a
-//! crossover in ONE buffer, because the short window's closes are always the newest closes of the
-//! long window. That halves the memory of the strategy and the stores per candle.
+//! Two shapes share one idea (subtract the evicted close, add the new one): [`RollingSma`] is a
+//! single average; the strategy's `SmaPair` keeps the short and the long average of a crossover in
+//! ONE buffer, because the short window's closes are always the newest closes of the long window.
+//! That halves the memory of the strategy and the stores per candle.
 //!
 //! Sums use wrapping arithmetic on purpose: modular addition is exact whenever the true sum fits in
 //! `i64`, which [`MAX_TICKS`](crate::price::MAX_TICKS) × [`MAX_WINDOW`] guarantees for validated
