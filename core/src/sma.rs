@@ -62,7 +62,9 @@ impl core::error::Error for WindowError {}
 /// A compare-and-add instead of `%`: the modulo would be a division on every candle.
 #[inline(always)]
 const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
-    if head >= back {
+    if CAP.is_power_of_two() {
+        head.wrapping_sub(back) & (CAP - 1)
+    } else if head >= back {
         head - back
     } else {
         head + CAP - back
