@@ -23,7 +23,10 @@ pub enum Regime {
 ///   taken (0 and 1 mean at once). Applies to the first regime too.
 /// - `min_hold_bars`: at least this many ready bars between two flips (0 and 1 mean no limit). The
 ///   first regime is never held back by it.
+///
+/// Unknown fields are refused when deserialising (see [`Params`](crate::Params)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Guards {
     /// Hysteresis band in basis points.
     pub hysteresis_bp: u32,

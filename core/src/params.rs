@@ -17,9 +17,13 @@ pub enum Mode {
     ShortOnly,
 }
 
-/// Strategy configuration. Checked once by [`Strategy::new`](crate::Strategy::new) (and again when a snapshot is
-/// decoded); a `Strategy` never holds invalid parameters.
+/// Strategy configuration. Checked once by [`Strategy::new`](crate::Strategy::new) (and again
+/// when a snapshot is decoded); a `Strategy` never holds invalid parameters.
+///
+/// Unknown fields are refused when deserialising: a misspelt setting is an error, not a default,
+/// and skipping an unknown value would make decoding recurse as deep as hostile input nests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     /// Short window in candles: `1 <= short_window < long_window`.
     pub short_window: u32,
