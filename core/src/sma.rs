@@ -128,15 +128,17 @@ impl<const CAP: usize> RollingSma<CAP> {
     #[inline]
     pub fn push(&mut self, price: Price) -> Option<Mean> {
         let x = price.0;
-        if self.len >= self.window {
-            let old = self.buf[behind::<CAP>(self.head, self.window)];
-            self.sum = self.sum.wrapping_sub(old);
+        let head = self.head;
+        // `x - old` is computed off the running sum's dependency chain: one add per update on it.
+        let delta = if self.len >= self.window {
+            x.wrapping_sub(self.buf[behind::<CAP>(head, self.window)])
         } else {
             self.len += 1;
-        }
-        self.buf[self.head] = x;
-        self.sum = self.sum.wrapping_add(x);
-        self.head = next::<CAP>(self.head);
+            x
+        };
+        self.buf[head] = x;
+        self.sum = self.sum.wrapping_add(delta);
+        self.head = next::<CAP>(head);
         self.mean()
     }
 
@@ -235,24 +237,23 @@ impl<const CAP: usize> SmaPair<CAP> {
     #[inline(always)]
     pub(crate) fn push(&mut self, x: i64) {
         let head = self.head;
-        if self.len >= self.long {
-            self.long_sum = self
-                .long_sum
-                .wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
-            self.short_sum = self
-                .short_sum
-                .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+        let (ds, dl) = if self.len >= self.long {
+            (
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]),
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]),
+            )
         } else {
-            if self.len >= self.short {
-                self.short_sum = self
-                    .short_sum
-                    .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
-            }
+            let ds = if self.len >= self.short {
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)])
+            } else {
+                x
+            };
             self.len += 1;
-        }
+            (ds, x)
+        };
         self.buf[head] = x;
-        self.short_sum = self.short_sum.wrapping_add(x);
-        self.long_sum = self.long_sum.wrapping_add(x);
+        self.short_sum = self.short_sum.wrapping_add(ds);
+        self.long_sum = self.long_sum.wrapping_add(dl);
         self.head = next::<CAP>(head);
     }
 

@@ -449,16 +449,24 @@ impl<const CAP: usize> Strategy<CAP> {
 #[inline(always)]
 fn check_prices(c: &Candle) -> Result<(), CandleError> {
     let (o, h, l, x) = (c.open.0, c.high.0, c.low.0, c.close.0);
-    if o <= 0 || h <= 0 || l <= 0 || x <= 0 {
-        return Err(CandleError::NonPositive);
-    }
-    if o > MAX_TICKS || h > MAX_TICKS || l > MAX_TICKS || x > MAX_TICKS {
-        return Err(CandleError::TooLarge);
-    }
-    if x < l || x > h {
-        return Err(CandleError::CloseOutsideRange);
+    // `v - 1` as unsigned is below MAX_TICKS exactly when `1 <= v <= MAX_TICKS`: one compare per
+    // price and a single branch on the hot path; which rule failed is worked out only on failure.
+    let bad = |v: i64| v.wrapping_sub(1) as u64 >= MAX_TICKS as u64;
+    if bad(o) | bad(h) | bad(l) | bad(x) | (x < l) | (x > h) {
+        return Err(price_error(o, h, l, x));
     }
     Ok(())
+}
+
+#[cold]
+fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
+    if o <= 0 || h <= 0 || l <= 0 || x <= 0 {
+        CandleError::NonPositive
+    } else if o > MAX_TICKS || h > MAX_TICKS || l > MAX_TICKS || x > MAX_TICKS {
+        CandleError::TooLarge
+    } else {
+        CandleError::CloseOutsideRange
+    }
 }
 
 /// Shift-and-subtract division. The error path needs it, and calling the compiler's 64-bit
