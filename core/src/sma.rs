@@ -1,9 +1,9 @@
 //! Rolling simple moving averages over a fixed ring buffer, with exact integer running sums.
 //!
-//! Two shapes share one idea (subtract the evicted close, add the new one):
-//! [`RollingSma`] is a single average; [`SmaPair`] keeps the short and the long average of a
-//! crossover in ONE buffer, because the short window's closes are always the newest closes of the
-//! long window. That halves the memory of the strategy and the stores per candle.
+//! Two shapes share one idea (subtract the evicted close, add the new one): [`RollingSma`] is a
+//! single average; the strategy's `SmaPair` keeps the short and the long average of a crossover in
+//! ONE buffer, because the short window's closes are always the newest closes of the long window.
+//! That halves the memory of the strategy and the stores per candle.
 //!
 //! Sums use wrapping arithmetic on purpose: modular addition is exact whenever the true sum fits in
 //! `i64`, which [`MAX_TICKS`](crate::price::MAX_TICKS) × [`MAX_WINDOW`] guarantees for validated
@@ -92,6 +92,8 @@ const fn next<const CAP: usize>(head: usize) -> usize {
 pub struct RollingSma<const CAP: usize> {
     buf: [i64; CAP],
     head: usize,
+    /// The oldest slot of the window once it is full (`head - window`, wrapped).
+    tail: usize,
     len: usize,
     window: usize,
     sum: i64,
@@ -116,6 +118,7 @@ impl<const CAP: usize> RollingSma<CAP> {
         Ok(RollingSma {
             buf: [0; CAP],
             head: 0,
+            tail: 0,
             len: 0,
             window,
             sum: 0,
@@ -129,17 +132,24 @@ impl<const CAP: usize> RollingSma<CAP> {
     pub fn push(&mut self, price: Price) -> Option<Mean> {
         let x = price.0;
         let head = self.head;
-        // `x - old` is computed off the running sum's dependency chain: one add per update on it.
-        let delta = if self.len >= self.window {
-            x.wrapping_sub(self.buf[behind::<CAP>(head, self.window)])
+        if self.len >= self.window {
+            // Steady state: the evicted slot trails the head by `window`.
+            let old = self.buf[self.tail];
+            self.buf[head] = x;
+            self.sum = self.sum.wrapping_add(x.wrapping_sub(old));
+            self.head = next::<CAP>(head);
+            self.tail = next::<CAP>(self.tail);
+            Some(Mean {
+                sum: self.sum,
+                n: self.window as u32,
+            })
         } else {
+            self.buf[head] = x;
+            self.sum = self.sum.wrapping_add(x);
+            self.head = next::<CAP>(head);
             self.len += 1;
-            x
-        };
-        self.buf[head] = x;
-        self.sum = self.sum.wrapping_add(delta);
-        self.head = next::<CAP>(head);
-        self.mean()
+            self.mean()
+        }
     }
 
     /// The current mean, or `None` while fewer than `window` prices were pushed.
@@ -178,6 +188,7 @@ impl<const CAP: usize> RollingSma<CAP> {
     /// Forgets every price, keeping the window.
     pub fn clear(&mut self) {
         self.head = 0;
+        self.tail = 0;
         self.len = 0;
         self.sum = 0;
     }

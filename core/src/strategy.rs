@@ -127,7 +127,7 @@ impl Params {
         if self.lot_size == 0 {
             return Err(ParamsError::LotSizeZero);
         }
-        if self.qty == 0 || self.qty % self.lot_size != 0 {
+        if self.qty == 0 || div_rem(self.qty, self.lot_size).1 != 0 {
             return Err(ParamsError::QtyNotPositiveLotMultiple);
         }
         if self.qty > i64::MAX as u64 || self.max_position > i64::MAX as u64 {
@@ -142,7 +142,7 @@ impl Params {
         if self.guards.hysteresis_bp > MAX_HYSTERESIS_BP {
             return Err(ParamsError::HysteresisTooWide);
         }
-        let cap = self.max_position - self.max_position % self.lot_size;
+        let cap = self.max_position - div_rem(self.max_position, self.lot_size).1;
         Ok(self.qty.min(cap))
     }
 
@@ -351,7 +351,8 @@ impl<const CAP: usize> Strategy<CAP> {
     fn off_schedule(&self, last: i64, candle: &Candle) -> Result<Step, CandleError> {
         let got = candle.close_time_ms;
         if got == last {
-            check_prices(candle)?;
+            // Time and close identify a repeat: the close is all the state keeps, and it was
+            // validated when first accepted. The other prices of a repeat are not looked at.
             return if Some(candle.close.0) == self.smas.last() {
                 Ok(Step::Duplicate)
             } else {
@@ -397,7 +398,7 @@ impl<const CAP: usize> Strategy<CAP> {
         // |target| <= i64::MAX, so |diff| < 2^64.
         let dist = diff.unsigned_abs() as u64;
         let lot = self.params.lot_size;
-        let qty = dist - dist % lot;
+        let qty = dist - div_rem(dist, lot).1;
         if qty == 0 {
             return None;
         }
@@ -458,7 +459,10 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
     Ok(())
 }
 
+/// Out of line and shared by the hot path and the duplicate check: flash matters more than speed
+/// on a path that only runs for a bad candle.
 #[cold]
+#[inline(never)]
 fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
     if o <= 0 || h <= 0 || l <= 0 || x <= 0 {
         CandleError::NonPositive
@@ -469,8 +473,9 @@ fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
     }
 }
 
-/// Shift-and-subtract division. The error path needs it, and calling the compiler's 64-bit
-/// division would link a large soft routine into Cortex-M builds for a path that almost never runs.
+/// Shift-and-subtract division, for the few places that divide 64-bit numbers (validation, order
+/// sizing, the gap count): none is hot, and the compiler's 64-bit division would link a large soft
+/// routine into Cortex-M builds.
 /// The loop counter goes through `black_box` so that the optimiser keeps one small loop instead of
 /// unrolling it (unrolled, it tripled the error path's flash size on Cortex-M).
 #[inline(never)]

@@ -262,9 +262,16 @@ fn candle_rules() {
             })),
         ),
         (
-            "bad prices on a duplicate time",
+            "a repeat with a bad close conflicts",
             ohlc(2, 100, 100, 100, 0),
-            Err(E::NonPositive),
+            Err(E::Conflict {
+                close_time_ms: 2 * BIN,
+            }),
+        ),
+        (
+            "a repeat is known by time and close alone",
+            ohlc(2, -1, 0, 0, 110),
+            Ok(Step::Duplicate),
         ),
     ];
     for (name, candle, want) in cases {

@@ -108,6 +108,7 @@ fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
     run_batch(&mut first, &candles[..cut], |_, _| {}).unwrap();
     let mut buf = [0u8; Strategy::<64>::MAX_SNAPSHOT_LEN];
     let n = first.encode(&mut buf).unwrap();
+    eprintln!("snapshot of 10/50 at candle {cut}: {n} bytes");
     let mut second = Strategy::<64>::decode(&buf[..n]).unwrap();
     let mut tail = Vec::new();
     run_batch(&mut second, &candles[cut..], |_, sig| {
