@@ -62,7 +62,9 @@ impl core::error::Error for WindowError {}
 /// A compare-and-add instead of `%`: the modulo would be a division on every candle.
 #[inline(always)]
 const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
-    if head >= back {
+    if CAP.is_power_of_two() {
+        head.wrapping_sub(back) & (CAP - 1)
+    } else if head >= back {
         head - back
     } else {
         head + CAP - back
@@ -72,7 +74,24 @@ const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
 /// The next slot after `head` in a ring of `CAP` slots.
 #[inline(always)]
 const fn next<const CAP: usize>(head: usize) -> usize {
-    if head + 1 == CAP { 0 } else { head + 1 }
+    if CAP.is_power_of_two() {
+        // Decided at compile time: a mask is one operation on the update's dependency chain.
+        (head + 1) & (CAP - 1)
+    } else if head + 1 == CAP {
+        0
+    } else {
+        head + 1
+    }
+}
+
+/// `i` as a slot index; for a power-of-two `CAP` the mask lets the compiler drop the bounds check.
+#[inline(always)]
+const fn slot<const CAP: usize>(i: usize) -> usize {
+    if CAP.is_power_of_two() {
+        i & (CAP - 1)
+    } else {
+        i
+    }
 }
 
 /// A simple moving average of the last `window` prices over a ring buffer of `CAP` slots.
@@ -134,8 +153,8 @@ impl<const CAP: usize> RollingSma<CAP> {
         let head = self.head;
         if self.len >= self.window {
             // Steady state: the evicted slot trails the head by `window`.
-            let old = self.buf[self.tail];
-            self.buf[head] = x;
+            let old = self.buf[slot::<CAP>(self.tail)];
+            self.buf[slot::<CAP>(head)] = x;
             self.sum = self.sum.wrapping_add(x.wrapping_sub(old));
             self.head = next::<CAP>(head);
             self.tail = next::<CAP>(self.tail);

@@ -1,161 +1,18 @@
 //! The strategy: validated parameters plus state; candles in, target position and orders out.
 
 use crate::candle::Candle;
-use crate::crossover::{Crossover, Guards, MAX_HYSTERESIS_BP, Regime};
+use crate::crossover::Crossover;
+use crate::num::div_rem;
 use crate::order::{Order, Side};
-use crate::price::{MAX_TICKS, MAX_WINDOW};
-use crate::sma::{Mean, SmaPair};
+use crate::price::MAX_TICKS;
+use crate::sma::SmaPair;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
-/// Which positions the strategy may take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Mode {
-    /// Long in a bullish regime, short in a bearish one.
-    LongShort,
-    /// Long in a bullish regime, flat in a bearish one.
-    LongOnly,
-    /// Flat in a bullish regime, short in a bearish one.
-    ShortOnly,
-}
-
-/// Strategy configuration. Checked once by [`Strategy::new`] (and again when a snapshot is
-/// decoded); a `Strategy` never holds invalid parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Params {
-    /// Short window in candles: `1 <= short_window < long_window`.
-    pub short_window: u32,
-    /// Long window in candles: `long_window <= CAP`.
-    pub long_window: u32,
-    /// Which sides the strategy trades.
-    pub mode: Mode,
-    /// Contracts held when in the market; a positive multiple of `lot_size`.
-    pub qty: u64,
-    /// The exchange's lot size in contracts; positive.
-    pub lot_size: u64,
-    /// The largest absolute position; `qty` is capped to it (rounded down to the lot size).
-    pub max_position: u64,
-    /// Candle spacing in milliseconds; positive.
-    pub bin_ms: i64,
-    /// Whipsaw guards (all off by default).
-    pub guards: Guards,
-}
-
-/// Why parameters were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamsError {
-    /// The short window is 0.
-    ShortWindowZero,
-    /// The short window is not below the long window.
-    ShortNotBelowLong {
-        /// Short window.
-        short: u32,
-        /// Long window.
-        long: u32,
-    },
-    /// The long window does not fit the strategy's buffer.
-    LongAboveCapacity {
-        /// Long window.
-        long: u32,
-        /// The buffer capacity (`CAP`).
-        capacity: usize,
-    },
-    /// The lot size is 0.
-    LotSizeZero,
-    /// `qty` is 0 or not a multiple of the lot size.
-    QtyNotPositiveLotMultiple,
-    /// `qty` or `max_position` does not fit a signed 64-bit position.
-    TooLarge,
-    /// `max_position` is below one lot: the strategy could never hold anything.
-    MaxPositionBelowLot,
-    /// `bin_ms` is not positive.
-    BinNotPositive,
-    /// The hysteresis band is wider than [`MAX_HYSTERESIS_BP`].
-    HysteresisTooWide,
-}
-
-impl fmt::Display for ParamsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParamsError::ShortWindowZero => f.write_str("short window must be at least 1"),
-            ParamsError::ShortNotBelowLong { short, long } => write!(
-                f,
-                "short window ({short}) must be smaller than the long window ({long})"
-            ),
-            ParamsError::LongAboveCapacity { long, capacity } => write!(
-                f,
-                "long window ({long}) exceeds the buffer capacity ({capacity})"
-            ),
-            ParamsError::LotSizeZero => f.write_str("lot size must be positive"),
-            ParamsError::QtyNotPositiveLotMultiple => {
-                f.write_str("quantity must be a positive multiple of the lot size")
-            }
-            ParamsError::TooLarge => f.write_str("quantity or max position is too large"),
-            ParamsError::MaxPositionBelowLot => {
-                f.write_str("max position must be at least one lot")
-            }
-            ParamsError::BinNotPositive => f.write_str("bin length must be positive"),
-            ParamsError::HysteresisTooWide => write!(
-                f,
-                "hysteresis band must be at most {MAX_HYSTERESIS_BP} basis points"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for ParamsError {}
-
-impl Params {
-    /// Checks every rule against a buffer of `capacity` closes and returns the contracts held in
-    /// the market (`qty` capped to `max_position`, rounded down to the lot size).
-    pub fn validate(&self, capacity: usize) -> Result<u64, ParamsError> {
-        if self.short_window == 0 {
-            return Err(ParamsError::ShortWindowZero);
-        }
-        if self.short_window >= self.long_window {
-            return Err(ParamsError::ShortNotBelowLong {
-                short: self.short_window,
-                long: self.long_window,
-            });
-        }
-        if self.long_window as usize > capacity || self.long_window as usize > MAX_WINDOW {
-            return Err(ParamsError::LongAboveCapacity {
-                long: self.long_window,
-                capacity,
-            });
-        }
-        if self.lot_size == 0 {
-            return Err(ParamsError::LotSizeZero);
-        }
-        if self.qty == 0 || div_rem(self.qty, self.lot_size).1 != 0 {
-            return Err(ParamsError::QtyNotPositiveLotMultiple);
-        }
-        if self.qty > i64::MAX as u64 || self.max_position > i64::MAX as u64 {
-            return Err(ParamsError::TooLarge);
-        }
-        if self.max_position < self.lot_size {
-            return Err(ParamsError::MaxPositionBelowLot);
-        }
-        if self.bin_ms <= 0 {
-            return Err(ParamsError::BinNotPositive);
-        }
-        if self.guards.hysteresis_bp > MAX_HYSTERESIS_BP {
-            return Err(ParamsError::HysteresisTooWide);
-        }
-        let cap = self.max_position - div_rem(self.max_position, self.lot_size).1;
-        Ok(self.qty.min(cap))
-    }
-
-    /// The target position for a regime under these parameters, given the capped quantity.
-    const fn target_for(&self, regime: Option<Regime>, qty: i64) -> i64 {
-        match (regime, self.mode) {
-            (None, _) => 0,
-            (Some(Regime::Bullish), Mode::LongShort | Mode::LongOnly) => qty,
-            (Some(Regime::Bearish), Mode::LongShort | Mode::ShortOnly) => -qty,
-            (Some(_), _) => 0,
-        }
-    }
-}
+// The strategy's vocabulary, reachable from here as well as from the crate root.
+pub use crate::crossover::{Guards, Regime};
+pub use crate::params::{Mode, Params, ParamsError};
+pub use crate::sma::Mean;
 
 /// A change of regime and the position that goes with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -459,8 +316,7 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
     Ok(())
 }
 
-/// Out of line and shared by the hot path and the duplicate check: flash matters more than speed
-/// on a path that only runs for a bad candle.
+/// Out of line: flash matters more than speed on a path that only runs for a bad candle.
 #[cold]
 #[inline(never)]
 fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
@@ -471,30 +327,6 @@ fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
     } else {
         CandleError::CloseOutsideRange
     }
-}
-
-/// Shift-and-subtract division, for the few places that divide 64-bit numbers (validation, order
-/// sizing, the gap count): none is hot, and the compiler's 64-bit division would link a large soft
-/// routine into Cortex-M builds.
-/// The loop counter goes through `black_box` so that the optimiser keeps one small loop instead of
-/// unrolling it (unrolled, it tripled the error path's flash size on Cortex-M).
-#[inline(never)]
-fn div_rem(n: u64, d: u64) -> (u64, u64) {
-    if d == 0 {
-        return (0, n);
-    }
-    let (mut q, mut r) = (0u64, 0u64);
-    let mut i = u64::BITS - n.leading_zeros();
-    while i > 0 {
-        i = core::hint::black_box(i) - 1;
-        r = (r << 1) | ((n >> i) & 1);
-        q <<= 1;
-        if r >= d {
-            r -= d;
-            q |= 1;
-        }
-    }
-    (q, r)
 }
 
 #[cfg(test)]

@@ -408,23 +408,6 @@ fn orders_move_the_position_to_the_target() {
 }
 
 #[test]
-fn division_helper_matches_the_hardware() {
-    let cases: &[(u64, u64)] = &[
-        (0, 1),
-        (7, 7),
-        (1_000_000, 60_000),
-        (u64::MAX, 60_000),
-        (u64::MAX, 1),
-        (5, (1 << 63) - 1),
-        (u64::MAX, (1 << 63) - 1),
-    ];
-    for &(n, d) in cases {
-        assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
-    }
-    assert_eq!(div_rem(5, 0), (0, 5));
-}
-
-#[test]
 fn errors_display_what_happened() {
     let e = CandleError::Gap {
         last_ms: 0,
