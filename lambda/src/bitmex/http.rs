@@ -261,7 +261,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    (0.0..86_400.0).contains(&secs).then(|| Duration::from_secs_f64(secs))
+    (0.0..86_400.0)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
 }
 
 /// Parses a JSON answer, mapping a mismatch to [`ExchangeError::Malformed`].
