@@ -87,9 +87,13 @@ impl BitmexClient {
             )));
         }
         let mut attempt: u32 = 0;
+        let mut just_waited = false;
         loop {
             attempt += 1;
-            self.pace(deadline, &route).await?;
+            // A retry has just waited out a backoff or a Retry-After: that wait already paced it.
+            if !just_waited {
+                self.pace(deadline, &route).await?;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left < MIN_ATTEMPT_TIME {
                 return Err(ExchangeError::BudgetExhausted(format!(
@@ -125,6 +129,7 @@ impl BitmexClient {
                 "BitMEX request failed; retrying"
             );
             tokio::time::sleep(wait).await;
+            just_waited = true;
         }
     }
 

@@ -26,12 +26,13 @@ impl RateLimit {
         })
     }
 
-    /// How long to pause before the next request so the remaining budget lasts until the reset.
+    /// How long to pause before the next request so that the bot does not drain the bucket.
     ///
-    /// Above `floor` remaining requests there is no pause. At or below it, the time left until the
-    /// reset is spread over the remaining requests (so the last one lands when the bucket refills);
-    /// at zero the whole wait is until the reset. The pause never exceeds `cap`: a reset far in the
-    /// future (or a clock skew) must not stall the caller forever.
+    /// BitMEX's limit is a token bucket: `reset` is when it is full again, so the time one token
+    /// takes to come back is `(reset - now) / (limit - remaining)`. Above `floor` remaining there is
+    /// no pause; at or below it, the client waits one token's time before each request, i.e. it
+    /// spends no faster than the bucket refills. Without a known limit the wait spreads the time to
+    /// the reset over the remaining requests. Never more than `cap`.
     pub fn pause(&self, floor: u32, now: SystemTime, cap: Duration) -> Duration {
         if self.remaining > floor {
             return Duration::ZERO;
@@ -41,8 +42,12 @@ impl RateLimit {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         let until_reset = (self.reset_unix_s as f64 - now_s).max(0.0);
-        let share = until_reset / f64::from(self.remaining + 1);
-        Duration::from_secs_f64(share.min(cap.as_secs_f64()))
+        let missing = match self.limit {
+            Some(limit) if limit > self.remaining => limit - self.remaining,
+            _ => self.remaining + 1,
+        };
+        let per_token = until_reset / f64::from(missing);
+        Duration::from_secs_f64(per_token.min(cap.as_secs_f64()))
     }
 }
 
@@ -84,22 +89,28 @@ mod tests {
     }
 
     #[test]
-    fn pause_spreads_the_last_requests_until_the_reset() {
+    fn pause_is_one_token_s_refill_time_near_the_limit() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000);
         let cap = Duration::from_secs(60);
-        let rl = |remaining| RateLimit {
-            limit: Some(120),
+        let rl = |limit, remaining| RateLimit {
+            limit,
             remaining,
-            reset_unix_s: 1_010,
+            reset_unix_s: 1_060,
         };
-        assert_eq!(rl(50).pause(5, now, cap), Duration::ZERO);
-        assert_eq!(rl(4).pause(5, now, cap), Duration::from_secs(2));
-        assert_eq!(rl(0).pause(5, now, cap), Duration::from_secs(10));
+        // 120/min bucket: 60 s until full with 120 missing = 0.5 s a token.
+        assert_eq!(rl(Some(120), 50).pause(5, now, cap), Duration::ZERO);
         assert_eq!(
-            rl(0).pause(5, now, Duration::from_secs(3)),
+            rl(Some(120), 0).pause(5, now, cap),
+            Duration::from_millis(500)
+        );
+        assert_eq!(rl(Some(64), 4).pause(5, now, cap), Duration::from_secs(1));
+        // Unknown limit: spread the time to the reset over what is left.
+        assert_eq!(rl(None, 2).pause(5, now, cap), Duration::from_secs(20));
+        assert_eq!(
+            rl(None, 0).pause(5, now, Duration::from_secs(3)),
             Duration::from_secs(3)
         );
         let past = UNIX_EPOCH + Duration::from_secs(2_000);
-        assert_eq!(rl(0).pause(5, past, cap), Duration::ZERO);
+        assert_eq!(rl(Some(120), 0).pause(5, past, cap), Duration::ZERO);
     }
 }

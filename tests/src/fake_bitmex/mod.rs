@@ -53,7 +53,7 @@
 //! | `dead_mans_switch()`, `dead_mans_fired()` | the dead-man's switch |
 //! | `inject(FaultRule::new(fault).times(n).on("POST", "/order"))`, `clear_faults()` | faults ([`Fault`]) |
 //! | `requests()`, `requests_to(method, route)`, `clear_requests()` | every request seen ([`RecordedRequest`]) |
-//! | `set_rate_tokens(n)`, `report_rate_limit(Some((remaining, reset_in_s)))` | the rate limit |
+//! | `set_rate_tokens(n)`, `report_rate_limit(Some((limit, remaining, reset_in_s)))` | the rate limit |
 
 mod faults;
 mod market;
@@ -91,7 +91,7 @@ pub(crate) struct State {
     keys: BTreeMap<String, String>,
     tokens: f64,
     refilled_at: Instant,
-    rate_report: Option<(u32, u64)>,
+    rate_report: Option<(u32, u32, u64)>,
 }
 
 impl State {
@@ -108,15 +108,16 @@ impl State {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let (remaining, reset) = match self.rate_report {
-            Some((remaining, reset_in)) => (remaining, now + reset_in),
+        let (limit, remaining, reset) = match self.rate_report {
+            Some((limit, remaining, reset_in)) => (limit, remaining, now + reset_in),
             None => (
+                RATE_LIMIT as u32,
                 self.tokens.floor() as u32,
                 now + ((RATE_LIMIT - self.tokens) / RATE_REFILL_PER_S).ceil() as u64,
             ),
         };
         vec![
-            ("x-ratelimit-limit", (RATE_LIMIT as u32).to_string()),
+            ("x-ratelimit-limit", limit.to_string()),
             ("x-ratelimit-remaining", remaining.to_string()),
             ("x-ratelimit-reset", reset.to_string()),
         ]
@@ -392,9 +393,9 @@ impl FakeBitmex {
         st.refilled_at = Instant::now();
     }
 
-    /// Overrides the rate-limit headers reported (`remaining`, reset in `s` seconds from now);
-    /// `None` reports the real bucket again.
-    pub fn report_rate_limit(&self, report: Option<(u32, u64)>) {
+    /// Overrides the rate-limit headers reported (`limit`, `remaining`, reset in `s` seconds from
+    /// now) without changing the real bucket; `None` reports the real bucket again.
+    pub fn report_rate_limit(&self, report: Option<(u32, u32, u64)>) {
         self.lock().rate_report = report;
     }
 }
