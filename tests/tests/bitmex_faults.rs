@@ -251,21 +251,51 @@ async fn a_malformed_body_is_an_error_not_a_retry_or_a_panic() {
 }
 
 #[tokio::test]
-async fn an_order_with_an_unreadable_answer_is_resolved_by_the_next_attempt() {
+async fn an_order_with_an_unreadable_answer_is_looked_up() {
     let (fake, client) = setup().await;
     fake.inject(FaultRule::new(Fault::MalformedBody).on("POST", "/order"));
-    let err = client
-        .place_order(&buy("cm-garbled"))
-        .await
-        .expect_err("garbled");
-    assert!(matches!(err, ExchangeError::Malformed(_)), "{err:?}");
-    // The tick keeps its intent and re-posts the same clOrdID next time: the duplicate resolves it.
     let placed = client
         .place_order(&buy("cm-garbled"))
         .await
-        .expect("resolved");
-    assert_eq!(placed.filled_qty, 1000);
+        .expect("found by clOrdID");
+    assert_eq!(
+        (placed.cl_ord_id.as_str(), placed.filled_qty),
+        ("cm-garbled", 1000)
+    );
+    let labels: Vec<String> = fake.requests().iter().map(|r| r.label()).collect();
+    assert_eq!(
+        labels,
+        vec!["POST /order", "GET /order"],
+        "not resent: the 200 means it was taken"
+    );
     assert_single_order(&fake, "cm-garbled", 1000);
+
+    // If even the look-up is unreadable, the error says so; the caller's re-POST of the same
+    // clOrdID later resolves it as a duplicate.
+    fake.inject(FaultRule::new(Fault::MalformedBody).times(2));
+    let err = client
+        .place_order(&buy("cm-garbled-2"))
+        .await
+        .expect_err("unreadable twice");
+    assert!(matches!(err, ExchangeError::Malformed(_)), "{err:?}");
+    client
+        .place_order(&buy("cm-garbled-2"))
+        .await
+        .expect("duplicate resolves it");
+    assert_eq!(fake.orders_with_cl_ord_id("cm-garbled-2"), 1);
+    assert_eq!(fake.position(SYMBOL), 2000);
+}
+
+#[tokio::test]
+async fn a_deadline_already_past_sends_nothing() {
+    let (fake, client) = setup().await;
+    let late = client.with_deadline(Instant::now());
+    let err = late
+        .place_order(&buy("cm-late"))
+        .await
+        .expect_err("no time");
+    assert!(matches!(err, ExchangeError::BudgetExhausted(_)), "{err:?}");
+    assert!(fake.requests().is_empty());
 }
 
 #[tokio::test]
@@ -289,6 +319,10 @@ async fn a_wrong_secret_is_refused_by_the_signature_check() {
         Credentials::new(TEST_API_KEY, ApiSecret::new("not-the-secret")),
     )
     .expect("client");
+    assert!(
+        !format!("{wrong:?}").contains("not-the-secret"),
+        "Debug hides the secret"
+    );
     match wrong.position(SYMBOL).await {
         Err(ExchangeError::Unauthorized(message)) => {
             assert!(message.contains("Signature not valid"), "{message}");

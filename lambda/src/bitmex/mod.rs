@@ -24,6 +24,7 @@ mod rate;
 mod sign;
 
 pub use candles::MAX_CANDLES_PER_REQUEST;
+pub use orders::MAX_CL_ORD_ID_LEN;
 pub use rate::RateLimit;
 pub use sign::{ApiSecret, Credentials, signature};
 

@@ -110,7 +110,15 @@ impl BitmexClient {
             .body(order_body(order))
             .retryable();
         match self.send(&call).await {
-            Ok(body) => to_placed(ROUTE, parse_json(ROUTE, &body)?),
+            Ok(body) => match parse_json(ROUTE, &body).and_then(|row| to_placed(ROUTE, row)) {
+                Ok(placed) => Ok(placed),
+                // A 200 means the engine took the order; only the answer is unreadable. Ask for
+                // the order itself rather than leave the caller unsure whether it exists.
+                Err(unreadable) => match self.find_order(&order.symbol, &order.cl_ord_id).await {
+                    Ok(Some(placed)) => Ok(placed),
+                    _ => Err(unreadable),
+                },
+            },
             Err(error) if is_duplicate_cl_ord_id(&error) => {
                 tracing::info!(cl_ord_id = %order.cl_ord_id, "clOrdID already placed; looking it up");
                 self.find_order(&order.symbol, &order.cl_ord_id)

@@ -68,8 +68,8 @@ impl fmt::Debug for Credentials {
 
 /// The BitMEX signature of one request, lower-case hex.
 pub fn signature(secret: &ApiSecret, verb: &str, path: &str, expires: u64, body: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail; fall back to an empty MAC key would
-    // silently produce a wrong signature, so the error arm is unreachable by construction.
+    // HMAC takes keys of any length (long ones are hashed first), so this never fails whatever
+    // secret the configuration holds.
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()) {
         Ok(mac) => mac,
         Err(_) => unreachable_hmac(),
