@@ -430,16 +430,26 @@ async fn rate_limit_headers_are_exposed() {
         "nothing known before the first answer"
     );
     client.position(SYMBOL).await.expect("position");
-    client.position(SYMBOL).await.expect("position");
     let rl = client.rate_limit().expect("read from the answer");
     assert_eq!(rl.limit, Some(120));
     assert!(
-        rl.remaining <= 119,
-        "two requests were taken from the bucket: {rl:?}"
+        rl.remaining < 120,
+        "one request was taken from the bucket: {rl:?}"
     );
+
     // Clones share the state: the tick's deadline-bound clone reports to the same place.
+    fake.report_rate_limit(Some((120, 42, 30)));
     let bounded =
         client.with_deadline(std::time::Instant::now() + std::time::Duration::from_secs(2));
     bounded.position(SYMBOL).await.expect("position");
-    assert!(client.rate_limit().expect("shared").remaining <= rl.remaining);
+    let shared = client.rate_limit().expect("shared");
+    assert_eq!((shared.limit, shared.remaining), (Some(120), 42));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    assert!(
+        (now + 29..=now + 30).contains(&shared.reset_unix_s),
+        "reset {shared:?} vs now {now}"
+    );
 }

@@ -88,6 +88,7 @@ impl BitmexClient {
         }
         let mut attempt: u32 = 0;
         let mut just_waited = false;
+        let mut last_error: Option<ExchangeError> = None;
         loop {
             attempt += 1;
             // A retry has just waited out a backoff or a Retry-After: that wait already paced it.
@@ -96,9 +97,10 @@ impl BitmexClient {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left < MIN_ATTEMPT_TIME {
-                return Err(ExchangeError::BudgetExhausted(format!(
-                    "{route}: no time left for attempt {attempt}"
-                )));
+                return Err(ExchangeError::BudgetExhausted(match last_error {
+                    Some(e) => format!("{e}; no time left for attempt {attempt}"),
+                    None => format!("{route}: no time left for a request"),
+                }));
             }
             let timeout = left.min(config.request_timeout);
             let failure = match self.attempt(call, &route, timeout).await {
@@ -130,6 +132,7 @@ impl BitmexClient {
             );
             tokio::time::sleep(wait).await;
             just_waited = true;
+            last_error = Some(failure.error);
         }
     }
 

@@ -237,3 +237,37 @@ impl Exchange for BitmexClient {
         self.arm_cancel_all_after(timeout_ms).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn testnet_is_the_default_and_base_urls_are_checked() {
+        assert_eq!(BitmexConfig::default().base_url, TESTNET_URL);
+        let client = BitmexClient::public(BitmexConfig::default());
+        assert!(client.is_ok_and(|c| !c.is_authenticated()));
+        for bad in [
+            "not a url",
+            "ftp://example.com/api/v1",
+            "https://x.test/api/v1?a=b",
+        ] {
+            let config = BitmexConfig {
+                base_url: bad.into(),
+                ..BitmexConfig::default()
+            };
+            assert!(
+                matches!(
+                    BitmexClient::public(config),
+                    Err(ExchangeError::Malformed(_))
+                ),
+                "{bad} must be refused"
+            );
+        }
+        let no_key = BitmexClient::new(
+            BitmexConfig::default(),
+            Credentials::new("", ApiSecret::new("s")),
+        );
+        assert!(matches!(no_key, Err(ExchangeError::Unauthorized(_))));
+    }
+}
