@@ -320,6 +320,32 @@ async fn market_orders_fill_at_the_close_and_move_the_position() {
 }
 
 #[tokio::test]
+async fn reduce_only_and_close_never_flip_a_position_changed_by_hand() {
+    let (fake, _) = fake_with_bars(10, 5).await;
+    let client = fake.client().expect("client");
+    client
+        .place_order(&order(Side::Buy, 3000, "cm-long"))
+        .await
+        .expect("open long");
+    fake.set_position(SYMBOL, 1000); // someone sold 2000 by hand on the website
+
+    let mut reduce = order(Side::Sell, 3000, "cm-reduce-all");
+    reduce.reduce_only = true;
+    let capped = client.place_order(&reduce).await.expect("answered");
+    assert_eq!(capped.filled_qty, 1000, "capped at the position");
+    assert_eq!(fake.position(SYMBOL), 0, "flat, not short");
+
+    let mut close = order(Side::Sell, 0, "cm-close-flat");
+    close.close = true;
+    let nothing = client.place_order(&close).await.expect("answered");
+    assert_eq!(
+        (nothing.status.as_str(), nothing.filled_qty),
+        ("Canceled", 0)
+    );
+    assert_eq!(fake.position(SYMBOL), 0);
+}
+
+#[tokio::test]
 async fn a_reused_cl_ord_id_is_resolved_to_the_existing_order() {
     let (fake, _) = fake_with_bars(10, 5).await;
     let client = fake.client().expect("client");

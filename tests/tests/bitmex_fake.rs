@@ -248,3 +248,38 @@ async fn real_bitmex_candles_round_trip_through_the_client() {
         "BitMEX opens outside [low, high] are accepted ({outside} of them)"
     );
 }
+
+#[tokio::test]
+async fn cancel_by_order_id_answers_404_for_unknown_orders() {
+    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
+    let id = fake.add_resting_order("LTCUSDT", "Buy", 1000, 60.0);
+    let delete = |body: String| {
+        let expires = now_s() + 10;
+        let sig = signature(
+            &ApiSecret::new(TEST_API_SECRET),
+            "DELETE",
+            "/api/v1/order",
+            expires,
+            &body,
+        );
+        reqwest::Client::new()
+            .delete(format!("{}/order", fake.base_url()))
+            .header("content-type", "application/json")
+            .header("api-key", TEST_API_KEY)
+            .header("api-expires", expires.to_string())
+            .header("api-signature", sig)
+            .body(body)
+            .send()
+    };
+    let answer = delete(format!(r#"{{"orderID":"{id}"}}"#))
+        .await
+        .expect("answered");
+    assert_eq!(answer.status().as_u16(), 200);
+    let rows: Vec<Value> = answer.json().await.expect("orders");
+    assert_eq!(rows[0]["ordStatus"], "Canceled");
+    assert!(fake.open_orders("LTCUSDT").is_empty());
+    let answer = delete(r#"{"orderID":"no-such-order"}"#.into())
+        .await
+        .expect("answered");
+    assert_eq!(answer.status().as_u16(), 404);
+}
