@@ -49,7 +49,7 @@ impl Market {
         let Some(spec) = self.instruments.get(&new.symbol) else {
             return bad("Invalid symbol.");
         };
-        let lot = spec.lot_size;
+        let lot = spec.lot_size.max(1);
         if new.ord_type != "Market" {
             return bad("The fake BitMEX fills ordType=Market only (BitMEX's default is Limit).");
         }
