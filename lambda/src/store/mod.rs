@@ -1,5 +1,11 @@
 //! The `StateStore` port: a bot's record, versioned, saved only if nobody saved it since it was read.
 
+pub mod dynamo;
+pub mod file;
+
+pub use dynamo::DynamoStore;
+pub use file::FileStore;
+
 use crate::exchange::Side;
 use crate::params::BotParams;
 use core::future::Future;
@@ -169,3 +175,76 @@ pub trait StateStore: Send + Sync {
         expires_at_s: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
+
+/// How long recorded orders are kept: long enough for `/status` to show a week of trading.
+pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
+
+/// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
+pub const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
+
+/// Checks that a bot id is 1 to 64 of `[A-Za-z0-9_-]`: it becomes a file name and a key, so nothing
+/// that could leave a directory or split a key gets through.
+pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
+    let ok = (1..=64).contains(&bot_id.len())
+        && bot_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Failed(format!(
+            "invalid bot id {:?}: use 1 to 64 of A-Z a-z 0-9 _ -",
+            shorten(bot_id)
+        )))
+    }
+}
+
+/// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
+pub fn validate_nonce(nonce: &str) -> StoreResult<()> {
+    if (1..=128).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(StoreError::Failed(
+            "invalid nonce: use 1 to 128 visible ASCII characters".to_owned(),
+        ))
+    }
+}
+
+/// Checks what goes into an order's key: a clOrdID of 1 to 64 visible ASCII characters and a decision
+/// time that fits the 13-digit key.
+fn validate_order(order: &OrderLog) -> StoreResult<()> {
+    if !(0..=MAX_DECIDED_AT_MS).contains(&order.decided_at_ms) {
+        return Err(StoreError::Failed(format!(
+            "order decided_at_ms {} outside 0..={MAX_DECIDED_AT_MS}",
+            order.decided_at_ms
+        )));
+    }
+    let id = &order.cl_ord_id;
+    if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(StoreError::Failed(format!(
+            "invalid clOrdID {:?}",
+            shorten(id)
+        )));
+    }
+    Ok(())
+}
+
+/// The sort key of an order: zero-padded time first so text order is time order.
+fn order_sort_key(order: &OrderLog) -> String {
+    format!("order#{:013}#{}", order.decided_at_ms, order.cl_ord_id)
+}
+
+/// Echoes at most 80 characters of rejected input back in an error message.
+fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Wall-clock UNIX seconds, for TTLs (a clock before 1970 reads as 0).
+fn unix_now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.
+const SCHEMA: u32 = 1;
