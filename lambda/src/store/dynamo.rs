@@ -18,6 +18,7 @@ use super::{
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -25,6 +26,16 @@ use aws_sdk_dynamodb::types::{
 };
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// The store's timeouts: the SDK sets none on a call by default, and a hung connection must not eat
+/// the tick's one-minute budget. Three attempts (the SDK's standard retries) fit in the 10 s total.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(10))
+        .build()
+}
 
 /// The sort key of a bot's record.
 const STATE_SK: &str = "state";
@@ -48,11 +59,14 @@ impl DynamoStore {
     }
 
     /// A store on `table` with the usual AWS configuration from the environment (region,
-    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...). Build it once per process: loading the
-    /// configuration is the slow part of a cold start.
+    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and [`timeouts`]. Build it once per process:
+    /// loading the configuration is the slow part of a cold start.
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        DynamoStore::new(Client::new(&config), table)
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .timeout_config(timeouts())
+            .build();
+        DynamoStore::new(Client::from_conf(config), table)
     }
 
     /// The SDK client (for tests and tools that need raw access).

@@ -248,3 +248,83 @@ fn unix_now_s() -> i64 {
 
 /// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.
 const SCHEMA: u32 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_ids_are_file_and_key_safe() {
+        let max = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        let cases: &[(&str, bool)] = &[
+            ("ltc-main", true),
+            ("Bot_2", true),
+            (&max, true),
+            ("", false),
+            (&too_long, false),
+            ("..", false),
+            ("../x", false),
+            ("a/b", false),
+            ("a\\b", false),
+            ("a.json", false),
+            ("bot#1", false),
+            ("a b", false),
+            ("ä", false),
+            ("a\0", false),
+        ];
+        for (id, ok) in cases {
+            assert_eq!(validate_bot_id(id).is_ok(), *ok, "bot id {id:?}");
+        }
+    }
+
+    #[test]
+    fn nonces_are_short_visible_ascii() {
+        let cases: &[(&str, bool)] = &[
+            ("0123abcd", true),
+            ("b64+/=", true),
+            ("", false),
+            ("a b", false),
+            ("é", false),
+        ];
+        for (nonce, ok) in cases {
+            assert_eq!(validate_nonce(nonce).is_ok(), *ok, "nonce {nonce:?}");
+        }
+        assert!(validate_nonce(&"n".repeat(128)).is_ok());
+        assert!(validate_nonce(&"n".repeat(129)).is_err());
+    }
+
+    fn order(decided_at_ms: i64, cl_ord_id: &str) -> OrderLog {
+        OrderLog {
+            decided_at_ms,
+            recorded_at_ms: 0,
+            cl_ord_id: cl_ord_id.to_owned(),
+            side: Side::Buy,
+            qty: 1,
+            order_id: None,
+            status: "New".to_owned(),
+            avg_price: None,
+        }
+    }
+
+    #[test]
+    fn order_keys_sort_as_text_in_time_order() {
+        let times = [0, 9, 999_999_999, 1_620_000_000_000, MAX_DECIDED_AT_MS];
+        let keys: Vec<String> = times
+            .iter()
+            .map(|t| order_sort_key(&order(*t, "c")))
+            .collect();
+        assert_eq!(keys[0], "order#0000000000000#c");
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn orders_outside_the_key_range_are_refused() {
+        assert!(validate_order(&order(0, "c")).is_ok());
+        assert!(validate_order(&order(MAX_DECIDED_AT_MS, "c")).is_ok());
+        assert!(validate_order(&order(-1, "c")).is_err());
+        assert!(validate_order(&order(MAX_DECIDED_AT_MS + 1, "c")).is_err());
+        assert!(validate_order(&order(1, "")).is_err());
+        assert!(validate_order(&order(1, "has space")).is_err());
+    }
+}
