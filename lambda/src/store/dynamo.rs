@@ -62,11 +62,17 @@ impl DynamoStore {
     }
 
     /// A store on `table` with the usual AWS configuration from the environment (region,
-    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and [`timeouts`]. Build it once per process:
-    /// loading the configuration is the slow part of a cold start.
+    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...). Build it once per process: loading the
+    /// configuration is the slow part of a cold start.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        DynamoStore::from_sdk_config(&sdk, table)
+    }
+
+    /// A store on `table` from an AWS configuration the caller already loaded (and shares with its
+    /// other clients), with the store's [`timeouts`].
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
             .timeout_config(timeouts())
             .build();
         DynamoStore::new(Client::from_conf(config), table)
