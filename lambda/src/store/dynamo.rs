@@ -202,6 +202,8 @@ impl StateStore for DynamoStore {
         };
         match put.send().await {
             Ok(_) => Ok(new_version),
+            // Also what the SDK's retry of a timed-out attempt that did land sees: the caller's
+            // reload then finds its own write, which the conflict path handles like anyone else's.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
