@@ -362,3 +362,39 @@ pub async fn fetch_history(
     progress.finish(&summary);
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rate_is_bitmex_s_public_limit_spread_evenly() {
+        let rate = RequestRate::default();
+        assert_eq!((rate.requests(), rate.per()), (30, Duration::from_secs(60)));
+        assert_eq!(rate.interval(), Duration::from_secs(2));
+        assert!(RequestRate::new(0, Duration::from_secs(1)).is_err());
+        assert!(RequestRate::new(1, Duration::ZERO).is_err());
+    }
+
+    #[test]
+    fn client_retries_never_come_sooner_than_the_pacing_interval() {
+        let opts = FetchOptions::new("XBTUSD", BinSize::M1, 0, 60_000, "x.csv");
+        let config = opts.client_config();
+        assert_eq!(
+            config.base_url, TESTNET_URL,
+            "testnet unless asked otherwise"
+        );
+        // Equal jitter waits between half and all of the backoff.
+        assert!(config.backoff_base / 2 >= opts.rate.interval());
+        assert!(config.backoff_cap >= config.backoff_base);
+    }
+
+    #[test]
+    fn the_download_future_can_be_spawned() {
+        fn assert_send<T: Send>(_: &T) {}
+        let opts = FetchOptions::new("XBTUSD", BinSize::M1, 0, 60_000, "x.csv");
+        let progress = NoProgress;
+        let download = fetch_history(&opts, &progress);
+        assert_send(&download);
+    }
+}
