@@ -1,5 +1,5 @@
 //! `maestro fetch` against the fake BitMEX: a whole download, an interrupted one continued, a
-//! half-written last line repaired, and the refusals (bad symbol, range, path, foreign file).
+//! half-written last line repaired. The refusals are in `fetch_errors.rs`.
 
 use maestro_lambda::exchange::{BinSize, ExchangeError};
 use maestro_lambda::fetch::{
@@ -11,6 +11,7 @@ use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, synthetic};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 const SYMBOL: &str = "LTCUSDT";
@@ -220,6 +221,26 @@ impl Progress for FailAfter<'_> {
     fn finish(&self, _: &FetchSummary) {}
 }
 
+/// Remembers every report.
+#[derive(Default)]
+struct Recorder {
+    begun: Mutex<Vec<Position>>,
+    pages: Mutex<Vec<(Position, usize)>>,
+    finished: Mutex<Vec<FetchSummary>>,
+}
+
+impl Progress for Recorder {
+    fn begin(&self, at: &Position) {
+        self.begun.lock().expect("lock").push(*at);
+    }
+    fn page(&self, at: &Position, rows: usize) {
+        self.pages.lock().expect("lock").push((*at, rows));
+    }
+    fn finish(&self, summary: &FetchSummary) {
+        self.finished.lock().expect("lock").push(summary.clone());
+    }
+}
+
 #[tokio::test]
 async fn an_interrupted_download_continues_to_the_same_file_as_one_shot() {
     let (fake, bars) = fake_with(1200).await;
@@ -239,7 +260,26 @@ async fn an_interrupted_download_continues_to_the_same_file_as_one_shot() {
     assert_eq!(read(&path).lines().count(), 401);
     opts.max_pages = None;
     fake.clear_requests();
-    let rest = fetch_history(&opts, &NoProgress).await.expect("the rest");
+    let progress = Recorder::default();
+    let rest = fetch_history(&opts, &progress).await.expect("the rest");
+    let begun = progress.begun.lock().expect("lock").clone();
+    assert_eq!(
+        begun,
+        vec![Position {
+            total_buckets: 1151,
+            done_buckets: 400,
+            last_close_ms: Some(bars[399].close_time_ms),
+        }],
+        "progress starts where the file ended"
+    );
+    let pages = progress.pages.lock().expect("lock").clone();
+    assert_eq!(
+        pages.iter().map(|(_, rows)| rows).sum::<usize>(),
+        751,
+        "every page reported"
+    );
+    assert_eq!(pages.last().map(|(at, _)| at.done_buckets), Some(1151));
+    assert_eq!(*progress.finished.lock().expect("lock"), vec![rest.clone()]);
     assert_eq!(rest.resumed_after_ms, Some(bars[399].close_time_ms));
     assert_eq!((rest.rows_written, rest.complete), (751, true));
     assert_eq!(
@@ -332,122 +372,5 @@ async fn a_half_written_last_line_is_cut_off_and_the_download_continues() {
         &read(&path),
         &expected,
         "header repaired + downloaded = one shot",
-    );
-}
-
-#[tokio::test]
-async fn files_that_cannot_be_continued_are_refused_and_left_untouched() {
-    let (fake, bars) = fake_with(300).await;
-    let dir = scratch("foreign");
-    let good_line = format!(
-        "{},{SYMBOL},1,2,0.5,1.5,3,4,,,5,6.0,7.0",
-        iso(bars[9].close_time_ms)
-    );
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("notes.txt", b"my notes\nnot a download\n".to_vec()),
-        ("binary.bin", vec![0xff, 0x00, 0x13, 0x37]),
-        (
-            "garbage-line.csv",
-            format!("{HEADER}\n{good_line}\nnot,a,row\n").into_bytes(),
-        ),
-        (
-            "other-symbol.csv",
-            format!("{HEADER}\n{}\n", good_line.replace(SYMBOL, "XBTUSD")).into_bytes(),
-        ),
-        (
-            "other-bin.csv",
-            format!(
-                "{HEADER}\n{}\n",
-                good_line.replace(&iso(bars[9].close_time_ms), "2024-01-01T00:10:30.000Z")
-            )
-            .into_bytes(),
-        ),
-    ];
-    for (name, content) in cases {
-        let path = dir.join(name);
-        std::fs::write(&path, &content).expect("write");
-        let err = fetch_history(&options(&fake, &bars, 250, &path), &NoProgress)
-            .await
-            .expect_err(name);
-        assert!(
-            matches!(&err, FetchError::CorruptFile { path: p, .. } if *p == path),
-            "{name}: got {err:?}"
-        );
-        assert!(err.to_string().contains("untouched"), "{name}: {err}");
-        assert_eq!(
-            std::fs::read(&path).expect("read"),
-            content,
-            "{name} unchanged"
-        );
-    }
-    assert!(
-        fake.requests().is_empty(),
-        "a file that cannot be continued stops the download before any request"
-    );
-}
-
-#[tokio::test]
-async fn bad_symbol_range_and_path_are_clear_errors() {
-    let (fake, bars) = fake_with(300).await;
-    let dir = scratch("errors");
-    let path = dir.join("out.csv");
-
-    let mut opts = options(&fake, &bars, 250, &path);
-    opts.symbol = "NOSUCH".into();
-    let err = fetch_history(&opts, &NoProgress)
-        .await
-        .expect_err("unknown symbol");
-    assert!(
-        matches!(&err, FetchError::UnknownSymbol(s) if s == "NOSUCH"),
-        "{err:?}"
-    );
-    assert!(
-        !path.exists(),
-        "no empty file is left for an unknown symbol"
-    );
-    assert!(fake.requests_to("GET", "/trade/bucketed").is_empty());
-
-    fake.clear_requests();
-    let mut refused: Vec<(String, FetchOptions)> = Vec::new();
-    let mut o = options(&fake, &bars, 250, &path);
-    o.symbol = "LTC USDT".into();
-    refused.push(("symbol with a space".into(), o));
-    let mut o = options(&fake, &bars, 250, &path);
-    (o.from_ms, o.to_ms) = (o.to_ms, o.from_ms);
-    refused.push(("reversed range".into(), o));
-    let mut o = options(&fake, &bars, 250, &path);
-    o.to_ms = o.from_ms;
-    refused.push(("empty range".into(), o));
-    let mut o = options(&fake, &bars, 250, &path);
-    o.page_size = 501;
-    refused.push(("page over 500".into(), o));
-    let mut o = options(&fake, &bars, 250, &path);
-    o.base_url = "ftp://127.0.0.1/api/v1".into();
-    refused.push(("bad base URL".into(), o));
-    for (what, o) in refused {
-        let err = fetch_history(&o, &NoProgress).await.expect_err(&what);
-        assert!(
-            matches!(err, FetchError::InvalidOption(_) | FetchError::BadRange(_)),
-            "{what}: {err:?}"
-        );
-        assert!(!path.exists(), "{what}: no file written");
-    }
-    assert!(fake.requests().is_empty(), "bad options send nothing");
-
-    for (what, target) in [
-        ("missing directory", dir.join("no/such/dir/out.csv")),
-        ("a directory", dir.clone()),
-    ] {
-        let o = options(&fake, &bars, 250, &target);
-        let err = fetch_history(&o, &NoProgress).await.expect_err(what);
-        assert!(matches!(&err, FetchError::Output { .. }), "{what}: {err:?}");
-        assert!(
-            err.to_string().contains(&target.display().to_string()),
-            "{what}: the message names the path: {err}"
-        );
-    }
-    assert!(
-        fake.requests().is_empty(),
-        "an unwritable path fails before any request"
     );
 }
