@@ -69,17 +69,44 @@ async fn files_that_cannot_be_continued_are_refused_and_left_untouched() {
             .into_bytes(),
         ),
     ];
-    for (name, content) in cases {
+    let row_at = |t: &str| good_line.replace(&iso(bars[9].close_time_ms), t);
+    let minutes_as_hours = format!(
+        "{HEADER}\n{}\n{}\n",
+        row_at("2024-01-01T00:59:00.000Z"),
+        row_at("2024-01-01T01:00:00.000Z")
+    );
+    let backwards = format!(
+        "{HEADER}\n{}\n{}\n",
+        row_at("2024-01-01T00:59:00.000Z"),
+        row_at("2024-01-01T00:58:00.000Z")
+    );
+    let mut cases: Vec<(&str, Vec<u8>, BinSize)> = cases
+        .into_iter()
+        .map(|(name, content)| (name, content, BinSize::M1))
+        .collect();
+    cases.push((
+        "minutes-as-hours.csv",
+        minutes_as_hours.into_bytes(),
+        BinSize::H1,
+    ));
+    cases.push(("backwards.csv", backwards.into_bytes(), BinSize::M1));
+    for (name, content, bin) in cases {
         let path = dir.join(name);
         std::fs::write(&path, &content).expect("write");
-        let err = fetch_history(&options(&fake, &bars, 250, &path), &NoProgress)
-            .await
-            .expect_err(name);
+        let mut opts = options(&fake, &bars, 250, &path);
+        opts.bin = bin;
+        let err = fetch_history(&opts, &NoProgress).await.expect_err(name);
         assert!(
             matches!(&err, FetchError::CorruptFile { path: p, .. } if *p == path),
             "{name}: got {err:?}"
         );
         assert!(err.to_string().contains("untouched"), "{name}: {err}");
+        let why = match name {
+            "minutes-as-hours.csv" | "other-bin.csv" => "grid",
+            "backwards.csv" => "order",
+            _ => "",
+        };
+        assert!(err.to_string().contains(why), "{name}: {err}");
         assert_eq!(
             std::fs::read(&path).expect("read"),
             content,

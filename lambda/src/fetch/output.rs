@@ -102,27 +102,46 @@ impl Output {
         }
         let start = len.saturating_sub(TAIL_WINDOW);
         let tail = self.read_at(start, len - start).await?;
-        let too_long = || line_too_long(&self.path);
-        let last_nl = tail
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .ok_or_else(too_long)?;
-        let keep = start + last_nl as u64 + 1;
-        let line_start = match tail[..last_nl].iter().rposition(|&b| b == b'\n') {
-            Some(p) => start + p as u64 + 1,
-            None if start == 0 => 0,
-            None => return Err(too_long()),
+        let Some(last_nl) = tail.iter().rposition(|&b| b == b'\n') else {
+            return Err(line_too_long(&self.path));
         };
-        if line_start == 0 {
-            return Ok(keep); // only the header
+        let keep = start + last_nl as u64 + 1;
+        // Newest first: the last complete line, the one before it, and whatever precedes them.
+        let lines: Vec<&[u8]> = tail[..last_nl].rsplitn(3, |&b| b == b'\n').collect();
+        let (last, previous) = match (lines.len(), start) {
+            (1, 0) => return Ok(keep), // only the header
+            (1, _) => return Err(line_too_long(&self.path)),
+            // The line before the last is the header (start 0) or cut by the window: not a row.
+            (2, _) => (lines[0], None),
+            _ => (lines[0], Some(lines[1])),
+        };
+        let close = self.read_line(last, "last", symbol, bin)?;
+        if let Some(previous) = previous {
+            let before = self.read_line(previous, "second-last", symbol, bin)?;
+            // Both are on the bucket grid, so anything but increasing times is disorder.
+            if close <= before {
+                return Err(
+                    self.corrupt("its last two rows are not in increasing time order".into())
+                );
+            }
         }
-        let from = usize::try_from(line_start - start).map_err(|_| too_long())?;
-        let line = std::str::from_utf8(&tail[from..last_nl])
-            .map_err(|_| self.corrupt("the last complete line is not text".into()))?;
-        let close = close_time_of_line(line, symbol, bin)
-            .map_err(|why| self.corrupt(format!("the last complete line {line:.80?} {why}")))?;
         self.last_close_ms = Some(close);
         Ok(keep)
+    }
+
+    fn read_line(
+        &self,
+        line: &[u8],
+        which: &str,
+        symbol: &str,
+        bin: BinSize,
+    ) -> Result<i64, FetchError> {
+        let line = std::str::from_utf8(line)
+            .map_err(|_| self.corrupt(format!("the {which} complete line is not text")))?;
+        close_time_of_line(line, symbol, bin).map_err(|why| {
+            let excerpt: String = line.chars().take(80).collect();
+            self.corrupt(format!("the {which} complete line {excerpt:?} {why}"))
+        })
     }
 
     async fn read_at(&mut self, at: u64, n: u64) -> Result<Vec<u8>, FetchError> {
