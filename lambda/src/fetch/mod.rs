@@ -78,9 +78,10 @@ impl fmt::Display for FetchSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} rows in {} pages to {}",
+            "{} rows in {} {} to {}",
             self.rows_written,
             self.pages,
+            if self.pages == 1 { "page" } else { "pages" },
             self.path.display()
         )?;
         if let Some(t) = self.resumed_after_ms {

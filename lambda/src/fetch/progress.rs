@@ -90,3 +90,44 @@ impl Progress for BarProgress {
         self.bar.finish_with_message(summary.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_bar_follows_the_buckets_on_disk() {
+        let progress = BarProgress::new();
+        let at = |done, last| Position {
+            total_buckets: 1000,
+            done_buckets: done,
+            last_close_ms: last,
+        };
+        progress.begin(&at(400, Some(1_590_710_460_000)));
+        assert_eq!(
+            (progress.bar.length(), progress.bar.position()),
+            (Some(1000), 400),
+            "a resumed download starts where the file ended"
+        );
+        assert_eq!(progress.bar.message(), "up to 2020-05-29T00:01:00.000Z");
+        progress.page(&at(900, Some(1_590_740_460_000)), 500);
+        assert_eq!(progress.bar.position(), 900);
+        progress.finish(&FetchSummary {
+            path: PathBuf::from("x.csv"),
+            rows_written: 500,
+            pages: 1,
+            resumed_after_ms: Some(1_590_710_460_000),
+            repaired_bytes: 0,
+            last_close_ms: Some(1_590_740_460_000),
+            complete: true,
+        });
+        assert!(progress.bar.is_finished());
+        assert!(
+            progress
+                .bar
+                .message()
+                .starts_with("500 rows in 1 page to x.csv")
+        );
+    }
+}
