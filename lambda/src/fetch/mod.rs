@@ -19,6 +19,11 @@
 //! previous answer arrived; on top of that the client slows down when BitMEX's `x-ratelimit-*`
 //! headers say the bucket is nearly empty, and waits out a 429's `Retry-After`.
 //!
+//! Interruptions: the download may be dropped at any `.await` (Ctrl-C) or fail at any request;
+//! every page on disk stays, at worst a half-written last line is cut off by the next run, which
+//! asks only for what follows the file's last row. A file that is not such a download (another
+//! header, symbol or bucket size, a garbled complete line) is refused and left untouched.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), maestro_lambda::fetch::FetchError> {
 //! use maestro_lambda::exchange::BinSize;
