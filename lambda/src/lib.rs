@@ -7,5 +7,6 @@
 
 pub mod bitmex;
 pub mod exchange;
+pub mod fetch;
 pub mod params;
 pub mod store;
