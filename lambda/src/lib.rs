@@ -8,4 +8,5 @@
 pub mod candles_file;
 pub mod exchange;
 pub mod params;
+pub mod sim;
 pub mod store;
