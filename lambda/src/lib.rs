@@ -5,8 +5,10 @@
 //! simulated exchange and a file store, and the end-to-end tests the real adapters against real local
 //! servers.
 
+pub mod backtest;
 pub mod candles_file;
 pub mod exchange;
 pub mod params;
 pub mod sim;
 pub mod store;
+pub mod sweep;
