@@ -7,6 +7,8 @@
 
 pub mod backtest;
 pub mod candles_file;
+pub mod chart;
+pub mod cli;
 pub mod exchange;
 pub mod params;
 pub mod sim;
