@@ -2,7 +2,7 @@
 
 use super::args::{FileArgs, TradeArgs};
 use super::{CliError, describe, load};
-use crate::backtest::{BacktestReport, backtest};
+use crate::backtest::{BacktestReport, MAX_LONG_WINDOW, backtest};
 use crate::candles_file::stamp::format_utc;
 use crate::sim::account::Money;
 use clap::Args;
@@ -40,17 +40,31 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     if let Some(path) = &args.chart {
         check_svg_path(path)?;
     }
-    let series = load(&args.file)?;
-    let params = Params {
+    let mut params = Params {
         short_window: args.short,
         long_window: args.long,
         mode: t.mode.into(),
         qty: t.qty,
         lot_size: t.lot_size,
         max_position: t.max_position(),
-        bin_ms: series.bin_ms,
+        // Replaced by the file's bar length once it is read.
+        bin_ms: 60_000,
         guards: t.guards(),
     };
+    // Refuse bad options before spending time on the file.
+    if args.long as usize > MAX_LONG_WINDOW {
+        return Err(CliError::Usage(format!(
+            "--long {} exceeds the supported maximum of {MAX_LONG_WINDOW}",
+            args.long
+        )));
+    }
+    params.validate(MAX_LONG_WINDOW).map_err(|e| {
+        CliError::Usage(format!(
+            "{e} (check --short/--long/--qty/--lot-size/--max-position/--hysteresis-bp)"
+        ))
+    })?;
+    let series = load(&args.file)?;
+    params.bin_ms = series.bin_ms;
     let report = backtest(&series, params, t.fee_bp).map_err(|e| {
         CliError::Usage(format!(
             "{e} (check --short/--long/--qty/--lot-size/--max-position)"

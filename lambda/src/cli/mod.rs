@@ -29,6 +29,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses arguments (the first is the program name) without exiting; clap's error knows its
+    /// exit code (2 for usage errors, 0 for `--help`).
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        <Cli as Parser>::try_parse_from(args)
+    }
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
