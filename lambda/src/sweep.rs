@@ -186,7 +186,6 @@ pub fn sweep_pairs(
         Mode::ShortOnly => (0, -q),
     };
     let shared = Shared {
-        closes: &closes,
         prefix: &prefix,
         stretches: &stretches,
         bull_target,
@@ -195,27 +194,66 @@ pub fn sweep_pairs(
         fee_ppm: spec.fee.ppm(),
     };
     let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
-    let results = pairs
+    // Pairs sharing a short window go four at a time; the rest one by one.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_short: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (k, &(short, _)) in pairs.iter().enumerate() {
+        by_short.entry(short).or_default().push(k);
+    }
+    for members in by_short.into_values() {
+        groups.extend(members.chunks(4).map(<[usize]>::to_vec));
+    }
+    let computed: Vec<(usize, PairResult)> = groups
         .par_iter()
-        .map(|&(short, long)| {
-            let r = if use_i64 {
-                finish(
-                    short,
-                    long,
-                    kernel::run::<i64>(&shared, short as usize, long as usize),
-                )
+        .flat_map_iter(|group| {
+            let out = if use_i64 {
+                run_group::<i64>(&shared, pairs, group)
             } else {
-                finish(
-                    short,
-                    long,
-                    kernel::run::<i128>(&shared, short as usize, long as usize),
-                )
+                run_group::<i128>(&shared, pairs, group)
             };
-            progress();
-            r
+            for _ in group {
+                progress();
+            }
+            out
         })
         .collect();
-    Ok(results)
+    let mut results = vec![None; pairs.len()];
+    for (k, r) in computed {
+        results[k] = Some(r);
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// Runs one group of pair indices (four sharing a short window, or fewer one by one).
+fn run_group<T: Int + Into<i128>>(
+    shared: &Shared<'_>,
+    pairs: &[(u32, u32)],
+    group: &[usize],
+) -> Vec<(usize, PairResult)> {
+    if let [a, b, c, d] = *group {
+        let short = pairs[a].0;
+        let longs = [a, b, c, d].map(|k| pairs[k].1 as usize);
+        let outs = kernel::run4::<T>(shared, short as usize, longs);
+        return [a, b, c, d]
+            .into_iter()
+            .zip(outs)
+            .map(|(k, o)| (k, finish(pairs[k].0, pairs[k].1, o)))
+            .collect();
+    }
+    group
+        .iter()
+        .map(|&k| {
+            let (short, long) = pairs[k];
+            (
+                k,
+                finish(
+                    short,
+                    long,
+                    kernel::run::<T>(shared, short as usize, long as usize),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The gap-free stretches `[start, end)`: where the core would answer `Gap`, the strategy restarts.
