@@ -275,15 +275,28 @@ fn stretches(series: &CandleSeries) -> Result<Vec<(usize, usize)>, SweepError> {
     Ok(out)
 }
 
-/// Whether every intermediate of the kernel stays inside `i64` for this data: the crossover's
-/// cross products and the money (every fill moves at most `2q × max_close × (SCALE + |fee|)`).
+/// Whether every intermediate of the kernel stays inside `i64` for this data.
+///
+/// The crossover's cross products are at most `max_close × short × long`. For money: the equity at
+/// any close is `Σ position × Δclose × SCALE − fees`, so its size is at most
+/// `q × SCALE × total_variation + fees`, with fees at most `n × 2q × max_close × |ppm|`; cash is
+/// the equity minus the position's value (`q × max_close × SCALE`), and every other amount the
+/// kernel forms (a fill's notional, a round trip's profit, peak minus equity) is within a small
+/// multiple of those. A factor 8 of headroom covers the sums of two such amounts.
 fn fits_i64(closes: &[i64], pairs: &[(u32, u32)], q: i64, fee_ppm: i64) -> bool {
     let max_close = i128::from(closes.iter().copied().max().unwrap_or(0));
+    let variation: i128 = closes
+        .windows(2)
+        .map(|w| i128::from(w[1].abs_diff(w[0])))
+        .sum();
     let max_long = pairs.iter().map(|p| i128::from(p.1)).max().unwrap_or(0);
+    let q = i128::from(q);
+    let scale = 1_000_000i128;
     let cross = max_close * max_long * max_long;
-    let per_fill = 2 * i128::from(q) * max_close * (1_000_000 + i128::from(fee_ppm.abs()));
-    let money = per_fill * (closes.len() as i128 + 1) * 2;
-    let limit = i128::from(i64::MAX / 4);
+    let fees = closes.len() as i128 * 2 * q * max_close * i128::from(fee_ppm.unsigned_abs());
+    let money =
+        q * scale * (variation + max_close) + fees + 2 * q * max_close * (scale + 1_000_000);
+    let limit = i128::from(i64::MAX / 8);
     cross < limit && money < limit
 }
 

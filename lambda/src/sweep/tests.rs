@@ -136,3 +136,34 @@ fn best_sorts_by_pnl_then_drawdown() {
     let max = results.iter().map(|r| r.pnl).max();
     assert_eq!(Some(top[0].pnl), max);
 }
+
+#[test]
+fn the_i64_and_i128_kernels_agree() {
+    let series = demo(5, 2000, &[300..310, 900..901]);
+    let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
+    let pairs = spec_plain().pairs();
+    assert!(
+        fits_i64(&closes, &pairs, 2000, 500),
+        "demo data must take the fast path"
+    );
+    let mut prefix = vec![0i64];
+    for &c in &closes {
+        prefix.push(prefix[prefix.len() - 1] + c);
+    }
+    let stretches = stretches(&series).unwrap_or_else(|e| panic!("{e}"));
+    let shared = Shared {
+        prefix: &prefix,
+        stretches: &stretches,
+        bull_target: 2000,
+        bear_target: -2000,
+        lot: 1000,
+        fee_ppm: 500,
+    };
+    for &(s, l) in pairs.iter().step_by(7) {
+        let narrow = finish(s, l, kernel::run::<i64>(&shared, s as usize, l as usize));
+        let wide = finish(s, l, kernel::run::<i128>(&shared, s as usize, l as usize));
+        assert_eq!(narrow, wide, "pair {s}/{l}");
+    }
+    // Absurd sizes take the wide path.
+    assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500));
+}
