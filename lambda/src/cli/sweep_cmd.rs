@@ -29,6 +29,9 @@ pub struct SweepArgs {
     /// Write a heatmap of every pair's PnL (short × long) to this SVG file.
     #[arg(long, value_name = "PATH")]
     heatmap: Option<PathBuf>,
+    /// Write every pair's figures to this CSV file (money in the quote currency).
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
@@ -98,6 +101,11 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
     for r in best(&results, args.top) {
         println!("{}", row(&r, value, n));
     }
+    if let Some(path) = &args.csv {
+        write_csv(path, &results, value, n)
+            .map_err(|e| CliError::Failed(format!("writing {}: {e}", path.display())))?;
+        println!("all pairs: {}", path.display());
+    }
     if let Some(path) = &args.heatmap {
         crate::chart::heatmap_svg(path, &results, value).map_err(|e| {
             CliError::Failed(format!("writing the heatmap {}: {e}", path.display()))
@@ -125,4 +133,37 @@ fn row(r: &PairResult, value: f64, candles: f64) -> String {
         win,
         r.exposed_bars as f64 / candles * 100.0
     )
+}
+
+fn write_csv(
+    path: &std::path::Path,
+    results: &[PairResult],
+    value: f64,
+    candles: f64,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "short,long,pnl,max_drawdown,fees,realised,fills,flips,round_trips,wins,exposure_pct,signals"
+    )?;
+    for r in results {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+            r.short,
+            r.long,
+            r.pnl.to_quote(value),
+            r.max_drawdown.to_quote(value),
+            r.fees.to_quote(value),
+            r.realised.to_quote(value),
+            r.fills,
+            r.flips,
+            r.round_trips,
+            r.wins,
+            r.exposed_bars as f64 / candles * 100.0,
+            r.signals
+        )?;
+    }
+    out.flush()
 }
