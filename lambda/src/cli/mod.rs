@@ -3,6 +3,15 @@
 //! Exit codes scripts can rely on: 0 success, 2 a usage error (bad option or combination; clap's
 //! own parse errors use 2 as well), 1 a failure while running (unreadable or bad file, ...).
 
+/// Writes a line to stdout; a failed write (a closed pipe, a full disk) ends the command with
+/// [`CliError::Output`] instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::output)?
+    }};
+}
+
 pub mod args;
 mod backtest_cmd;
 mod sweep_cmd;
@@ -59,14 +68,27 @@ pub enum CliError {
     /// The work failed (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// Standard output could not be written (exit code 1; silent when the reader went away).
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
 }
 
 impl CliError {
+    /// Wraps a failed write to stdout.
+    pub fn output(e: std::io::Error) -> Self {
+        CliError::Output(e)
+    }
+
+    /// Whether to stay silent: the reader of our output went away (`maestro ... | head`).
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
-            CliError::Failed(_) => ExitCode::from(1),
+            CliError::Failed(_) | CliError::Output(_) => ExitCode::from(1),
         }
     }
 }
