@@ -10,6 +10,8 @@ use maestro_tests::data::data_file;
 
 const MAY: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 const APRIL_GAPS: &str = "ltcusdt-binance-spot-1m-2021-04-gaps.json";
+/// Bitcoin at ~46,000: prices 150 times LTC's, to exercise the integer bounds.
+const BTC: &str = "btcperp-ftx-1m-2022-01.csv";
 
 fn series(test: &str, name: &str) -> Option<CandleSeries> {
     let path = data_file(test, name)?;
