@@ -64,8 +64,11 @@ fn sweep_results_equal_single_backtests_on_a_random_sample() {
     let Some(april) = series(test, APRIL_GAPS) else {
         return;
     };
+    let Some(btc) = series(test, BTC) else {
+        return;
+    };
     assert_eq!(april.gaps.len(), 2, "the April file has two outages");
-    for (name, data, n) in [(MAY, &may, 24), (APRIL_GAPS, &april, 8)] {
+    for (name, data, n) in [(MAY, &may, 24), (APRIL_GAPS, &april, 8), (BTC, &btc, 6)] {
         for mode in [Mode::LongShort, Mode::LongOnly] {
             let spec = spec(mode);
             let pairs = sample(n);
