@@ -31,6 +31,8 @@ pub use sweep_cmd::SweepArgs;
     version,
     about = "CryptoMaestro: an SMA-crossover futures bot (BitMEX LTCUSDT) and its local tools",
     long_about = None,
+    after_help = "Exit codes: 0 success; 1 failure while running (unreadable or bad candle file, \
+                  output that cannot be written); 2 usage error (bad option or combination).",
 )]
 pub struct Cli {
     /// What to do.
@@ -54,8 +56,20 @@ impl Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Backtest one SMA pair over a candle file: trades, PnL after fees, drawdown, chart.
+    ///
+    /// Decisions come from the bot's own core. A market order fills at the close of the candle
+    /// that triggered it and pays the taker fee (--fee-bp) on its notional, exactly as the
+    /// simulated exchange of `maestro run` fills it. Money is reported in the quote currency
+    /// (contracts × price / --contracts-per-unit). Where the file has missing bars (an exchange
+    /// outage) the position is held through the gap, the strategy restarts and warms up again,
+    /// and the report lists each gap.
     Backtest(BacktestArgs),
     /// Backtest every window pair of two ranges over a candle file: best pairs and a heatmap.
+    ///
+    /// Every pair's figures equal a `maestro backtest` of that pair with the same options (same
+    /// signals, fills, fees and gap policy). Without guards the pairs share one pass of prefix
+    /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
+    /// runs the core strategy itself (slower, still in parallel).
     Sweep(SweepArgs),
 }
 
