@@ -54,6 +54,8 @@ fn sample(n: usize) -> Vec<(u32, u32)> {
     }
     // Small windows trade the most and stress the accounting: always include a few.
     out.extend([(2, 3), (2, 200), (199, 200), (10, 50)]);
+    // Pairs sharing a short window run four at a time in the sweep: cover that path too.
+    out.extend((11..=18).map(|long| (10, long)));
     out
 }
 
