@@ -130,3 +130,24 @@ fn plain_crossover_loses_after_fees_for_every_pair_2_to_30_in_may_2021() {
         );
     }
 }
+
+#[test]
+fn guarded_sweep_results_equal_single_backtests_on_real_data() {
+    let test = "guarded_sweep_results_equal_single_backtests_on_real_data";
+    let Some(april) = series(test, APRIL_GAPS) else {
+        return;
+    };
+    let mut spec = spec(Mode::LongShort);
+    spec.guards = Guards {
+        hysteresis_bp: 3,
+        confirm_bars: 2,
+        min_hold_bars: 10,
+    };
+    let pairs = sample(10);
+    let swept = sweep_pairs(&april, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    for (r, &(s, l)) in swept.iter().zip(&pairs) {
+        let single = backtest(&april, spec.params(s, l, april.bin_ms), spec.fee)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(*r, from_backtest(&single), "guarded {s}/{l}");
+    }
+}

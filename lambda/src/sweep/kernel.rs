@@ -36,7 +36,7 @@ pub(crate) struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    fn close(&self, i: usize) -> i64 {
+    pub(crate) fn close(&self, i: usize) -> i64 {
         self.prefix[i + 1] - self.prefix[i]
     }
 
@@ -64,7 +64,7 @@ const SCALE: i64 = 1_000_000;
 
 /// One pair's running state.
 #[derive(Clone, Copy)]
-struct Lane<T> {
+pub(crate) struct Lane<T> {
     long: usize,
     l_t: T,
     s_t: T,
@@ -83,7 +83,7 @@ struct Lane<T> {
 }
 
 impl<T: Int> Lane<T> {
-    fn new(short: usize, long: usize) -> Self {
+    pub(crate) fn new(short: usize, long: usize) -> Self {
         Lane {
             long,
             l_t: T::from(long as i64),
@@ -103,7 +103,7 @@ impl<T: Int> Lane<T> {
     /// Marks the equity at a close and updates the drawdown, without branches (the peak moves
     /// unpredictably while a position is open).
     #[inline(always)]
-    fn mark(&mut self, c: i64) {
+    pub(crate) fn mark(&mut self, c: i64) {
         let eq = self.cash + self.pos_scaled * T::from(c);
         self.peak = self.peak.max(eq);
         self.o.max_drawdown = self.o.max_drawdown.max(self.peak - eq);
@@ -126,7 +126,7 @@ impl<T: Int> Lane<T> {
     /// `Account::fill`, in `T`.
     #[cold]
     #[inline(never)]
-    fn trade(&mut self, sh: &Shared<'_>, c: i64, i: usize) {
+    pub(crate) fn trade(&mut self, sh: &Shared<'_>, c: i64, i: usize) {
         let o = &mut self.o;
         o.signals += 1;
         let target = if self.bull {
@@ -215,7 +215,22 @@ impl<T: Int> Lane<T> {
         self.next = to;
     }
 
-    fn finish(mut self, sh: &Shared<'_>) -> Outcome<T> {
+    /// The long window as `T`.
+    pub(crate) fn l_t(&self) -> T {
+        self.l_t
+    }
+
+    /// The short window as `T`.
+    pub(crate) fn s_t(&self) -> T {
+        self.s_t
+    }
+
+    /// Sets the regime the next [`Lane::trade`] moves the position to.
+    pub(crate) fn set_regime(&mut self, bull: bool) {
+        self.bull = bull;
+    }
+
+    pub(crate) fn finish(mut self, sh: &Shared<'_>) -> Outcome<T> {
         let n = sh.candles();
         if self.pos != 0 {
             self.o.exposed_bars += (n - self.changed_at) as u32;
