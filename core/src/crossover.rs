@@ -14,6 +14,15 @@ pub enum Regime {
     Bearish,
 }
 
+impl core::fmt::Display for Regime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Regime::Bullish => "bullish",
+            Regime::Bearish => "bearish",
+        })
+    }
+}
+
 /// Whipsaw guards. All zero (the default) is the plain crossover.
 ///
 /// - `hysteresis_bp`: the short mean must clear the long mean by this many basis points

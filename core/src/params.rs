@@ -17,6 +17,16 @@ pub enum Mode {
     ShortOnly,
 }
 
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::LongShort => "long-short",
+            Mode::LongOnly => "long-only",
+            Mode::ShortOnly => "short-only",
+        })
+    }
+}
+
 /// Strategy configuration. Checked once by [`Strategy::new`](crate::Strategy::new) (and again
 /// when a snapshot is decoded); a `Strategy` never holds invalid parameters.
 ///

@@ -32,9 +32,10 @@ pub enum Step {
     Duplicate,
     /// Accepted, but the long window is not full yet.
     NotReady,
-    /// Accepted; the regime did not change.
+    /// Accepted; the regime did not change (equal means keep the current regime).
     NoChange,
-    /// Accepted; the regime changed.
+    /// Accepted; the regime changed. The first regime, once both windows are full and the means
+    /// differ (beyond the band), is a change too: from no position to the first target.
     Signal(Signal),
 }
 

@@ -409,6 +409,10 @@ fn orders_move_the_position_to_the_target() {
 
 #[test]
 fn errors_display_what_happened() {
+    assert_eq!(
+        std::format!("{} {}", Regime::Bullish, Mode::LongOnly),
+        "bullish long-only"
+    );
     let e = CandleError::Gap {
         last_ms: 0,
         got_ms: 180_000,
