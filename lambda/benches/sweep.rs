@@ -17,6 +17,12 @@ use std::time::Instant;
 const FILE: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it, and
+    // then a quick smoke run on generated data is enough (and needs no data files).
+    if !std::env::args().any(|a| a == "--bench") {
+        smoke();
+        return;
+    }
     let dir = std::env::var_os("MAESTRO_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
@@ -129,6 +135,65 @@ fn main() {
         "same sample through the sweep kernel: {:.4} s ({:.3e} evaluations/s)",
         kernel_sample,
         (n * picked.len()) as f64 / kernel_sample
+    );
+}
+
+/// A small sweep over the core's demo market, checked against one plain backtest.
+fn smoke() {
+    use maestro_core::DemoMarket;
+    use maestro_lambda::candles_file::{CandleSeries, Format, Stamp};
+    let mut candles: Vec<maestro_core::Candle> = Vec::new();
+    for c in DemoMarket::new(1, 60_000, 60_000).take(3000) {
+        // The demo market repeats a candle now and then, as a poller re-reads one; files do not.
+        if candles
+            .last()
+            .is_none_or(|k| k.close_time_ms < c.close_time_ms)
+        {
+            candles.push(c);
+        }
+    }
+    let series = CandleSeries {
+        candles,
+        bin_ms: 60_000,
+        format: Format::Freqtrade,
+        stamp: Stamp::Start,
+        gaps: Vec::new(),
+        tick: maestro_core::TickSize::CENT,
+    };
+    let spec = SweepSpec {
+        shorts: 2..=12,
+        longs: 3..=30,
+        mode: Mode::LongShort,
+        qty: 1000,
+        lot_size: 1000,
+        max_position: 1000,
+        guards: Guards::default(),
+        fee: FeeRate::LTCUSDT_TAKER,
+    };
+    let results = match sweep(&series, &spec, &|| {}) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sweep bench smoke run failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let last = results[results.len() - 1];
+    let single = backtest(
+        &series,
+        spec.params(last.short, last.long, 60_000),
+        spec.fee,
+    );
+    let same = single.is_ok_and(|r| maestro_lambda::sweep::from_backtest(&r) == last);
+    if !same {
+        eprintln!(
+            "sweep bench smoke run: pair {}/{} differs from its backtest",
+            last.short, last.long
+        );
+        std::process::exit(1);
+    }
+    println!(
+        "sweep bench smoke run: {} pairs ok (run `cargo bench` for figures)",
+        results.len()
     );
 }
 
