@@ -6,7 +6,13 @@
 //! servers.
 
 pub mod bitmex;
+pub mod backtest;
+pub mod candles_file;
+pub mod chart;
+pub mod cli;
 pub mod exchange;
 pub mod fetch;
 pub mod params;
+pub mod sim;
 pub mod store;
+pub mod sweep;
