@@ -5,8 +5,8 @@
 //! simulated exchange and a file store, and the end-to-end tests the real adapters against real local
 //! servers.
 
-pub mod bitmex;
 pub mod backtest;
+pub mod bitmex;
 pub mod candles_file;
 pub mod chart;
 pub mod cli;
