@@ -8,3 +8,4 @@
 pub mod exchange;
 pub mod params;
 pub mod store;
+pub mod tick;
