@@ -391,7 +391,11 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             Side::Sell => position.saturating_sub(signed),
         };
         let log = order_log(&intent, None, "dry_run", self.now_ms);
-        run.record.last_outcome = Some(format!("dry run: would {} {}", intent.side.as_str(), intent.qty));
+        run.record.last_outcome = Some(format!(
+            "dry run: would {} {}",
+            intent.side.as_str(),
+            intent.qty
+        ));
         match self.save(&mut run).await {
             Ok(()) => {}
             Err(TickError::Store(StoreError::Conflict { .. })) => return Ok(conflict(run.report)),
@@ -525,7 +529,12 @@ fn request(symbol: &str, intent: &OrderIntent) -> OrderRequest {
     }
 }
 
-fn order_log(intent: &OrderIntent, placed: Option<&PlacedOrder>, status: &str, now_ms: i64) -> OrderLog {
+fn order_log(
+    intent: &OrderIntent,
+    placed: Option<&PlacedOrder>,
+    status: &str,
+    now_ms: i64,
+) -> OrderLog {
     OrderLog {
         decided_at_ms: intent.decided_at_ms,
         recorded_at_ms: now_ms,
