@@ -4,3 +4,4 @@
 
 pub mod data;
 pub mod fake_bitmex;
+pub mod dynamo;
