@@ -5,6 +5,10 @@
 //! simulated exchange and a file store, and the end-to-end tests the real adapters against real local
 //! servers.
 
+pub mod config;
 pub mod exchange;
+pub mod handler;
 pub mod params;
+pub mod routes;
+pub mod secrets;
 pub mod store;
