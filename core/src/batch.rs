@@ -1,0 +1,75 @@
+//! Running a slice of candles through a strategy in one call (backtests, warm-up).
+
+use crate::candle::Candle;
+use crate::strategy::{CandleError, Signal, Step, Strategy};
+use core::fmt;
+
+/// What a batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Candles taken (including duplicates).
+    pub candles: usize,
+    /// Signals emitted.
+    pub signals: usize,
+    /// Duplicates skipped.
+    pub duplicates: usize,
+    /// Candles accepted while the long window was still filling.
+    pub not_ready: usize,
+}
+
+/// The candle a batch stopped at: candles before `index` were applied, the rest were not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchError {
+    /// Index of the refused candle in the slice.
+    pub index: usize,
+    /// Why it was refused.
+    pub error: CandleError,
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "candle #{}: {}", self.index, self.error)
+    }
+}
+
+impl core::error::Error for BatchError {}
+
+/// Feeds `candles` in order; calls `on_signal(index, signal)` for every signal. Stops at the first
+/// refused candle, leaving the strategy as it was after the candle before it.
+///
+/// ```
+/// use maestro_core::{run_batch, Candle, Guards, Mode, Params, Price, Strategy};
+/// let params = Params {
+///     short_window: 1, long_window: 2, mode: Mode::LongOnly, qty: 1, lot_size: 1,
+///     max_position: 1, bin_ms: 10, guards: Guards::default(),
+/// };
+/// let candles: Vec<Candle> = [5, 6, 4, 7].iter().enumerate().map(|(i, &p)| Candle {
+///     close_time_ms: 10 * i as i64, open: Price(p), high: Price(p), low: Price(p), close: Price(p),
+/// }).collect();
+/// let mut s = Strategy::<4>::new(params).unwrap();
+/// let mut at = Vec::new();
+/// let stats = run_batch(&mut s, &candles, |i, sig| at.push((i, sig.target))).unwrap();
+/// assert_eq!(at, [(1, 1), (2, 0), (3, 1)]);
+/// assert_eq!((stats.candles, stats.signals, stats.not_ready), (4, 3, 1));
+/// ```
+pub fn run_batch<const CAP: usize>(
+    s: &mut Strategy<CAP>,
+    candles: &[Candle],
+    mut on_signal: impl FnMut(usize, &Signal),
+) -> Result<BatchStats, BatchError> {
+    let mut stats = BatchStats::default();
+    for (index, candle) in candles.iter().enumerate() {
+        match s.on_candle(candle) {
+            Ok(Step::NoChange) => {}
+            Ok(Step::Signal(sig)) => {
+                stats.signals += 1;
+                on_signal(index, &sig);
+            }
+            Ok(Step::NotReady) => stats.not_ready += 1,
+            Ok(Step::Duplicate) => stats.duplicates += 1,
+            Err(error) => return Err(BatchError { index, error }),
+        }
+    }
+    stats.candles = candles.len();
+    Ok(stats)
+}

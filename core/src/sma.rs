@@ -1,0 +1,408 @@
+//! Rolling simple moving averages over a fixed ring buffer, with exact integer running sums.
+//!
+//! Two shapes share one idea (subtract the evicted close, add the new one):
+//! [`RollingSma`] is a single average; [`SmaPair`] keeps the short and the long average of a
+//! crossover in ONE buffer, because the short window's closes are always the newest closes of the
+//! long window. That halves the memory of the strategy and the stores per candle.
+//!
+//! Sums use wrapping arithmetic on purpose: modular addition is exact whenever the true sum fits in
+//! `i64`, which [`MAX_TICKS`](crate::price::MAX_TICKS) × [`MAX_WINDOW`] guarantees for validated
+//! prices, and it keeps overflow checks (and their panics) out of the hot path.
+
+use crate::price::{MAX_WINDOW, Price};
+use core::fmt;
+
+/// An exact mean as a rational number: the sum of `n` prices, in ticks.
+///
+/// Comparing two means never divides: `a.sum * b.n` against `b.sum * a.n` in `i128`.
+///
+/// ```
+/// use maestro_core::{Mean, TickSize};
+/// let m = Mean { sum: 301, n: 2 };
+/// assert_eq!(m.to_f64(TickSize::CENT), 1.505);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mean {
+    /// Sum of the prices in the window, in ticks.
+    pub sum: i64,
+    /// Number of prices in the window (the window length); never 0.
+    pub n: u32,
+}
+
+impl Mean {
+    /// The mean in quote currency, for display and charts only (never for decisions).
+    pub fn to_f64(self, tick: crate::TickSize) -> f64 {
+        Price(self.sum).to_f64(tick) / f64::from(self.n)
+    }
+}
+
+/// A window length that is zero or larger than the buffer capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowError {
+    /// The window asked for.
+    pub window: usize,
+    /// The capacity of the buffer.
+    pub capacity: usize,
+}
+
+impl fmt::Display for WindowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "window {} is outside 1..={} (the buffer's capacity)",
+            self.window, self.capacity
+        )
+    }
+}
+
+impl core::error::Error for WindowError {}
+
+/// Index `back` slots behind `head` in a ring of `CAP` slots, for `1 <= back <= CAP`.
+///
+/// A compare-and-add instead of `%`: the modulo would be a division on every candle.
+#[inline(always)]
+const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
+    if head >= back {
+        head - back
+    } else {
+        head + CAP - back
+    }
+}
+
+/// The next slot after `head` in a ring of `CAP` slots.
+#[inline(always)]
+const fn next<const CAP: usize>(head: usize) -> usize {
+    if head + 1 == CAP { 0 } else { head + 1 }
+}
+
+/// A simple moving average of the last `window` prices over a ring buffer of `CAP` slots.
+///
+/// O(1) per update, no allocation, no division. Returns `None` until `window` prices were pushed.
+///
+/// ```
+/// use maestro_core::{Mean, Price, RollingSma};
+/// let mut sma = RollingSma::<8>::new(3).unwrap();
+/// assert_eq!(sma.push(Price(10)), None);
+/// assert_eq!(sma.push(Price(20)), None);
+/// assert_eq!(sma.push(Price(30)), Some(Mean { sum: 60, n: 3 }));
+/// assert_eq!(sma.push(Price(40)), Some(Mean { sum: 90, n: 3 }));
+/// assert!(RollingSma::<8>::new(9).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct RollingSma<const CAP: usize> {
+    buf: [i64; CAP],
+    head: usize,
+    len: usize,
+    window: usize,
+    sum: i64,
+}
+
+impl<const CAP: usize> RollingSma<CAP> {
+    const CAP_OK: () = assert!(
+        CAP > 0 && CAP <= MAX_WINDOW,
+        "CAP must be in 1..=MAX_WINDOW"
+    );
+
+    /// An empty average over `window` prices; `window` must lie in `1..=CAP`.
+    pub const fn new(window: usize) -> Result<Self, WindowError> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAP_OK;
+        if window == 0 || window > CAP {
+            return Err(WindowError {
+                window,
+                capacity: CAP,
+            });
+        }
+        Ok(RollingSma {
+            buf: [0; CAP],
+            head: 0,
+            len: 0,
+            window,
+            sum: 0,
+        })
+    }
+
+    /// Adds a price and returns the mean of the last `window` prices once there are that many.
+    ///
+    /// Exact for prices in `1..=MAX_TICKS`; larger prices may wrap the running sum.
+    #[inline]
+    pub fn push(&mut self, price: Price) -> Option<Mean> {
+        let x = price.0;
+        if self.len >= self.window {
+            let old = self.buf[behind::<CAP>(self.head, self.window)];
+            self.sum = self.sum.wrapping_sub(old);
+        } else {
+            self.len += 1;
+        }
+        self.buf[self.head] = x;
+        self.sum = self.sum.wrapping_add(x);
+        self.head = next::<CAP>(self.head);
+        self.mean()
+    }
+
+    /// The current mean, or `None` while fewer than `window` prices were pushed.
+    #[inline]
+    pub fn mean(&self) -> Option<Mean> {
+        if self.len >= self.window {
+            Some(Mean {
+                sum: self.sum,
+                n: self.window as u32,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The window length.
+    pub const fn window(&self) -> usize {
+        self.window
+    }
+
+    /// How many of the window's prices are held (`window` once ready).
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No price pushed yet.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The window is full and [`mean`](Self::mean) is `Some`.
+    pub const fn is_ready(&self) -> bool {
+        self.len >= self.window
+    }
+
+    /// Forgets every price, keeping the window.
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.sum = 0;
+    }
+}
+
+/// The short and the long moving average of a crossover, sharing one ring buffer.
+///
+/// Invariants (checked again when a snapshot is decoded): `1 <= short < long <= CAP`,
+/// `len <= long`, `long_sum` is the sum of the newest `len` closes and `short_sum` the sum of the
+/// newest `min(len, short)` closes.
+#[derive(Clone, Debug)]
+pub(crate) struct SmaPair<const CAP: usize> {
+    buf: [i64; CAP],
+    head: usize,
+    len: usize,
+    short: usize,
+    long: usize,
+    short_sum: i64,
+    long_sum: i64,
+}
+
+impl<const CAP: usize> SmaPair<CAP> {
+    const CAP_OK: () = assert!(
+        CAP > 0 && CAP <= MAX_WINDOW,
+        "CAP must be in 1..=MAX_WINDOW"
+    );
+
+    /// Empty pair; the caller has validated `1 <= short < long <= CAP`.
+    pub(crate) const fn new(short: usize, long: usize) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAP_OK;
+        SmaPair {
+            buf: [0; CAP],
+            head: 0,
+            len: 0,
+            short,
+            long,
+            short_sum: 0,
+            long_sum: 0,
+        }
+    }
+
+    /// Rebuilds a pair from its closes, oldest first, recomputing both sums.
+    /// `None` when the closes do not fit the windows.
+    pub(crate) fn from_closes(short: usize, long: usize, closes: &[i64]) -> Option<Self> {
+        if short == 0 || short >= long || long > CAP || closes.len() > long {
+            return None;
+        }
+        let mut pair = Self::new(short, long);
+        for &c in closes {
+            pair.push(c);
+        }
+        Some(pair)
+    }
+
+    /// Adds a close (ticks, already validated).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, x: i64) {
+        let head = self.head;
+        if self.len >= self.long {
+            self.long_sum = self
+                .long_sum
+                .wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
+            self.short_sum = self
+                .short_sum
+                .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+        } else {
+            if self.len >= self.short {
+                self.short_sum = self
+                    .short_sum
+                    .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+            }
+            self.len += 1;
+        }
+        self.buf[head] = x;
+        self.short_sum = self.short_sum.wrapping_add(x);
+        self.long_sum = self.long_sum.wrapping_add(x);
+        self.head = next::<CAP>(head);
+    }
+
+    /// Both means once the long window is full (the short one is full by then too).
+    #[inline(always)]
+    pub(crate) fn means(&self) -> Option<(Mean, Mean)> {
+        if self.len >= self.long {
+            Some((self.short_mean_unchecked(), self.long_mean_unchecked()))
+        } else {
+            None
+        }
+    }
+
+    fn short_mean_unchecked(&self) -> Mean {
+        Mean {
+            sum: self.short_sum,
+            n: self.short as u32,
+        }
+    }
+
+    fn long_mean_unchecked(&self) -> Mean {
+        Mean {
+            sum: self.long_sum,
+            n: self.long as u32,
+        }
+    }
+
+    /// The short mean once its window is full.
+    pub(crate) fn short_mean(&self) -> Option<Mean> {
+        (self.len >= self.short).then(|| self.short_mean_unchecked())
+    }
+
+    /// The long mean once its window is full.
+    pub(crate) fn long_mean(&self) -> Option<Mean> {
+        (self.len >= self.long).then(|| self.long_mean_unchecked())
+    }
+
+    /// The newest close, if any.
+    #[inline(always)]
+    pub(crate) fn last(&self) -> Option<i64> {
+        if self.len == 0 {
+            None
+        } else {
+            Some(self.buf[behind::<CAP>(self.head, 1)])
+        }
+    }
+
+    /// Both running sums as stored (the short one is partial while its window fills).
+    pub(crate) fn sums(&self) -> (i64, i64) {
+        (self.short_sum, self.long_sum)
+    }
+
+    /// Number of closes held (at most the long window).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The held closes, oldest first.
+    pub(crate) fn closes(&self) -> impl ExactSizeIterator<Item = i64> + '_ {
+        let start = behind::<CAP>(self.head, self.len.max(1));
+        let start = if self.len == 0 { self.head } else { start };
+        (0..self.len).map(move |i| {
+            let j = start + i;
+            self.buf[if j >= CAP { j - CAP } else { j }]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(series: &[i64], window: usize) -> Option<Mean> {
+        (series.len() >= window).then(|| Mean {
+            sum: series[series.len() - window..].iter().sum(),
+            n: window as u32,
+        })
+    }
+
+    #[test]
+    fn window_must_fit_the_capacity() {
+        let cases: &[(usize, bool)] = &[(0, false), (1, true), (4, true), (5, false)];
+        for &(window, ok) in cases {
+            assert_eq!(
+                RollingSma::<4>::new(window).is_ok(),
+                ok,
+                "window {window} with capacity 4"
+            );
+        }
+        assert_eq!(
+            RollingSma::<4>::new(7).err(),
+            Some(WindowError {
+                window: 7,
+                capacity: 4
+            })
+        );
+    }
+
+    #[test]
+    fn rolling_sma_matches_the_naive_mean_through_wraps() {
+        let series: std::vec::Vec<i64> = (0..40).map(|i| 100 + (i * 37 % 23) as i64).collect();
+        for window in 1..=5usize {
+            let mut sma = RollingSma::<5>::new(window).unwrap();
+            for (i, &x) in series.iter().enumerate() {
+                let got = sma.push(Price(x));
+                assert_eq!(
+                    got,
+                    naive(&series[..=i], window),
+                    "window {window} after {} prices",
+                    i + 1
+                );
+                assert_eq!(sma.mean(), got);
+                assert_eq!(sma.len(), (i + 1).min(window));
+            }
+            sma.clear();
+            assert!(sma.is_empty() && !sma.is_ready());
+            assert_eq!(sma.push(Price(7)), naive(&[7], window));
+        }
+    }
+
+    #[test]
+    fn pair_tracks_both_windows_in_one_buffer() {
+        let series: std::vec::Vec<i64> = (0..60).map(|i| 1 + (i * 53 % 31) as i64).collect();
+        for (short, long) in [(1, 2), (2, 5), (4, 5), (1, 5), (3, 4)] {
+            let mut pair = SmaPair::<5>::new(short, long);
+            for (i, &x) in series.iter().enumerate() {
+                pair.push(x);
+                let seen = &series[..=i];
+                assert_eq!(
+                    pair.short_mean(),
+                    naive(seen, short),
+                    "short {short}/{long}"
+                );
+                assert_eq!(pair.long_mean(), naive(seen, long), "long {short}/{long}");
+                assert_eq!(pair.last(), Some(x));
+                let held: std::vec::Vec<i64> = pair.closes().collect();
+                assert_eq!(held, seen[seen.len().saturating_sub(long)..]);
+                let rebuilt = SmaPair::<5>::from_closes(short, long, &held).unwrap();
+                assert_eq!(rebuilt.means(), pair.means());
+            }
+        }
+    }
+
+    #[test]
+    fn empty_pair_has_nothing() {
+        let pair = SmaPair::<3>::new(1, 3);
+        assert_eq!(pair.last(), None);
+        assert_eq!(pair.closes().count(), 0);
+        assert_eq!(pair.means(), None);
+        assert!(SmaPair::<3>::from_closes(1, 3, &[1, 2, 3, 4]).is_none());
+        assert!(SmaPair::<3>::from_closes(2, 2, &[]).is_none());
+    }
+}

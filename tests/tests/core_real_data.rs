@@ -1,0 +1,166 @@
+//! The core on real market data: 44,447 one-minute LTC/USDT candles (May–June 2021, including the
+//! 19 May crash). The O(1) strategy's signal times must equal, exactly, those of a naive reference
+//! that recomputes both means from scratch on every candle (the original script's
+//! `sum(closes[-n:]) / n`) and compares them as exact rationals.
+#![allow(clippy::unwrap_used)]
+
+use maestro_core::{
+    Candle, CandleError, Guards, Mode, Params, Price, Regime, Strategy, TickSize, run_batch,
+};
+use maestro_tests::data::data_file;
+use std::path::Path;
+
+const MINUTE: i64 = 60_000;
+
+/// Reads a freqtrade JSON file (`[[open_ms, o, h, l, c, v], ...]`, start-of-bar times) into
+/// candles stamped with their close time.
+fn load_freqtrade(path: &Path) -> Vec<Candle> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let rows: Vec<(i64, f64, f64, f64, f64, f64)> = serde_json::from_str(&text).unwrap();
+    let tick = TickSize::CENT;
+    rows.iter()
+        .map(|&(open_ms, o, h, l, c, _volume)| Candle {
+            close_time_ms: open_ms + MINUTE,
+            open: Price::from_f64(o, tick).unwrap(),
+            high: Price::from_f64(h, tick).unwrap(),
+            low: Price::from_f64(l, tick).unwrap(),
+            close: Price::from_f64(c, tick).unwrap(),
+        })
+        .collect()
+}
+
+fn params(short: u32, long: u32) -> Params {
+    Params {
+        short_window: short,
+        long_window: long,
+        mode: Mode::LongShort,
+        qty: 1000,
+        lot_size: 1000,
+        max_position: 1000,
+        bin_ms: MINUTE,
+        guards: Guards::default(),
+    }
+}
+
+/// Signal times and regimes from scratch: both sums re-added every candle, means compared as
+/// rationals (`s/short` vs `l/long` ⇔ `s·long` vs `l·short`), equal means keep the regime.
+fn naive_signals(candles: &[Candle], short: usize, long: usize) -> Vec<(i64, Regime)> {
+    let closes: Vec<i128> = candles.iter().map(|c| i128::from(c.close.0)).collect();
+    let mut regime = None;
+    let mut out = Vec::new();
+    for end in long..=closes.len() {
+        let s: i128 = closes[end - short..end].iter().sum();
+        let l: i128 = closes[end - long..end].iter().sum();
+        let (lhs, rhs) = (s * long as i128, l * short as i128);
+        let now = if lhs > rhs {
+            Some(Regime::Bullish)
+        } else if lhs < rhs {
+            Some(Regime::Bearish)
+        } else {
+            regime
+        };
+        if now != regime {
+            regime = now;
+            out.push((candles[end - 1].close_time_ms, now.unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
+    let Some(path) = data_file(
+        "signal_times_on_real_ltc_data_equal_the_naive_reference",
+        "ltcusdt-binance-spot-1m-2021-05.json",
+    ) else {
+        return;
+    };
+    let candles = load_freqtrade(&path);
+    assert_eq!(candles.len(), 44_447, "candles in {}", path.display());
+
+    let mut s = Strategy::<64>::new(params(10, 50)).unwrap();
+    let mut got = Vec::new();
+    let stats = run_batch(&mut s, &candles, |_, sig| {
+        got.push((sig.close_time_ms, sig.regime))
+    })
+    .unwrap_or_else(|e| panic!("real data refused: {e}"));
+    let want = naive_signals(&candles, 10, 50);
+
+    assert_eq!(stats.candles, candles.len());
+    assert_eq!(stats.not_ready, 49);
+    assert!(want.len() > 500, "only {} reference signals", want.len());
+    if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+        panic!(
+            "first difference at signal #{i}: core {:?}, reference {:?}",
+            got[i], want[i]
+        );
+    }
+    assert_eq!(got.len(), want.len(), "signal counts differ");
+    eprintln!(
+        "10/50 on {} real candles: {} signals, equal to the naive reference",
+        candles.len(),
+        got.len()
+    );
+
+    // Cut the run in two with a snapshot (as the runner does between ticks): same signals.
+    let cut = 20_011;
+    let mut first = Strategy::<64>::new(params(10, 50)).unwrap();
+    run_batch(&mut first, &candles[..cut], |_, _| {}).unwrap();
+    let mut buf = [0u8; Strategy::<64>::MAX_SNAPSHOT_LEN];
+    let n = first.encode(&mut buf).unwrap();
+    let mut second = Strategy::<64>::decode(&buf[..n]).unwrap();
+    let mut tail = Vec::new();
+    run_batch(&mut second, &candles[cut..], |_, sig| {
+        tail.push((sig.close_time_ms, sig.regime))
+    })
+    .unwrap();
+    let split = want
+        .iter()
+        .position(|&(t, _)| t > candles[cut - 1].close_time_ms)
+        .unwrap();
+    assert_eq!(
+        tail,
+        want[split..],
+        "signals after a snapshot at candle {cut}"
+    );
+}
+
+#[test]
+fn real_exchange_outages_are_reported_as_gaps() {
+    let Some(path) = data_file(
+        "real_exchange_outages_are_reported_as_gaps",
+        "ltcusdt-binance-spot-1m-2021-04-gaps.json",
+    ) else {
+        return;
+    };
+    let candles = load_freqtrade(&path);
+    assert_eq!(candles.len(), 61_277, "candles in {}", path.display());
+    let mut s = Strategy::<64>::new(params(10, 50)).unwrap();
+    let mut from = 0;
+    let mut gaps = Vec::new();
+    loop {
+        match run_batch(&mut s, &candles[from..], |_, _| {}) {
+            Ok(_) => break,
+            Err(e) => {
+                let CandleError::Gap {
+                    last_ms,
+                    got_ms,
+                    missing,
+                } = e.error
+                else {
+                    panic!("unexpected refusal: {e}");
+                };
+                assert_eq!(got_ms - last_ms, (missing as i64 + 1) * MINUTE);
+                // The refused candle is the first after the outage; the state stayed before it.
+                assert_eq!(s.last_close_ms(), Some(last_ms));
+                gaps.push(missing);
+                // A runner warms up again from scratch after an outage.
+                from += e.index;
+                s = Strategy::<64>::new(params(10, 50)).unwrap();
+            }
+        }
+    }
+    eprintln!("missing bars per outage: {gaps:?}");
+    // The data README lists outages of 151 and 284 minutes between bars: 150 and 283 missing.
+    assert_eq!(gaps, [150, 283], "the file has two real outages");
+}
