@@ -3,3 +3,4 @@
 //! data in `../shared/data`.
 
 pub mod data;
+pub mod dynamo;

@@ -1,5 +1,11 @@
 //! The `StateStore` port: a bot's record, versioned, saved only if nobody saved it since it was read.
 
+pub mod dynamo;
+pub mod file;
+
+pub use dynamo::DynamoStore;
+pub use file::FileStore;
+
 use crate::exchange::Side;
 use crate::params::BotParams;
 use core::future::Future;
@@ -168,4 +174,157 @@ pub trait StateStore: Send + Sync {
         nonce: &str,
         expires_at_s: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// How long recorded orders are kept: long enough for `/status` to show a week of trading.
+pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
+
+/// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
+pub const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
+
+/// Checks that a bot id is 1 to 64 of `[A-Za-z0-9_-]`: it becomes a file name and a key, so nothing
+/// that could leave a directory or split a key gets through.
+pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
+    let ok = (1..=64).contains(&bot_id.len())
+        && bot_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Failed(format!(
+            "invalid bot id {:?}: use 1 to 64 of A-Z a-z 0-9 _ -",
+            shorten(bot_id)
+        )))
+    }
+}
+
+/// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
+pub fn validate_nonce(nonce: &str) -> StoreResult<()> {
+    if (1..=128).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(StoreError::Failed(
+            "invalid nonce: use 1 to 128 visible ASCII characters".to_owned(),
+        ))
+    }
+}
+
+/// Checks what goes into an order's key: a clOrdID of 1 to 64 visible ASCII characters and a decision
+/// time that fits the 13-digit key.
+fn validate_order(order: &OrderLog) -> StoreResult<()> {
+    if !(0..=MAX_DECIDED_AT_MS).contains(&order.decided_at_ms) {
+        return Err(StoreError::Failed(format!(
+            "order decided_at_ms {} outside 0..={MAX_DECIDED_AT_MS}",
+            order.decided_at_ms
+        )));
+    }
+    let id = &order.cl_ord_id;
+    if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(StoreError::Failed(format!(
+            "invalid clOrdID {:?}",
+            shorten(id)
+        )));
+    }
+    Ok(())
+}
+
+/// The sort key of an order: zero-padded time first so text order is time order.
+fn order_sort_key(order: &OrderLog) -> String {
+    format!("order#{:013}#{}", order.decided_at_ms, order.cl_ord_id)
+}
+
+/// Echoes at most 80 characters of rejected input back in an error message.
+fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Wall-clock UNIX seconds, for TTLs (a clock before 1970 reads as 0).
+fn unix_now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.
+const SCHEMA: u32 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_ids_are_file_and_key_safe() {
+        let max = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        let cases: &[(&str, bool)] = &[
+            ("ltc-main", true),
+            ("Bot_2", true),
+            (&max, true),
+            ("", false),
+            (&too_long, false),
+            ("..", false),
+            ("../x", false),
+            ("a/b", false),
+            ("a\\b", false),
+            ("a.json", false),
+            ("bot#1", false),
+            ("a b", false),
+            ("ä", false),
+            ("a\0", false),
+        ];
+        for (id, ok) in cases {
+            assert_eq!(validate_bot_id(id).is_ok(), *ok, "bot id {id:?}");
+        }
+    }
+
+    #[test]
+    fn nonces_are_short_visible_ascii() {
+        let cases: &[(&str, bool)] = &[
+            ("0123abcd", true),
+            ("b64+/=", true),
+            ("", false),
+            ("a b", false),
+            ("é", false),
+        ];
+        for (nonce, ok) in cases {
+            assert_eq!(validate_nonce(nonce).is_ok(), *ok, "nonce {nonce:?}");
+        }
+        assert!(validate_nonce(&"n".repeat(128)).is_ok());
+        assert!(validate_nonce(&"n".repeat(129)).is_err());
+    }
+
+    fn order(decided_at_ms: i64, cl_ord_id: &str) -> OrderLog {
+        OrderLog {
+            decided_at_ms,
+            recorded_at_ms: 0,
+            cl_ord_id: cl_ord_id.to_owned(),
+            side: Side::Buy,
+            qty: 1,
+            order_id: None,
+            status: "New".to_owned(),
+            avg_price: None,
+        }
+    }
+
+    #[test]
+    fn order_keys_sort_as_text_in_time_order() {
+        let times = [0, 9, 999_999_999, 1_620_000_000_000, MAX_DECIDED_AT_MS];
+        let keys: Vec<String> = times
+            .iter()
+            .map(|t| order_sort_key(&order(*t, "c")))
+            .collect();
+        assert_eq!(keys[0], "order#0000000000000#c");
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn orders_outside_the_key_range_are_refused() {
+        assert!(validate_order(&order(0, "c")).is_ok());
+        assert!(validate_order(&order(MAX_DECIDED_AT_MS, "c")).is_ok());
+        assert!(validate_order(&order(-1, "c")).is_err());
+        assert!(validate_order(&order(MAX_DECIDED_AT_MS + 1, "c")).is_err());
+        assert!(validate_order(&order(1, "")).is_err());
+        assert!(validate_order(&order(1, "has space")).is_err());
+    }
 }
