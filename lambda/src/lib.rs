@@ -5,6 +5,7 @@
 //! simulated exchange and a file store, and the end-to-end tests the real adapters against real local
 //! servers.
 
+pub mod bitmex;
 pub mod config;
 pub mod exchange;
 pub mod handler;

@@ -4,3 +4,4 @@
 
 pub mod data;
 pub mod dynamo;
+pub mod fake_bitmex;

@@ -1,0 +1,400 @@
+//! The fake exchange's books: instruments, candle series, positions, orders, the dead-man's switch.
+//! Pure state, no HTTP: the server module turns requests into calls on [`Market`].
+
+use super::series::{Bar, iso};
+use maestro_lambda::exchange::BinSize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What `GET /instrument` reports for a symbol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstrumentSpec {
+    /// Symbol.
+    pub symbol: String,
+    /// Contracts per order step.
+    pub lot_size: i64,
+    /// Price step.
+    pub tick_size: f64,
+    /// BitMEX `multiplier`.
+    pub multiplier: i64,
+    /// BitMEX `underlyingToPositionMultiplier`.
+    pub underlying_to_position_multiplier: Option<i64>,
+    /// Taker fee rate.
+    pub taker_fee: f64,
+    /// Maker fee rate.
+    pub maker_fee: f64,
+    /// `Open` when tradable.
+    pub state: String,
+}
+
+impl InstrumentSpec {
+    /// LTCUSDT as BitMEX listed it (2022 snapshot, see BITMEX.md).
+    pub fn ltcusdt() -> Self {
+        InstrumentSpec {
+            symbol: "LTCUSDT".into(),
+            lot_size: 1000,
+            tick_size: 0.01,
+            multiplier: 100,
+            underlying_to_position_multiplier: Some(10_000),
+            taker_fee: 0.0005,
+            maker_fee: -0.0001,
+            state: "Open".into(),
+        }
+    }
+}
+
+/// An order on the fake exchange.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeOrder {
+    /// Exchange id.
+    pub order_id: String,
+    /// Client id (empty when none was sent).
+    pub cl_ord_id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// `Buy` or `Sell`.
+    pub side: String,
+    /// Ordered contracts.
+    pub order_qty: i64,
+    /// Filled contracts.
+    pub cum_qty: i64,
+    /// Average fill price.
+    pub avg_px: Option<f64>,
+    /// Limit price (resting orders only).
+    pub price: Option<f64>,
+    /// `Market` or `Limit`.
+    pub ord_type: String,
+    /// `execInst` as sent.
+    pub exec_inst: String,
+    /// `New`, `Filled`, `Canceled`.
+    pub ord_status: String,
+    /// Why it ended as it did.
+    pub text: String,
+    /// When it was accepted, ms.
+    pub timestamp_ms: i64,
+}
+
+impl FakeOrder {
+    /// The order as BitMEX's JSON.
+    pub fn to_json(&self) -> Value {
+        let leaves = if self.ord_status == "New" {
+            self.order_qty - self.cum_qty
+        } else {
+            0
+        };
+        json!({
+            "orderID": self.order_id, "clOrdID": self.cl_ord_id, "clOrdLinkID": "", "account": 1,
+            "symbol": self.symbol, "side": self.side, "orderQty": self.order_qty,
+            "price": self.price.or(self.avg_px), "displayQty": null, "stopPx": null,
+            "pegOffsetValue": null, "pegPriceType": "", "currency": "USDT", "settlCurrency": "USDt",
+            "ordType": self.ord_type, "timeInForce": if self.ord_type == "Market" { "ImmediateOrCancel" } else { "GoodTillCancel" },
+            "execInst": self.exec_inst, "contingencyType": "", "ordStatus": self.ord_status,
+            "triggered": "", "workingIndicator": self.ord_status == "New", "ordRejReason": "",
+            "leavesQty": leaves, "cumQty": self.cum_qty, "avgPx": self.avg_px, "text": self.text,
+            "transactTime": iso(self.timestamp_ms), "timestamp": iso(self.timestamp_ms),
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        self.ord_status == "New" || self.ord_status == "PartiallyFilled"
+    }
+}
+
+/// An armed dead-man's switch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadMansSwitch {
+    /// The `timeout` the client sent, ms.
+    pub timeout_ms: u64,
+    /// When the open orders get cancelled unless re-armed.
+    pub cancel_at: Instant,
+}
+
+/// A market order as the server parsed it from the request.
+#[derive(Clone, Debug, Default)]
+pub struct NewOrder {
+    /// `symbol`.
+    pub symbol: String,
+    /// `side`.
+    pub side: String,
+    /// `orderQty`, if sent.
+    pub order_qty: Option<i64>,
+    /// `ordType` (BitMEX's default is `Limit`).
+    pub ord_type: String,
+    /// `clOrdID`, if sent.
+    pub cl_ord_id: Option<String>,
+    /// `execInst`, if sent.
+    pub exec_inst: Option<String>,
+}
+
+pub(crate) struct Series {
+    pub bin: BinSize,
+    pub bars: Vec<Bar>,
+    pub completed: usize,
+}
+
+/// A refusal: HTTP status and BitMEX error message.
+pub type Refusal = (u16, String);
+
+/// The fake exchange's state.
+#[derive(Default)]
+pub(crate) struct Market {
+    pub instruments: BTreeMap<String, InstrumentSpec>,
+    pub series: BTreeMap<String, Series>,
+    /// A row exists once the symbol was traded or set by hand; absent = never held (BitMEX lists none).
+    pub positions: BTreeMap<String, i64>,
+    pub orders: Vec<FakeOrder>,
+    pub dead_mans: Option<DeadMansSwitch>,
+    pub dead_mans_fired: u32,
+    next_order: u64,
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Market {
+    /// The close of the latest completed bar: the price market orders fill at.
+    pub fn last_close(&self, symbol: &str) -> Option<f64> {
+        let s = self.series.get(symbol)?;
+        s.bars.get(s.completed.checked_sub(1)?).map(|b| b.close)
+    }
+
+    pub fn place(&mut self, new: NewOrder) -> Result<FakeOrder, Refusal> {
+        let bad = |m: &str| Err((400, m.to_owned()));
+        let Some(spec) = self.instruments.get(&new.symbol) else {
+            return bad("Invalid symbol.");
+        };
+        let lot = spec.lot_size;
+        if new.ord_type != "Market" {
+            return bad("The fake BitMEX fills ordType=Market only (BitMEX's default is Limit).");
+        }
+        let sign = match new.side.as_str() {
+            "Buy" => 1,
+            "Sell" => -1,
+            _ => return bad("Invalid side"),
+        };
+        let exec = new.exec_inst.clone().unwrap_or_default();
+        let insts: Vec<&str> = exec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(other) = insts
+            .iter()
+            .find(|i| !matches!(**i, "ReduceOnly" | "Close"))
+        {
+            return bad(&format!("Unsupported execInst {other}"));
+        }
+        let close = insts.contains(&"Close");
+        let reduce_only = close || insts.contains(&"ReduceOnly");
+        match new.order_qty {
+            Some(q) if q <= 0 => return bad("Invalid orderQty"),
+            Some(q) if q % lot != 0 => {
+                return bad(&format!(
+                    "Order quantity must be a multiple of lot size: {lot}"
+                ));
+            }
+            None if !close => return bad("Invalid orderQty"),
+            _ => {}
+        }
+        if let Some(id) = &new.cl_ord_id {
+            if id.chars().count() > 36 {
+                return bad("Invalid clOrdID: longer than 36 characters");
+            }
+            if !id.is_empty() && self.orders.iter().any(|o| &o.cl_ord_id == id) {
+                return bad("Duplicate clOrdID");
+            }
+        }
+        let Some(price) = self.last_close(&new.symbol) else {
+            return bad("No completed candle to fill at (the test set no series for this symbol)");
+        };
+        let pos = self.positions.get(&new.symbol).copied().unwrap_or(0);
+        let wanted = new.order_qty.unwrap_or(pos.abs());
+        let (fill, text) = if reduce_only && (pos == 0 || pos.signum() == sign) {
+            (
+                0,
+                "Canceled: Order had execInst of ReduceOnly/Close and side would have increased position",
+            )
+        } else if reduce_only && wanted > pos.abs() {
+            (
+                pos.abs(),
+                "Partially filled: ReduceOnly/Close capped the order at the position",
+            )
+        } else {
+            (wanted, "Submitted via API.")
+        };
+        self.next_order += 1;
+        let order = FakeOrder {
+            order_id: format!("00000000-0000-4000-8000-{:012x}", self.next_order),
+            cl_ord_id: new.cl_ord_id.unwrap_or_default(),
+            symbol: new.symbol.clone(),
+            side: new.side,
+            order_qty: wanted,
+            cum_qty: fill,
+            avg_px: (fill > 0).then_some(price),
+            price: None,
+            ord_type: "Market".into(),
+            exec_inst: exec,
+            ord_status: if fill == wanted && fill > 0 {
+                "Filled"
+            } else {
+                "Canceled"
+            }
+            .into(),
+            text: text.into(),
+            timestamp_ms: wall_ms(),
+        };
+        if fill > 0 || self.positions.contains_key(&new.symbol) {
+            *self.positions.entry(new.symbol).or_insert(0) += sign * fill;
+        }
+        self.orders.push(order.clone());
+        Ok(order)
+    }
+
+    pub fn add_resting(&mut self, symbol: &str, side: &str, qty: i64, price: f64) -> String {
+        self.next_order += 1;
+        let order = FakeOrder {
+            order_id: format!("00000000-0000-4000-8000-{:012x}", self.next_order),
+            cl_ord_id: String::new(),
+            symbol: symbol.into(),
+            side: side.into(),
+            order_qty: qty,
+            cum_qty: 0,
+            avg_px: None,
+            price: Some(price),
+            ord_type: "Limit".into(),
+            exec_inst: String::new(),
+            ord_status: "New".into(),
+            text: "Resting order placed by the test".into(),
+            timestamp_ms: wall_ms(),
+        };
+        let id = order.order_id.clone();
+        self.orders.push(order);
+        id
+    }
+
+    /// Cancels open orders (all symbols when `symbol` is `None`); returns them as cancelled.
+    pub fn cancel_open(&mut self, symbol: Option<&str>, text: &str) -> Vec<Value> {
+        self.orders
+            .iter_mut()
+            .filter(|o| o.is_open() && symbol.is_none_or(|s| o.symbol == s))
+            .map(|o| {
+                o.ord_status = "Canceled".into();
+                o.text = text.into();
+                o.to_json()
+            })
+            .collect()
+    }
+
+    /// Cancels by orderID / clOrdID; `None` when none of them exists.
+    pub fn cancel_ids(&mut self, ids: &[String]) -> Option<Vec<Value>> {
+        let mut found = Vec::new();
+        for o in &mut self.orders {
+            if ids
+                .iter()
+                .any(|id| *id == o.order_id || (!o.cl_ord_id.is_empty() && *id == o.cl_ord_id))
+            {
+                if o.is_open() {
+                    o.ord_status = "Canceled".into();
+                    o.text = "Canceled via API.".into();
+                }
+                found.push(o.to_json());
+            }
+        }
+        (!found.is_empty()).then_some(found)
+    }
+
+    pub fn arm(&mut self, timeout_ms: u64, now: Instant) -> Value {
+        if timeout_ms == 0 {
+            self.dead_mans = None;
+            return json!({});
+        }
+        let at = now + Duration::from_millis(timeout_ms);
+        self.dead_mans = Some(DeadMansSwitch {
+            timeout_ms,
+            cancel_at: at,
+        });
+        let wall = wall_ms();
+        json!({ "now": iso(wall), "cancelTime": iso(wall + timeout_ms as i64) })
+    }
+
+    /// Fires the dead-man's switch if its time has come (checked lazily, on every request and every
+    /// inspection by the test).
+    pub fn expire(&mut self, now: Instant) {
+        if let Some(switch) = self.dead_mans {
+            if now >= switch.cancel_at {
+                self.dead_mans = None;
+                self.dead_mans_fired += 1;
+                self.cancel_open(None, "Canceled: Cancel all after timeout");
+            }
+        }
+    }
+
+    /// Rows of `/trade/bucketed` for the query, newest first when `reverse`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bucketed(
+        &self,
+        symbol: &str,
+        bin: BinSize,
+        partial: bool,
+        start_time: Option<i64>,
+        end_time: Option<i64>,
+        start: usize,
+        count: usize,
+        reverse: bool,
+    ) -> Result<Vec<Value>, Refusal> {
+        let Some(series) = self.series.get(symbol) else {
+            return Ok(Vec::new());
+        };
+        if series.bin != bin {
+            return Err((
+                400,
+                format!(
+                    "the fake serves {symbol} at binSize={} only",
+                    series.bin.as_str()
+                ),
+            ));
+        }
+        let visible = if partial {
+            (series.completed + 1).min(series.bars.len())
+        } else {
+            series.completed
+        };
+        let mut idx: Vec<usize> = (0..visible)
+            .filter(|&i| {
+                let t = series.bars[i].close_time_ms;
+                start_time.is_none_or(|s| t >= s) && end_time.is_none_or(|e| t <= e)
+            })
+            .collect();
+        if reverse {
+            idx.reverse();
+        }
+        Ok(idx
+            .into_iter()
+            .skip(start)
+            .take(count)
+            .map(|i| {
+                let b = &series.bars[i];
+                // BitMEX's open is the previous bucket's close.
+                let open = if i == 0 {
+                    b.open
+                } else {
+                    series.bars[i - 1].close
+                };
+                json!({
+                    "timestamp": iso(b.close_time_ms), "symbol": symbol,
+                    "open": open, "high": b.high, "low": b.low, "close": b.close,
+                    "trades": if b.volume > 0.0 { 1 } else { 0 }, "volume": b.volume as i64,
+                    "vwap": if b.volume > 0.0 { Some(b.close) } else { None },
+                    "lastSize": if b.volume > 0.0 { Some(1) } else { None },
+                    "turnover": (b.volume * b.close) as i64, "homeNotional": b.volume,
+                    "foreignNotional": b.volume * b.close,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,401 @@
+//! A fake BitMEX: a real HTTP server on `127.0.0.1:<ephemeral>` that behaves like BitMEX's REST API
+//! in every way the bot depends on, with a control API for tests.
+//!
+//! # Starting it
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use maestro_tests::fake_bitmex::{FakeBitmex, synthetic, TEST_API_KEY, TEST_API_SECRET};
+//! use maestro_lambda::exchange::BinSize;
+//! let fake = FakeBitmex::start().await?;            // LTCUSDT listed, key TEST_API_KEY known
+//! let bars = synthetic(1_600_000_060_000, BinSize::M1, 100, |i| 50.0 + i as f64 * 0.01);
+//! fake.set_series("LTCUSDT", BinSize::M1, bars, 60); // 60 completed buckets, the 61st in progress
+//! let base = fake.base_url();                        // "http://127.0.0.1:PORT/api/v1"
+//! // point a BitmexClient at `base` with TEST_API_KEY / TEST_API_SECRET ...
+//! fake.advance("LTCUSDT", 1);                        // the next bucket completes
+//! # Ok(()) }
+//! ```
+//! The server stops when the [`FakeBitmex`] is dropped.
+//!
+//! # What it does like BitMEX
+//! - Auth: `api-key`, `api-expires` (UNIX s, must not be in the past) and `api-signature` =
+//!   `hex(HMAC-SHA256(secret, VERB + path?query + expires + body))` over the bytes received. Private
+//!   routes (`/position`, `/order*`) need it; public ones check it when an `api-key` is sent. Failure:
+//!   401 `{"error":{"message","name"}}`.
+//! - Parameters: any query or body parameter the swagger spec does not define for that route is
+//!   refused with 400 ([`params::ALLOWED_PARAMS`], checked against the spec by a test).
+//! - `GET /trade/bucketed`: from the series the test set ([`set_series`](FakeBitmex::set_series)),
+//!   END-of-bucket timestamps, `open` = previous close; honours `binSize`, `partial` (adds the
+//!   bucket in progress), `startTime`/`endTime` (on the timestamp, inclusive), `count` (1..=1000,
+//!   default 100), `start`, `reverse`.
+//! - `GET /instrument`, `GET /position` (`filter={"symbol":..}`; no row until the symbol was traded
+//!   or set by hand), `GET /order` (`symbol`, `filter` on any order field, `count`, `start`,
+//!   `reverse`).
+//! - `POST /order`: `ordType=Market` only (BitMEX's default `Limit` is refused, so a client that
+//!   forgets `ordType` fails loudly); fills at once at the close of the latest completed bucket;
+//!   `orderQty` must be a positive multiple of `lotSize`; reused `clOrdID` → 400 `Duplicate
+//!   clOrdID`; `execInst=ReduceOnly` never increases the position (cancelled, or capped at it);
+//!   `execInst=Close` without `orderQty` closes the whole position.
+//! - `DELETE /order` (by `orderID`/`clOrdID`, 404 when unknown), `DELETE /order/all` (`symbol`),
+//!   `POST /order/cancelAllAfter` (`timeout` ms, 0 disarms; fires lazily on the next request or
+//!   inspection after the time passed).
+//! - Rate limit: a 120-request bucket refilled at 2/s; every answer carries `x-ratelimit-limit`,
+//!   `x-ratelimit-remaining`, `x-ratelimit-reset`; an empty bucket answers 429 with `Retry-After`.
+//!
+//! # Control API (all on [`FakeBitmex`], callable while the client runs)
+//! | call | effect |
+//! |---|---|
+//! | `base_url()`, `client()`, `public_client()`, `client_config()` | API root; ready clients with short test timeouts |
+//! | `set_series(sym, bin, bars, completed)`, `advance(sym, n)`, `completed(sym)`, `last_close(sym)` | the market and its clock |
+//! | `add_instrument(spec)`, `add_key(key, secret)` | listings and API keys |
+//! | `set_position(sym, qty)` | a hand trade: the position changes outside the bot |
+//! | `position(sym)`, `orders(sym)`, `orders_with_cl_ord_id(id)`, `open_orders(sym)` | inspection |
+//! | `add_resting_order(sym, side, qty, price)` | an open limit order for cancel tests |
+//! | `dead_mans_switch()`, `dead_mans_fired()` | the dead-man's switch |
+//! | `inject(FaultRule::new(fault).times(n).on("POST", "/order"))`, `clear_faults()` | faults ([`Fault`]) |
+//! | `requests()`, `requests_to(method, route)`, `clear_requests()` | every request seen ([`RecordedRequest`]) |
+//! | `set_rate_tokens(n)`, `report_rate_limit(Some((limit, remaining, reset_in_s)))` | the rate limit |
+
+mod faults;
+mod market;
+pub mod params;
+mod routes;
+mod series;
+mod server;
+
+pub use faults::{Fault, FaultRule, RecordedRequest};
+pub use market::{DeadMansSwitch, FakeOrder, InstrumentSpec};
+pub use series::{Bar, SeriesFormat, iso, load_bars, parse_time, synthetic};
+pub use server::API_ROOT;
+
+use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
+use maestro_lambda::exchange::{BinSize, ExchangeResult};
+use market::{Market, Series};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The API key id the fake knows from the start.
+pub const TEST_API_KEY: &str = "maestro-test-key";
+/// Its secret.
+pub const TEST_API_SECRET: &str = "maestro-test-secret-0123456789abcdef";
+
+/// Requests per window, and the refill rate per second (120 a minute, as BitMEX for a key).
+const RATE_LIMIT: f64 = 120.0;
+const RATE_REFILL_PER_S: f64 = 2.0;
+
+pub(crate) struct State {
+    market: Market,
+    faults: Vec<FaultRule>,
+    requests: Vec<RecordedRequest>,
+    keys: BTreeMap<String, String>,
+    tokens: f64,
+    refilled_at: Instant,
+    rate_report: Option<(u32, u32, u64)>,
+}
+
+impl State {
+    fn refill(&mut self) {
+        let now = Instant::now();
+        let gained = now.duration_since(self.refilled_at).as_secs_f64() * RATE_REFILL_PER_S;
+        self.tokens = (self.tokens + gained).min(RATE_LIMIT);
+        self.refilled_at = now;
+    }
+
+    pub(crate) fn rate_headers(&mut self) -> Vec<(&'static str, String)> {
+        self.refill();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let (limit, remaining, reset) = match self.rate_report {
+            Some((limit, remaining, reset_in)) => (limit, remaining, now + reset_in),
+            None => (
+                RATE_LIMIT as u32,
+                self.tokens.floor() as u32,
+                now + ((RATE_LIMIT - self.tokens) / RATE_REFILL_PER_S).ceil() as u64,
+            ),
+        };
+        vec![
+            ("x-ratelimit-limit", limit.to_string()),
+            ("x-ratelimit-remaining", remaining.to_string()),
+            ("x-ratelimit-reset", reset.to_string()),
+        ]
+    }
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock must not hide the real failure behind a
+        // poison error in every later request.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes one request from the bucket, or says how many seconds until one is available.
+    pub(crate) fn take_token(&self) -> Result<(), u64> {
+        let mut st = self.lock();
+        st.refill();
+        if st.tokens < 1.0 {
+            return Err(((1.0 - st.tokens) / RATE_REFILL_PER_S).ceil().max(1.0) as u64);
+        }
+        st.tokens -= 1.0;
+        Ok(())
+    }
+}
+
+/// A running fake BitMEX and its control API. See the [module documentation](self).
+pub struct FakeBitmex {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeBitmex {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeBitmex {
+    /// Starts the server on `127.0.0.1` with an ephemeral port, LTCUSDT listed and
+    /// [`TEST_API_KEY`] known. Must be called inside a tokio runtime.
+    pub async fn start() -> std::io::Result<Self> {
+        let mut market = Market::default();
+        let spec = InstrumentSpec::ltcusdt();
+        market.instruments.insert(spec.symbol.clone(), spec);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                market,
+                faults: Vec::new(),
+                requests: Vec::new(),
+                keys: BTreeMap::from([(TEST_API_KEY.to_owned(), TEST_API_SECRET.to_owned())]),
+                tokens: RATE_LIMIT,
+                refilled_at: Instant::now(),
+                rate_report: None,
+            }),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("fake BitMEX stopped: {e}");
+            }
+        });
+        Ok(FakeBitmex { shared, addr, task })
+    }
+
+    /// The API root for the client: `http://127.0.0.1:PORT/api/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}{API_ROOT}", self.addr)
+    }
+
+    /// A client configuration for tests: this server, short timeouts and backoffs so that fault
+    /// tests take about a second, production retry rules otherwise.
+    pub fn client_config(&self) -> BitmexConfig {
+        BitmexConfig {
+            base_url: self.base_url(),
+            connect_timeout: Duration::from_millis(500),
+            request_timeout: Duration::from_millis(300),
+            default_budget: Duration::from_secs(5),
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_millis(200),
+            expires_after: Duration::from_secs(10),
+            rate_limit_floor: 5,
+        }
+    }
+
+    /// A [`BitmexClient`] with [`TEST_API_KEY`] and [`client_config`](Self::client_config).
+    pub fn client(&self) -> ExchangeResult<BitmexClient> {
+        BitmexClient::new(
+            self.client_config(),
+            Credentials::new(TEST_API_KEY, ApiSecret::new(TEST_API_SECRET)),
+        )
+    }
+
+    /// A public-only client (no credentials) with [`client_config`](Self::client_config).
+    pub fn public_client(&self) -> ExchangeResult<BitmexClient> {
+        BitmexClient::public(self.client_config())
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        let mut st = self.shared.lock();
+        st.market.expire(Instant::now());
+        st
+    }
+
+    /// Lists (or replaces) an instrument.
+    pub fn add_instrument(&self, spec: InstrumentSpec) {
+        self.lock()
+            .market
+            .instruments
+            .insert(spec.symbol.clone(), spec);
+    }
+
+    /// Accepts another API key.
+    pub fn add_key(&self, key: &str, secret: &str) {
+        self.lock().keys.insert(key.to_owned(), secret.to_owned());
+    }
+
+    /// Sets the symbol's candle series (stamped at close times, ascending) and how many of its bars
+    /// have completed; the next one is "in progress" (served only with `partial=true`).
+    pub fn set_series(&self, symbol: &str, bin: BinSize, bars: Vec<Bar>, completed: usize) {
+        let completed = completed.min(bars.len());
+        self.lock().market.series.insert(
+            symbol.to_owned(),
+            Series {
+                bin,
+                bars,
+                completed,
+            },
+        );
+    }
+
+    /// Completes the next `n` buckets (the market's clock moves on); returns the completed count.
+    pub fn advance(&self, symbol: &str, n: usize) -> usize {
+        let mut st = self.lock();
+        match st.market.series.get_mut(symbol) {
+            Some(s) => {
+                s.completed = (s.completed + n).min(s.bars.len());
+                s.completed
+            }
+            None => 0,
+        }
+    }
+
+    /// How many buckets have completed.
+    pub fn completed(&self, symbol: &str) -> usize {
+        self.lock()
+            .market
+            .series
+            .get(symbol)
+            .map_or(0, |s| s.completed)
+    }
+
+    /// The completed bars, oldest first.
+    pub fn completed_bars(&self, symbol: &str) -> Vec<Bar> {
+        self.lock()
+            .market
+            .series
+            .get(symbol)
+            .map(|s| s.bars[..s.completed].to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The close of the latest completed bucket: the price market orders fill at.
+    pub fn last_close(&self, symbol: &str) -> Option<f64> {
+        self.lock().market.last_close(symbol)
+    }
+
+    /// A hand trade: sets the position directly, as a human on the website would.
+    pub fn set_position(&self, symbol: &str, qty: i64) {
+        self.lock().market.positions.insert(symbol.to_owned(), qty);
+    }
+
+    /// The signed position in contracts (0 when never held).
+    pub fn position(&self, symbol: &str) -> i64 {
+        self.lock()
+            .market
+            .positions
+            .get(symbol)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every order for the symbol, in arrival order.
+    pub fn orders(&self, symbol: &str) -> Vec<FakeOrder> {
+        self.lock()
+            .market
+            .orders
+            .iter()
+            .filter(|o| o.symbol == symbol)
+            .cloned()
+            .collect()
+    }
+
+    /// How many orders carry this clOrdID (more than one would be a duplicate order).
+    pub fn orders_with_cl_ord_id(&self, cl_ord_id: &str) -> usize {
+        self.lock()
+            .market
+            .orders
+            .iter()
+            .filter(|o| o.cl_ord_id == cl_ord_id)
+            .count()
+    }
+
+    /// Open (resting) orders for the symbol.
+    pub fn open_orders(&self, symbol: &str) -> Vec<FakeOrder> {
+        self.orders(symbol)
+            .into_iter()
+            .filter(|o| o.ord_status == "New")
+            .collect()
+    }
+
+    /// Adds an open limit order (as if placed by hand); returns its orderID.
+    pub fn add_resting_order(&self, symbol: &str, side: &str, qty: i64, price: f64) -> String {
+        self.lock().market.add_resting(symbol, side, qty, price)
+    }
+
+    /// The armed dead-man's switch, if any.
+    pub fn dead_mans_switch(&self) -> Option<DeadMansSwitch> {
+        self.lock().market.dead_mans
+    }
+
+    /// How many times the dead-man's switch fired.
+    pub fn dead_mans_fired(&self) -> u32 {
+        self.lock().market.dead_mans_fired
+    }
+
+    /// Queues a fault; rules apply first-come, each to its next `times` matching requests.
+    pub fn inject(&self, rule: FaultRule) {
+        self.lock().faults.push(rule);
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Every request seen, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The requests to one route (`requests_to("POST", "/order")`).
+    pub fn requests_to(&self, method: &str, route: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.route == route)
+            .collect()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    /// Sets how many requests are left in the rate-limit bucket (0 makes the next one a 429).
+    pub fn set_rate_tokens(&self, n: u32) {
+        let mut st = self.lock();
+        st.tokens = f64::from(n);
+        st.refilled_at = Instant::now();
+    }
+
+    /// Overrides the rate-limit headers reported (`limit`, `remaining`, reset in `s` seconds from
+    /// now) without changing the real bucket; `None` reports the real bucket again.
+    pub fn report_rate_limit(&self, report: Option<(u32, u32, u64)>) {
+        self.lock().rate_report = report;
+    }
+}
