@@ -6,7 +6,11 @@
 //! servers.
 
 pub mod bitmex;
+pub mod config;
 pub mod exchange;
+pub mod handler;
 pub mod params;
+pub mod routes;
+pub mod secrets;
 pub mod store;
 pub mod tick;
