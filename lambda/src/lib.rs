@@ -7,6 +7,10 @@
 
 pub mod bitmex;
 pub mod config;
+pub mod backtest;
+pub mod candles_file;
+pub mod chart;
+pub mod cli;
 pub mod exchange;
 pub mod handler;
 pub mod params;
@@ -14,3 +18,5 @@ pub mod routes;
 pub mod secrets;
 pub mod store;
 pub mod tick;
+pub mod sim;
+pub mod sweep;
