@@ -17,6 +17,7 @@ pub mod params;
 pub mod routes;
 pub mod secrets;
 pub mod store;
+pub mod local;
 pub mod tick;
 pub mod sim;
 pub mod sweep;

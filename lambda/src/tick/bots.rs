@@ -3,20 +3,11 @@
 
 use super::{Failpoints, Tick, TickError, TickReport};
 use crate::exchange::{Exchange, ExchangeError, Instrument};
-use crate::params::BotParams;
+use crate::config::BotConfig;
 use crate::store::StateStore;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
-
-/// One bot of a deployment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BotSpec {
-    /// Bot id: the key of its record.
-    pub id: String,
-    /// Its parameters until the routes change them.
-    pub params: BotParams,
-}
 
 /// Instruments read once per process (tick size and lot size do not change between ticks).
 #[derive(Debug, Default)]
@@ -51,7 +42,7 @@ impl InstrumentCache {
 pub async fn run_all<E: Exchange, S: StateStore>(
     exchange: &E,
     store: &S,
-    bots: &[BotSpec],
+    bots: &[BotConfig],
     instruments: &InstrumentCache,
     now_ms: i64,
     deadline: Instant,
