@@ -13,6 +13,7 @@ pub mod chart;
 pub mod cli;
 pub mod exchange;
 pub mod handler;
+pub mod fetch;
 pub mod params;
 pub mod routes;
 pub mod secrets;
