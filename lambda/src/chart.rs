@@ -248,3 +248,31 @@ pub fn heatmap_svg(
     root.present().map_err(err)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candles_file::{Format, Stamp};
+    use maestro_core::{Candle, Price, TickSize};
+
+    #[test]
+    fn chart_smas_restart_after_a_gap() {
+        let at = |i: i64, c: i64| Candle {
+            close_time_ms: 60_000 * i,
+            open: Price(c),
+            high: Price(c),
+            low: Price(c),
+            close: Price(c),
+        };
+        let series = CandleSeries {
+            candles: vec![at(1, 100), at(2, 200), at(3, 300), at(6, 500), at(7, 700)],
+            bin_ms: 60_000,
+            format: Format::Freqtrade,
+            stamp: Stamp::Start,
+            gaps: Vec::new(),
+            tick: TickSize::CENT,
+        };
+        let got = sma_series(&series, 2);
+        assert_eq!(got, [None, Some(1.5), Some(2.5), None, Some(6.0)]);
+    }
+}

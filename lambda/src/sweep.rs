@@ -7,8 +7,10 @@
 //! same signals (the core's plain crossover rule), same fills and fees (the rules of
 //! `Account::fill`), same gap policy (fresh windows after a gap, position held through it).
 //!
-//! With whipsaw guards on, pairs run the core strategy itself (`backtest`), still in parallel.
+//! With whipsaw guards on, each pair replays the core's guarded crossover state machine on the
+//! same shared sums ([`guarded`]), one pair at a time, still on all cores.
 
+mod guarded;
 mod kernel;
 
 use crate::backtest::{self, BacktestError, MAX_LONG_WINDOW};
@@ -165,9 +167,6 @@ pub fn sweep_pairs(
                 source: e.into(),
             })?;
     }
-    if spec.guards != Guards::default() {
-        return guarded(series, spec, pairs, progress);
-    }
     let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
     let mut prefix = Vec::with_capacity(closes.len() + 1);
     let mut sum = 0i64;
@@ -186,7 +185,6 @@ pub fn sweep_pairs(
         Mode::ShortOnly => (0, -q),
     };
     let shared = Shared {
-        closes: &closes,
         prefix: &prefix,
         stretches: &stretches,
         bull_target,
@@ -194,28 +192,80 @@ pub fn sweep_pairs(
         lot: i64::try_from(spec.lot_size).unwrap_or(i64::MAX),
         fee_ppm: spec.fee.ppm(),
     };
-    let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
-    let results = pairs
+    let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm(), spec.guards.hysteresis_bp);
+    let guards = spec.guards;
+    // Pairs sharing a short window go four at a time; the rest one by one.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_short: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (k, &(short, _)) in pairs.iter().enumerate() {
+        by_short.entry(short).or_default().push(k);
+    }
+    for members in by_short.into_values() {
+        groups.extend(members.chunks(4).map(<[usize]>::to_vec));
+    }
+    let computed: Vec<(usize, PairResult)> = groups
         .par_iter()
-        .map(|&(short, long)| {
-            let r = if use_i64 {
-                finish(
-                    short,
-                    long,
-                    kernel::run::<i64>(&shared, short as usize, long as usize),
-                )
+        .flat_map_iter(|group| {
+            let out = if use_i64 {
+                run_group::<i64>(&shared, pairs, group, guards)
             } else {
-                finish(
-                    short,
-                    long,
-                    kernel::run::<i128>(&shared, short as usize, long as usize),
-                )
+                run_group::<i128>(&shared, pairs, group, guards)
             };
-            progress();
-            r
+            for _ in group {
+                progress();
+            }
+            out
         })
         .collect();
-    Ok(results)
+    let mut results = vec![None; pairs.len()];
+    for (k, r) in computed {
+        results[k] = Some(r);
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// Runs one group of pair indices (four sharing a short window, or fewer one by one; with
+/// guards always one by one).
+fn run_group<T: Int + Into<i128>>(
+    shared: &Shared<'_>,
+    pairs: &[(u32, u32)],
+    group: &[usize],
+    guards: Guards,
+) -> Vec<(usize, PairResult)> {
+    if guards != Guards::default() {
+        return group
+            .iter()
+            .map(|&k| {
+                let (s, l) = pairs[k];
+                let o = guarded::run::<T>(shared, s as usize, l as usize, guards);
+                (k, finish(s, l, o))
+            })
+            .collect();
+    }
+    if let [a, b, c, d] = *group {
+        let short = pairs[a].0;
+        let longs = [a, b, c, d].map(|k| pairs[k].1 as usize);
+        let outs = kernel::run4::<T>(shared, short as usize, longs);
+        return [a, b, c, d]
+            .into_iter()
+            .zip(outs)
+            .map(|(k, o)| (k, finish(pairs[k].0, pairs[k].1, o)))
+            .collect();
+    }
+    group
+        .iter()
+        .map(|&k| {
+            let (short, long) = pairs[k];
+            (
+                k,
+                finish(
+                    short,
+                    long,
+                    kernel::run::<T>(shared, short as usize, long as usize),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The gap-free stretches `[start, end)`: where the core would answer `Gap`, the strategy restarts.
@@ -237,15 +287,37 @@ fn stretches(series: &CandleSeries) -> Result<Vec<(usize, usize)>, SweepError> {
     Ok(out)
 }
 
-/// Whether every intermediate of the kernel stays inside `i64` for this data: the crossover's
-/// cross products and the money (every fill moves at most `2q × max_close × (SCALE + |fee|)`).
-fn fits_i64(closes: &[i64], pairs: &[(u32, u32)], q: i64, fee_ppm: i64) -> bool {
+/// Whether every intermediate of the kernel stays inside `i64` for this data.
+///
+/// The crossover's cross products are at most `max_close × short × long` (times 20,000 with a
+/// hysteresis band). For money: the equity at
+/// any close is `Σ position × Δclose × SCALE − fees`, so its size is at most
+/// `q × SCALE × total_variation + fees`, with fees at most `n × 2q × max_close × |ppm|`; cash is
+/// the equity minus the position's value (`q × max_close × SCALE`), and every other amount the
+/// kernel forms (a fill's notional, a round trip's profit, peak minus equity) is within a small
+/// multiple of those. A factor 8 of headroom covers the sums of two such amounts.
+fn fits_i64(
+    closes: &[i64],
+    pairs: &[(u32, u32)],
+    q: i64,
+    fee_ppm: i64,
+    hysteresis_bp: u32,
+) -> bool {
     let max_close = i128::from(closes.iter().copied().max().unwrap_or(0));
+    let variation: i128 = closes
+        .windows(2)
+        .map(|w| i128::from(w[1].abs_diff(w[0])))
+        .sum();
     let max_long = pairs.iter().map(|p| i128::from(p.1)).max().unwrap_or(0);
-    let cross = max_close * max_long * max_long;
-    let per_fill = 2 * i128::from(q) * max_close * (1_000_000 + i128::from(fee_ppm.abs()));
-    let money = per_fill * (closes.len() as i128 + 1) * 2;
-    let limit = i128::from(i64::MAX / 4);
+    let q = i128::from(q);
+    let scale = 1_000_000i128;
+    // With a band, both sides are scaled by up to 2 × 10,000 basis points.
+    let band = if hysteresis_bp == 0 { 1 } else { 20_000 };
+    let cross = max_close * max_long * max_long * band;
+    let fees = closes.len() as i128 * 2 * q * max_close * i128::from(fee_ppm.unsigned_abs());
+    let money =
+        q * scale * (variation + max_close) + fees + 2 * q * max_close * (scale + 1_000_000);
+    let limit = i128::from(i64::MAX / 8);
     cross < limit && money < limit
 }
 
@@ -283,30 +355,6 @@ pub fn from_backtest(report: &backtest::BacktestReport) -> PairResult {
         exposed_bars: report.exposed_bars as u64,
         signals: report.signals as u64,
     }
-}
-
-/// With guards: the core strategy itself per pair.
-fn guarded(
-    series: &CandleSeries,
-    spec: &SweepSpec,
-    pairs: &[(u32, u32)],
-    progress: &(dyn Fn() + Sync),
-) -> Result<Vec<PairResult>, SweepError> {
-    pairs
-        .par_iter()
-        .map(|&(short, long)| {
-            let params = spec.params(short, long, series.bin_ms);
-            let report = backtest::backtest(series, params, spec.fee).map_err(|source| {
-                SweepError::Pair {
-                    short,
-                    long,
-                    source,
-                }
-            })?;
-            progress();
-            Ok(from_backtest(&report))
-        })
-        .collect()
 }
 
 /// The `n` best pairs by PnL (ties: smaller drawdown, then fewer fills).

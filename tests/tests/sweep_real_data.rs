@@ -10,6 +10,8 @@ use maestro_tests::data::data_file;
 
 const MAY: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 const APRIL_GAPS: &str = "ltcusdt-binance-spot-1m-2021-04-gaps.json";
+/// Bitcoin at ~46,000: prices 150 times LTC's, to exercise the integer bounds.
+const BTC: &str = "btcperp-ftx-1m-2022-01.csv";
 
 fn series(test: &str, name: &str) -> Option<CandleSeries> {
     let path = data_file(test, name)?;
@@ -52,6 +54,8 @@ fn sample(n: usize) -> Vec<(u32, u32)> {
     }
     // Small windows trade the most and stress the accounting: always include a few.
     out.extend([(2, 3), (2, 200), (199, 200), (10, 50)]);
+    // Pairs sharing a short window run four at a time in the sweep: cover that path too.
+    out.extend((11..=18).map(|long| (10, long)));
     out
 }
 
@@ -62,8 +66,11 @@ fn sweep_results_equal_single_backtests_on_a_random_sample() {
     let Some(april) = series(test, APRIL_GAPS) else {
         return;
     };
+    let Some(btc) = series(test, BTC) else {
+        return;
+    };
     assert_eq!(april.gaps.len(), 2, "the April file has two outages");
-    for (name, data, n) in [(MAY, &may, 24), (APRIL_GAPS, &april, 8)] {
+    for (name, data, n) in [(MAY, &may, 24), (APRIL_GAPS, &april, 8), (BTC, &btc, 6)] {
         for mode in [Mode::LongShort, Mode::LongOnly] {
             let spec = spec(mode);
             let pairs = sample(n);
@@ -121,5 +128,26 @@ fn plain_crossover_loses_after_fees_for_every_pair_2_to_30_in_may_2021() {
             paid.short,
             paid.long
         );
+    }
+}
+
+#[test]
+fn guarded_sweep_results_equal_single_backtests_on_real_data() {
+    let test = "guarded_sweep_results_equal_single_backtests_on_real_data";
+    let Some(april) = series(test, APRIL_GAPS) else {
+        return;
+    };
+    let mut spec = spec(Mode::LongShort);
+    spec.guards = Guards {
+        hysteresis_bp: 3,
+        confirm_bars: 2,
+        min_hold_bars: 10,
+    };
+    let pairs = sample(10);
+    let swept = sweep_pairs(&april, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    for (r, &(s, l)) in swept.iter().zip(&pairs) {
+        let single = backtest(&april, spec.params(s, l, april.bin_ms), spec.fee)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(*r, from_backtest(&single), "guarded {s}/{l}");
     }
 }

@@ -10,7 +10,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            if !e.is_closed_pipe() {
+                eprintln!("error: {e}");
+            }
             e.exit_code()
         }
     }

@@ -192,6 +192,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<CandleSeries, LoadErro
 }
 
 /// Converts the text of a candle file.
+///
+/// ```
+/// use maestro_lambda::candles_file::{parse, Format, LoadOptions};
+/// use maestro_core::Price;
+/// // freqtrade rows stamp the bar's start; the candle carries its end.
+/// let text = "[[1621092240000,316.14,316.32,315.59,315.7,1110.5],\
+///              [1621092300000,315.7,316.17,315.37,316.08,920.1]]";
+/// let series = parse(text, &LoadOptions::default()).unwrap();
+/// assert_eq!(series.format, Format::Freqtrade);
+/// assert_eq!(series.candles[0].close_time_ms, 1621092300000);
+/// assert_eq!(series.candles[1].close, Price(31608));
+/// // A bad row is named.
+/// let err = parse("[[1621092240000,1,1,2,1,0]]", &LoadOptions::default()).unwrap_err();
+/// assert!(err.to_string().starts_with("record 1 (line 1, column 2): high 1 is below low 2"));
+/// ```
 pub fn parse(text: &str, options: &LoadOptions) -> Result<CandleSeries, LoadError> {
     let format = match options.format {
         Some(format) => format,

@@ -2,7 +2,7 @@
 
 use super::args::{FileArgs, TradeArgs};
 use super::{CliError, describe, load};
-use crate::backtest::{BacktestReport, MAX_LONG_WINDOW, backtest};
+use crate::backtest::{BacktestError, BacktestReport, MAX_LONG_WINDOW, backtest};
 use crate::candles_file::stamp::format_utc;
 use crate::sim::account::Money;
 use clap::Args;
@@ -65,10 +65,14 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     })?;
     let series = load(&args.file)?;
     params.bin_ms = series.bin_ms;
-    let report = backtest(&series, params, t.fee_bp).map_err(|e| {
-        CliError::Usage(format!(
+    let report = backtest(&series, params, t.fee_bp).map_err(|e| match e {
+        BacktestError::Candle { .. } => CliError::Failed(format!(
+            "{}: {e} (the file's candles must be evenly spaced, oldest first)",
+            args.file.file.display()
+        )),
+        _ => CliError::Usage(format!(
             "{e} (check --short/--long/--qty/--lot-size/--max-position)"
-        ))
+        )),
     })?;
     let first_close = series
         .candles
@@ -82,11 +86,11 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             "--capital must be a positive amount".into(),
         ));
     }
-    println!("file: {}", args.file.file.display());
-    println!("data: {}", describe(&series));
-    print!("{}", summary(&report, value, capital));
+    say!("file: {}", args.file.file.display());
+    say!("data: {}", describe(&series));
+    say!("{}", summary(&report, value, capital).trim_end());
     for g in &report.gaps {
-        println!(
+        say!(
             "gap: {} bar(s) missing between {} and {} UTC; held {} contracts through it; \
              strategy restarted, {} bar(s) of warm-up",
             g.gap.missing,
@@ -97,10 +101,10 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
         );
     }
     if args.list_trades {
-        println!("fills (time UTC, contracts, price, fee, position after, round-trip PnL):");
+        say!("fills (time UTC, contracts, price, fee, position after, round-trip PnL):");
         for tr in &report.trades {
             let f = tr.fill;
-            println!(
+            say!(
                 "  {}  {:+}  {:.2}  {:.6}  {:+}  {}",
                 format_utc(tr.close_time_ms),
                 f.delta,
@@ -115,7 +119,7 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     if let Some(path) = &args.chart {
         crate::chart::backtest_svg(path, &series, &report, value)
             .map_err(|e| CliError::Failed(format!("writing the chart {}: {e}", path.display())))?;
-        println!("chart: {}", path.display());
+        say!("chart: {}", path.display());
     }
     Ok(())
 }

@@ -3,6 +3,15 @@
 //! Exit codes scripts can rely on: 0 success, 2 a usage error (bad option or combination; clap's
 //! own parse errors use 2 as well), 1 a failure while running (unreadable or bad file, ...).
 
+/// Writes a line to stdout; a failed write (a closed pipe, a full disk) ends the command with
+/// [`CliError::Output`] instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::output)?
+    }};
+}
+
 pub mod args;
 mod backtest_cmd;
 mod sweep_cmd;
@@ -22,6 +31,8 @@ pub use sweep_cmd::SweepArgs;
     version,
     about = "CryptoMaestro: an SMA-crossover futures bot (BitMEX LTCUSDT) and its local tools",
     long_about = None,
+    after_help = "Exit codes: 0 success; 1 failure while running (unreadable or bad candle file, \
+                  output that cannot be written); 2 usage error (bad option or combination).",
 )]
 pub struct Cli {
     /// What to do.
@@ -45,8 +56,20 @@ impl Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Backtest one SMA pair over a candle file: trades, PnL after fees, drawdown, chart.
+    ///
+    /// Decisions come from the bot's own core. A market order fills at the close of the candle
+    /// that triggered it and pays the taker fee (--fee-bp) on its notional, exactly as the
+    /// simulated exchange of `maestro run` fills it. Money is reported in the quote currency
+    /// (contracts × price / --contracts-per-unit). Where the file has missing bars (an exchange
+    /// outage) the position is held through the gap, the strategy restarts and warms up again,
+    /// and the report lists each gap.
     Backtest(BacktestArgs),
     /// Backtest every window pair of two ranges over a candle file: best pairs and a heatmap.
+    ///
+    /// Every pair's figures equal a `maestro backtest` of that pair with the same options (same
+    /// signals, fills, fees and gap policy). Without guards the pairs share one pass of prefix
+    /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
+    /// runs the core strategy itself (slower, still in parallel).
     Sweep(SweepArgs),
 }
 
@@ -59,14 +82,27 @@ pub enum CliError {
     /// The work failed (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// Standard output could not be written (exit code 1; silent when the reader went away).
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
 }
 
 impl CliError {
+    /// Wraps a failed write to stdout.
+    pub fn output(e: std::io::Error) -> Self {
+        CliError::Output(e)
+    }
+
+    /// Whether to stay silent: the reader of our output went away (`maestro ... | head`).
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
-            CliError::Failed(_) => ExitCode::from(1),
+            CliError::Failed(_) | CliError::Output(_) => ExitCode::from(1),
         }
     }
 }

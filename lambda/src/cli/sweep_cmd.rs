@@ -29,6 +29,9 @@ pub struct SweepArgs {
     /// Write a heatmap of every pair's PnL (short × long) to this SVG file.
     #[arg(long, value_name = "PATH")]
     heatmap: Option<PathBuf>,
+    /// Write every pair's figures to this CSV file (money in the quote currency).
+    #[arg(long, value_name = "PATH")]
+    csv: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
@@ -54,8 +57,8 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
         ));
     }
     let series = load(&args.file)?;
-    println!("file: {}", args.file.file.display());
-    println!("data: {}", describe(&series));
+    say!("file: {}", args.file.file.display());
+    say!("data: {}", describe(&series));
     let bar = ProgressBar::new(pairs as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {pos}/{len} pairs ({per_sec}, eta {eta})")
@@ -73,7 +76,7 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
     })?;
     let secs = started.elapsed().as_secs_f64();
     let evals = series.candles.len() as f64 * pairs as f64;
-    println!(
+    say!(
         "swept {pairs} pairs in {secs:.2} s ({:.3e} candle×pair evaluations/s), fee {}, \
          {} contracts {:?}",
         evals / secs.max(1e-9),
@@ -82,27 +85,40 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
         spec.mode
     );
     let winners = results.iter().filter(|r| r.pnl.0 > 0).count();
-    println!(
+    say!(
         "pairs with a profit after fees: {winners} of {pairs}; losing or flat: {}",
         pairs - winners
     );
-    println!(
+    say!(
         "best {} by PnL after fees (quote currency):",
         args.top.min(pairs)
     );
-    println!(
+    say!(
         "{:>6} {:>6} {:>12} {:>12} {:>10} {:>7} {:>7} {:>6} {:>7}",
-        "short", "long", "pnl", "max_dd", "fees", "fills", "flips", "win%", "expo%"
+        "short",
+        "long",
+        "pnl",
+        "max_dd",
+        "fees",
+        "fills",
+        "flips",
+        "win%",
+        "expo%"
     );
     let n = series.candles.len().max(1) as f64;
     for r in best(&results, args.top) {
-        println!("{}", row(&r, value, n));
+        say!("{}", row(&r, value, n));
+    }
+    if let Some(path) = &args.csv {
+        write_csv(path, &results, value, n)
+            .map_err(|e| CliError::Failed(format!("writing {}: {e}", path.display())))?;
+        say!("all pairs: {}", path.display());
     }
     if let Some(path) = &args.heatmap {
         crate::chart::heatmap_svg(path, &results, value).map_err(|e| {
             CliError::Failed(format!("writing the heatmap {}: {e}", path.display()))
         })?;
-        println!("heatmap: {}", path.display());
+        say!("heatmap: {}", path.display());
     }
     Ok(())
 }
@@ -125,4 +141,37 @@ fn row(r: &PairResult, value: f64, candles: f64) -> String {
         win,
         r.exposed_bars as f64 / candles * 100.0
     )
+}
+
+fn write_csv(
+    path: &std::path::Path,
+    results: &[PairResult],
+    value: f64,
+    candles: f64,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "short,long,pnl,max_drawdown,fees,realised,fills,flips,round_trips,wins,exposure_pct,signals"
+    )?;
+    for r in results {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+            r.short,
+            r.long,
+            r.pnl.to_quote(value),
+            r.max_drawdown.to_quote(value),
+            r.fees.to_quote(value),
+            r.realised.to_quote(value),
+            r.fills,
+            r.flips,
+            r.round_trips,
+            r.wins,
+            r.exposed_bars as f64 / candles * 100.0,
+            r.signals
+        )?;
+    }
+    out.flush()
 }

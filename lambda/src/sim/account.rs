@@ -173,6 +173,18 @@ impl Account {
 
     /// Trades `delta` contracts at `price`, charging `fee` on the notional. The only place where
     /// a fill changes money.
+    ///
+    /// ```
+    /// use maestro_core::Price;
+    /// use maestro_lambda::sim::account::{Account, FeeRate, Money};
+    /// let mut a = Account::default();
+    /// a.fill(1000, Price(10_000), FeeRate::LTCUSDT_TAKER); // buy 1000 at 100.00
+    /// let f = a.fill(-1000, Price(10_100), FeeRate::LTCUSDT_TAKER); // sell at 101.00
+    /// // +100 ticks × 1000 contracts, minus 5 bp on both notionals, exactly.
+    /// let want = 100 * 1000 * Money::SCALE - 1000 * 10_000 * 500 - 1000 * 10_100 * 500;
+    /// assert_eq!(f.closed_trip, Some(Money(want)));
+    /// assert_eq!(a.position, 0);
+    /// ```
     pub fn fill(&mut self, delta: i64, price: Price, fee: FeeRate) -> Fill {
         let p0 = self.position;
         let p1 = p0 + delta;

@@ -86,22 +86,56 @@ fn every_pair_equals_its_single_backtest_in_every_mode_with_gaps() {
 }
 
 #[test]
-fn guarded_sweeps_run_the_core_strategy() {
-    let series = demo(11, 800, &[]);
-    let guards = Guards {
-        hysteresis_bp: 5,
-        confirm_bars: 2,
-        min_hold_bars: 3,
-    };
-    let spec = spec(Mode::LongShort, guards);
-    let results = sweep(&series, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+fn guarded_sweeps_equal_the_core_strategy_for_every_pair() {
+    let series = demo(11, 1500, &[20..22, 700..740]);
     let plain = sweep(&series, &spec_plain(), &|| {}).unwrap_or_else(|e| panic!("{e}"));
     let fills = |rs: &[PairResult]| rs.iter().map(|r| r.fills).sum::<u64>();
-    assert!(fills(&results) < fills(&plain), "guards must cut trading");
-    let r = results[5];
-    let single = backtest::backtest(&series, spec.params(r.short, r.long, MIN), spec.fee)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r, from_backtest(&single));
+    let cases = [
+        Guards {
+            hysteresis_bp: 5,
+            confirm_bars: 0,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 3,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 0,
+            min_hold_bars: 7,
+        },
+        Guards {
+            hysteresis_bp: 20,
+            confirm_bars: 2,
+            min_hold_bars: 3,
+        },
+    ];
+    for guards in cases {
+        for mode in [Mode::LongShort, Mode::ShortOnly] {
+            let spec = spec(mode, guards);
+            let results = sweep(&series, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+            for r in &results {
+                let single =
+                    backtest::backtest(&series, spec.params(r.short, r.long, MIN), spec.fee)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    *r,
+                    from_backtest(&single),
+                    "{guards:?} {mode:?} {}/{}",
+                    r.short,
+                    r.long
+                );
+            }
+            if mode == Mode::LongShort {
+                assert!(
+                    fills(&results) < fills(&plain),
+                    "{guards:?} must cut trading"
+                );
+            }
+        }
+    }
 }
 
 fn spec_plain() -> SweepSpec {
@@ -135,4 +169,35 @@ fn best_sorts_by_pnl_then_drawdown() {
     assert!(top.windows(2).all(|w| w[0].pnl >= w[1].pnl));
     let max = results.iter().map(|r| r.pnl).max();
     assert_eq!(Some(top[0].pnl), max);
+}
+
+#[test]
+fn the_i64_and_i128_kernels_agree() {
+    let series = demo(5, 2000, &[300..310, 900..901]);
+    let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
+    let pairs = spec_plain().pairs();
+    assert!(
+        fits_i64(&closes, &pairs, 2000, 500, 0),
+        "demo data must take the fast path"
+    );
+    let mut prefix = vec![0i64];
+    for &c in &closes {
+        prefix.push(prefix[prefix.len() - 1] + c);
+    }
+    let stretches = stretches(&series).unwrap_or_else(|e| panic!("{e}"));
+    let shared = Shared {
+        prefix: &prefix,
+        stretches: &stretches,
+        bull_target: 2000,
+        bear_target: -2000,
+        lot: 1000,
+        fee_ppm: 500,
+    };
+    for &(s, l) in pairs.iter().step_by(7) {
+        let narrow = finish(s, l, kernel::run::<i64>(&shared, s as usize, l as usize));
+        let wide = finish(s, l, kernel::run::<i128>(&shared, s as usize, l as usize));
+        assert_eq!(narrow, wide, "pair {s}/{l}");
+    }
+    // Absurd sizes take the wide path.
+    assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500, 0));
 }
