@@ -1,8 +1,8 @@
 //! `maestro run --live`: the original script's behaviour, on BitMEX (testnet unless told otherwise)
 //! with the real one-minute clock, state in the local file store.
 
-use super::server::{self, Host};
 use super::LocalError;
+use super::server::{self, Host};
 use crate::bitmex::BitmexClient;
 use crate::config::BotConfig;
 use crate::handler::now_ms;
@@ -86,9 +86,16 @@ pub async fn run_live(
                     r.outcome,
                     r.candles,
                     r.target,
-                    r.position.map_or_else(|| "-".to_owned(), |p| format!("{p:+}")),
+                    r.position
+                        .map_or_else(|| "-".to_owned(), |p| format!("{p:+}")),
                     r.order
-                        .map(|o| format!("{} {} {} ({})", o.side.as_str(), o.qty, o.status, o.cl_ord_id))
+                        .map(|o| format!(
+                            "{} {} {} ({})",
+                            o.side.as_str(),
+                            o.qty,
+                            o.status,
+                            o.cl_ord_id
+                        ))
                         .unwrap_or(r.note)
                 ),
                 Err(e) => format!("{bot}: error: {e}"),

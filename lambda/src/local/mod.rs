@@ -153,7 +153,11 @@ pub async fn run_simulated(
     // Resume: the simulated exchange replays its journal, the tick goes on after the stored candle.
     let resume_after = match local.store.load(&bot.id).await {
         Ok(record) => record.and_then(|r| r.value.last_close_ms),
-        Err(e) => return Err(LocalError::Failed(format!("cannot read the bot's state: {e}"))),
+        Err(e) => {
+            return Err(LocalError::Failed(format!(
+                "cannot read the bot's state: {e}"
+            )));
+        }
     };
     for entry in local.journal.entries()? {
         local.exchange.advance_to(entry.now_ms);
@@ -243,8 +247,8 @@ fn load_market(options: &RunOptions) -> Result<(Vec<Candle>, BinSize), LocalErro
             Ok((market.take(*candles).collect(), bin))
         }
         MarketSource::File { path, load } => {
-            let series = candles_file::load(path, load)
-                .map_err(|e| LocalError::Failed(e.to_string()))?;
+            let series =
+                candles_file::load(path, load).map_err(|e| LocalError::Failed(e.to_string()))?;
             let bin = [BinSize::M1, BinSize::M5, BinSize::H1, BinSize::D1]
                 .into_iter()
                 .find(|b| b.millis() == series.bin_ms)

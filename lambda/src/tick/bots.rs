@@ -2,8 +2,8 @@
 //! failure is reported and does not stop the others.
 
 use super::{Failpoints, Tick, TickError, TickReport};
-use crate::exchange::{Exchange, ExchangeError, Instrument};
 use crate::config::BotConfig;
+use crate::exchange::{Exchange, ExchangeError, Instrument};
 use crate::store::StateStore;
 use std::collections::HashMap;
 use std::sync::Mutex;
