@@ -3,5 +3,6 @@
 //! data in `../shared/data`.
 
 pub mod data;
-pub mod fake_bitmex;
 pub mod dynamo;
+pub mod fake_bitmex;
+pub mod tick_harness;
