@@ -104,8 +104,12 @@ async fn warm_up_then_crossover<S: StateStore>(mut h: Harness<S>, flip: usize) {
                     Some(sent.cl_ord_id)
                 );
                 position = target;
-                // The same minute again: nothing new, nothing written, no second order.
+                // The same minute again: nothing new, nothing written, no second order; the
+                // exchange is asked only for new candles and the position.
+                h.fake.clear_requests();
                 let again = h.tick_ok().await;
+                let asked: Vec<String> = h.fake.requests().iter().map(|r| r.label()).collect();
+                assert_eq!(asked, ["GET /trade/bucketed", "GET /position"]);
                 assert_eq!(again.outcome, Outcome::Quiet, "{again:?}");
                 assert_eq!(again.order, None);
                 let unchanged = h.record().await.expect("record");

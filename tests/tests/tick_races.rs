@@ -290,3 +290,75 @@ async fn dropped_order_response_file() {
         lost_response(h, flip, fault).await;
     }
 }
+
+/// Paused between deciding and sending: the next tick sends nothing new, but learns whether the
+/// order went out before the crash (and records it if so); once resumed, the position follows the
+/// target with a fresh decision.
+async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: Failpoint) {
+    to_eve_of_flip(&mut h, flip).await;
+    h.advance(1);
+    assert!(h.tick_with(&CrashOnce::at(point)).await.is_err());
+    let intent = h
+        .record()
+        .await
+        .and_then(|r| r.value.pending)
+        .expect("intent");
+    let was_sent = point != Failpoint::AfterIntentSaved;
+    h.bot.edit(|r| r.paused = true).await;
+    h.fake.clear_requests();
+    let report = h.tick_ok().await;
+    assert_eq!(report.outcome, Outcome::Paused, "{report:?}");
+    assert!(
+        h.fake.requests_to("POST", "/order").is_empty(),
+        "paused: nothing sent"
+    );
+    assert_eq!(h.record().await.expect("record").value.pending, None);
+    let logged = h
+        .bot
+        .store
+        .recent_orders(&h.bot.id, 5)
+        .await
+        .expect("orders");
+    let recorded = logged
+        .iter()
+        .filter(|o| o.cl_ord_id == intent.cl_ord_id)
+        .count();
+    assert_eq!(
+        recorded,
+        usize::from(was_sent),
+        "the order is recorded iff it was placed"
+    );
+    assert_eq!(h.position() == intent.target, was_sent);
+
+    h.bot.edit(|r| r.paused = false).await;
+    let resumed = h.tick_ok().await;
+    assert_eq!(
+        h.position(),
+        intent.target,
+        "resumed: on target ({resumed:?})"
+    );
+    assert_eq!(h.orders().len(), 2, "one order for the flip either way");
+    h.assert_no_duplicate_orders();
+}
+
+#[tokio::test]
+async fn crash_then_pause_dynamo() {
+    let Some((bars, flip)) = segment("crash_then_pause_dynamo") else {
+        return;
+    };
+    for point in [Failpoint::AfterIntentSaved, Failpoint::AfterOrderAccepted] {
+        let h = Harness::dynamo("pause", params(SHORT, LONG), bars.clone(), READY).await;
+        crash_then_pause(h, flip, point).await;
+    }
+}
+
+#[tokio::test]
+async fn crash_then_pause_file() {
+    let Some((bars, flip)) = segment("crash_then_pause_file") else {
+        return;
+    };
+    for point in [Failpoint::AfterIntentSaved, Failpoint::AfterOrderAccepted] {
+        let h = Harness::file(params(SHORT, LONG), bars.clone(), READY).await;
+        crash_then_pause(h, flip, point).await;
+    }
+}
