@@ -5,11 +5,12 @@
 
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
-use maestro_lambda::tick::Outcome;
+use maestro_lambda::tick::{BotSpec, InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{
-    Harness, Oracle, SYMBOL, find_segment, params, real_bars, stored_strategy,
+    Harness, Oracle, SYMBOL, TICK_BUDGET, find_segment, params, real_bars, stored_strategy,
 };
+use std::time::Instant;
 
 const SHORT: u32 = 5;
 const LONG: u32 = 20;
@@ -325,4 +326,61 @@ async fn hand_trade_file() {
         return;
     };
     hand_trade(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
+}
+
+/// Several bots in one deployment: each has its own record, and a bot whose parameters do not fit
+/// the instrument fails alone.
+async fn several_bots<S: StateStore>(h: Harness<S>) {
+    let mut broken = params(SHORT, LONG);
+    broken.qty = 1500; // not a multiple of LTCUSDT's 1000-contract lot
+    let bots = [
+        BotSpec {
+            id: "broken".to_owned(),
+            params: broken,
+        },
+        BotSpec {
+            id: "good".to_owned(),
+            params: params(SHORT, LONG),
+        },
+    ];
+    let cache = InstrumentCache::default();
+    let deadline = Instant::now() + TICK_BUDGET;
+    let client = h.bot.client.with_deadline(deadline);
+    let results = run_all(
+        &client,
+        &h.bot.store,
+        &bots,
+        &cache,
+        h.now_ms(),
+        deadline,
+        &NoFailpoints,
+    )
+    .await;
+    assert_eq!(results.len(), 2);
+    assert!(
+        matches!(&results[0], (id, Err(TickError::Params(_))) if id == "broken"),
+        "{results:?}"
+    );
+    let (id, good) = &results[1];
+    assert_eq!(id, "good");
+    let good = good.as_ref().expect("the good bot ticks");
+    assert_eq!(good.candles, FIRST_COMPLETED);
+    assert!(h.bot.store.load("good").await.expect("load").is_some());
+    assert!(h.bot.store.load("broken").await.expect("load").is_none());
+}
+
+#[tokio::test]
+async fn several_bots_dynamo() {
+    let Some((bars, _)) = crossover_segment("several_bots_dynamo") else {
+        return;
+    };
+    several_bots(Harness::dynamo("bots", params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
+}
+
+#[tokio::test]
+async fn several_bots_file() {
+    let Some((bars, _)) = crossover_segment("several_bots_file") else {
+        return;
+    };
+    several_bots(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }
