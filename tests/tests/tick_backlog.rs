@@ -105,3 +105,94 @@ async fn seven_hundred_missed_minutes_file() {
     let b = Harness::file(params(SHORT, LONG), bars, READY).await;
     backlog(a, b, 700).await;
 }
+
+/// A real exchange outage (151 minutes between two buckets, 150 never produced, April 2021): the averages over the hole
+/// are unknowable, so the bot warms up again from the first candle after it, holds its position
+/// meanwhile, and then follows a fresh model started at that candle.
+async fn outage<S: StateStore>(mut h: Harness<S>, gap_at: usize) {
+    let first = h.tick_ok().await;
+    assert_eq!(first.outcome, Outcome::Ordered, "{first:?}");
+    while h.completed() < gap_at {
+        h.advance(1);
+        h.tick_ok().await;
+    }
+    let held = h.position();
+    let orders_before = h.orders().len();
+    let mut fresh = maestro_tests::tick_harness::Oracle::new(SHORT, LONG, 1000);
+    h.advance(1);
+    fresh.push(&h.completed_bars()[gap_at]);
+    let report = h.tick_ok().await;
+    assert_eq!(report.outcome, Outcome::WarmingUp, "{report:?}");
+    let bars = h.bars();
+    let missing = (bars[gap_at].close_time_ms - bars[gap_at - 1].close_time_ms) / 60_000 - 1;
+    assert_eq!(
+        missing, 150,
+        "the outage of 151 minutes between two buckets"
+    );
+    assert!(report.note.contains("150 missing candles"), "{report:?}");
+    while !fresh.is_ready() {
+        assert_eq!(
+            h.position(),
+            held,
+            "the position is held while warming up again"
+        );
+        assert_eq!(h.orders().len(), orders_before);
+        h.advance(1);
+        fresh.push(&h.completed_bars()[h.completed() - 1]);
+        h.tick_ok().await;
+    }
+    for _ in 0..10 {
+        assert_eq!(
+            h.position(),
+            fresh.target(),
+            "after the outage the fresh model rules"
+        );
+        h.advance(1);
+        fresh.push(&h.completed_bars()[h.completed() - 1]);
+        h.tick_ok().await;
+    }
+    assert_eq!(h.position(), fresh.target());
+    h.assert_no_duplicate_orders();
+}
+
+/// Bars around the first outage in the April 2021 file, and the index of the first bar after it.
+fn outage_bars(test: &str) -> Option<(Vec<Bar>, usize)> {
+    let path = maestro_tests::data::data_file(test, "ltcusdt-binance-spot-1m-2021-04-gaps.json")?;
+    let bars = maestro_tests::fake_bitmex::load_bars(
+        &path,
+        maestro_tests::fake_bitmex::SeriesFormat::FreqtradeJson,
+        maestro_lambda::exchange::BinSize::M1,
+    )
+    .expect("the April 2021 file reads");
+    let gap = bars
+        .windows(2)
+        .position(|w| w[1].close_time_ms - w[0].close_time_ms > 60_000)
+        .expect("the file holds an outage")
+        + 1;
+    let start = gap - 40;
+    Some((bars[start..gap + 40].to_vec(), 40))
+}
+
+#[tokio::test]
+async fn exchange_outage_dynamo() {
+    let Some((bars, gap_at)) = outage_bars("exchange_outage_dynamo") else {
+        return;
+    };
+    outage(
+        Harness::dynamo("outage", params(SHORT, LONG), bars, READY).await,
+        gap_at,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn exchange_outage_file() {
+    let Some((bars, gap_at)) = outage_bars("exchange_outage_file") else {
+        return;
+    };
+    outage(
+        Harness::file(params(SHORT, LONG), bars, READY).await,
+        gap_at,
+    )
+    .await;
+}
