@@ -359,11 +359,15 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
         } else {
             run.report.note = format!("{}; {note}", run.report.note);
         }
-        run.report.outcome = if dirty || outcome != Outcome::Advanced {
-            outcome
-        } else {
-            Outcome::Quiet
-        };
+        run.report.outcome =
+            if outcome == Outcome::Advanced && run.report.outcome == Outcome::Ordered {
+                // Nothing more to do after finishing an earlier tick's order: that stays the outcome.
+                Outcome::Ordered
+            } else if dirty || outcome != Outcome::Advanced {
+                outcome
+            } else {
+                Outcome::Quiet
+            };
         if !dirty {
             return Ok(run.report);
         }
