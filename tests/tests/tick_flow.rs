@@ -3,9 +3,10 @@
 //! regime and a crossover, the same minute ticked twice, paused and dry-run bots, a hand trade,
 //! and missed ticks caught up from a backlog.
 
+use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
-use maestro_lambda::tick::{BotSpec, InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
+use maestro_lambda::tick::{InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{
     Harness, Oracle, SYMBOL, TICK_BUDGET, find_segment, params, real_bars, stored_strategy,
@@ -334,11 +335,11 @@ async fn several_bots<S: StateStore>(h: Harness<S>) {
     let mut broken = params(SHORT, LONG);
     broken.qty = 1500; // not a multiple of LTCUSDT's 1000-contract lot
     let bots = [
-        BotSpec {
+        BotConfig {
             id: "broken".to_owned(),
             params: broken,
         },
-        BotSpec {
+        BotConfig {
             id: "good".to_owned(),
             params: params(SHORT, LONG),
         },
