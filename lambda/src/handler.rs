@@ -33,12 +33,12 @@ pub struct BotOutcome {
 
 /// What the tick did for every bot: the scheduled invocation's result.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TickReport {
+pub struct TickSummary {
     /// One entry per configured bot.
     pub bots: Vec<BotOutcome>,
 }
 
-impl TickReport {
+impl TickSummary {
     /// The bots whose tick failed.
     pub fn failures(&self) -> impl Iterator<Item = &BotOutcome> {
         self.bots.iter().filter(|b| !b.ok)
@@ -53,20 +53,20 @@ pub trait Tick: Send + Sync {
     fn run_all(
         &self,
         now_ms: i64,
-        deadline: tokio::time::Instant,
-    ) -> impl Future<Output = TickReport> + Send;
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send;
 }
 
 impl<F, Fut> Tick for F
 where
-    F: Fn(i64, tokio::time::Instant) -> Fut + Send + Sync,
-    Fut: Future<Output = TickReport> + Send,
+    F: Fn(i64, std::time::Instant) -> Fut + Send + Sync,
+    Fut: Future<Output = TickSummary> + Send,
 {
     fn run_all(
         &self,
         now_ms: i64,
-        deadline: tokio::time::Instant,
-    ) -> impl Future<Output = TickReport> + Send {
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send {
         self(now_ms, deadline)
     }
 }
@@ -306,7 +306,7 @@ impl<E: Exchange, S: StateStore, T: Tick> Function<E, S, T> {
                         remaining_ms,
                         margin_ms,
                     })?;
-                let deadline = tokio::time::Instant::now() + Duration::from_millis(budget_ms);
+                let deadline = std::time::Instant::now() + Duration::from_millis(budget_ms);
                 let report = self.tick.run_all(now_ms, deadline).await;
                 let failures: Vec<String> = report
                     .failures()
