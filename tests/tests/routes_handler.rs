@@ -138,6 +138,38 @@ async fn scheduled_event_runs_the_tick_within_the_lambda_deadline() {
     );
 }
 
+/// Through `handle` (what `service_fn` calls): the budget comes from the invocation context's
+/// deadline; an invocation without a believable one (local emulators) gets the template's timeout.
+#[tokio::test]
+async fn the_budget_comes_from_the_invocation_deadline() {
+    let calls: Calls = Arc::default();
+    let s = setup(
+        "handler-context",
+        RouteAuth::Iam,
+        recording_tick(calls.clone(), vec![ok("ltc")]),
+    )
+    .await;
+    let now = u64::try_from(now_ms()).expect("after 1970");
+    let assumed = Duration::from_millis(
+        u64::try_from(maestro_lambda::handler::ASSUMED_TIMEOUT_MS).expect("positive") - 3000,
+    );
+    for (deadline, budget) in [
+        (now + 20_000, Duration::from_millis(17_000)),
+        (0, assumed),
+        (5_000, assumed),
+    ] {
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = deadline;
+        let event = lambda_runtime::LambdaEvent::new(fixture("scheduled-event.json"), context);
+        s.function.handle(event).await.expect("handled");
+        let left = calls.lock().expect("calls").last().expect("tick ran").1;
+        assert!(
+            left <= budget && left + Duration::from_millis(2000) > budget,
+            "deadline {deadline}: budget {left:?}, expected about {budget:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_failed_bot_makes_the_invocation_an_error_for_the_alarm() {
     let failing = BotOutcome {
