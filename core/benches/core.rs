@@ -53,8 +53,8 @@ fn sma(c: &mut Criterion) {
             let mut sma = RollingSma::<CAP>::new(w).unwrap_or_else(|e| panic!("{e}"));
             b.iter(|| {
                 let mut acc = 0i64;
-                for &p in &closes {
-                    if let Some(m) = sma.push(black_box(p)) {
+                for &p in black_box(closes.as_slice()) {
+                    if let Some(m) = sma.push(p) {
                         acc = acc.wrapping_add(m.sum);
                     }
                 }
@@ -65,8 +65,9 @@ fn sma(c: &mut Criterion) {
             let raw: Vec<i64> = closes.iter().map(|p| p.0).collect();
             b.iter(|| {
                 let mut acc = 0i64;
+                let raw = black_box(raw.as_slice());
                 for end in w..=raw.len() {
-                    let sum: i64 = black_box(&raw[end - w..end]).iter().sum();
+                    let sum: i64 = raw[end - w..end].iter().sum();
                     acc = acc.wrapping_add(sum);
                 }
                 acc
@@ -87,8 +88,8 @@ fn step(c: &mut Criterion) {
             b.iter(|| {
                 let mut s = fresh.clone();
                 let mut signals = 0u32;
-                for c in &candles {
-                    if let Ok(Step::Signal(_)) = s.on_candle(black_box(c)) {
+                for c in black_box(candles.as_slice()) {
+                    if let Ok(Step::Signal(_)) = s.on_candle(c) {
                         signals += 1;
                     }
                 }
@@ -108,8 +109,9 @@ fn step(c: &mut Criterion) {
                 // The original script's shape: both means from scratch on every candle.
                 let mut bullish: Option<bool> = None;
                 let mut signals = 0u32;
+                let closes = black_box(closes.as_slice());
                 for end in l..=closes.len() {
-                    let win = black_box(&closes[..end]);
+                    let win = &closes[..end];
                     let ss: i64 = win[end - s..].iter().sum();
                     let ls: i64 = win[end - l..].iter().sum();
                     let lhs = i128::from(ss) * i128::from(long);

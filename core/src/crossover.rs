@@ -14,6 +14,15 @@ pub enum Regime {
     Bearish,
 }
 
+impl core::fmt::Display for Regime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Regime::Bullish => "bullish",
+            Regime::Bearish => "bearish",
+        })
+    }
+}
+
 /// Whipsaw guards. All zero (the default) is the plain crossover.
 ///
 /// - `hysteresis_bp`: the short mean must clear the long mean by this many basis points
@@ -23,7 +32,10 @@ pub enum Regime {
 ///   taken (0 and 1 mean at once). Applies to the first regime too.
 /// - `min_hold_bars`: at least this many ready bars between two flips (0 and 1 mean no limit). The
 ///   first regime is never held back by it.
+///
+/// Unknown fields are refused when deserialising (see [`Params`](crate::Params)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Guards {
     /// Hysteresis band in basis points.
     pub hysteresis_bp: u32,
@@ -41,8 +53,9 @@ const BP: i128 = 10_000;
 /// Where the short mean stands against the long one, with a band of `hysteresis_bp`:
 /// `Some(regime)` outside the band, `None` on it or inside it.
 ///
-/// Exact: both sides are cross-multiplied in `i128` (sums ≤ 2^60, windows ≤ 2^20, factors ≤ 2^15
-/// keep every product below 2^96).
+/// Exact: both sides are cross-multiplied in `i128` (any `i64` sum × any `u32` count × a factor
+/// of at most 20,000 stays below 2^110). A band wider than [`MAX_HYSTERESIS_BP`] counts as that
+/// maximum.
 ///
 /// ```
 /// use maestro_core::{Mean, Regime, crossover::indicated};
@@ -65,7 +78,8 @@ pub fn indicated(short: Mean, long: Mean, hysteresis_bp: u32) -> Option<Regime> 
             None
         };
     }
-    let h = i128::from(hysteresis_bp);
+    // Params never exceed the maximum; clamping keeps direct callers inside i128 too.
+    let h = i128::from(hysteresis_bp.min(MAX_HYSTERESIS_BP));
     let lhs = lhs * BP;
     if lhs > rhs * (BP + h) {
         Some(Regime::Bullish)
@@ -225,6 +239,19 @@ mod tests {
             (s(99), LONG, 100, None), // exactly on the lower edge
             (s(98), LONG, 100, Some(Bear)),
             (s(1), LONG, MAX_HYSTERESIS_BP, None),
+            (s(201), LONG, u32::MAX, Some(Bull)), // clamped to the maximum band
+            (
+                Mean {
+                    sum: i64::MIN,
+                    n: u32::MAX,
+                },
+                Mean {
+                    sum: i64::MAX,
+                    n: u32::MAX,
+                },
+                u32::MAX,
+                Some(Bear),
+            ),
             (s(201), LONG, MAX_HYSTERESIS_BP, Some(Bull)),
             (
                 Mean {

@@ -242,3 +242,95 @@ pub fn demo_digest<const CAP: usize>(
     }
     Ok((digest.value(), signals))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crossover::Guards;
+    use crate::strategy::Mode;
+
+    fn params() -> Params {
+        Params {
+            short_window: 10,
+            long_window: 50,
+            mode: Mode::LongShort,
+            qty: 1000,
+            lot_size: 1000,
+            max_position: 1000,
+            bin_ms: 60_000,
+            guards: Guards::default(),
+        }
+    }
+
+    #[test]
+    fn the_demo_market_covers_what_the_firmware_must_survive() {
+        let candles: std::vec::Vec<Candle> = DemoMarket::new(1, DEMO_START_MS, 60_000)
+            .take(20_000)
+            .collect();
+        let mut repeats = 0;
+        let mut open_outside = 0;
+        let mut big_moves = 0;
+        for w in candles.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if a == b {
+                repeats += 1;
+                continue;
+            }
+            assert_eq!(b.close_time_ms - a.close_time_ms, 60_000, "spacing");
+            if b.open < b.low || b.open > b.high {
+                open_outside += 1;
+            }
+            if (b.close.0 - a.close.0).abs() * 20 > a.close.0 {
+                big_moves += 1; // more than 5 % in one bar: a jump
+            }
+        }
+        for c in &candles {
+            assert!(
+                c.low.0 >= 1 && c.low <= c.close && c.close <= c.high,
+                "{c:?}"
+            );
+        }
+        assert!(repeats > 100, "{repeats} repeated candles");
+        assert!(
+            open_outside > 100,
+            "{open_outside} opens outside [low, high]"
+        );
+        assert!(big_moves > 10, "{big_moves} jumps");
+    }
+
+    #[test]
+    fn digests_depend_on_every_decision() {
+        let (a, signals) = demo_digest::<50>(params(), 1, 5_000).unwrap();
+        assert!(signals > 20, "{signals} signals");
+        assert_eq!(demo_digest::<50>(params(), 1, 5_000).unwrap(), (a, signals));
+        assert_ne!(demo_digest::<50>(params(), 2, 5_000).unwrap().0, a, "seed");
+        assert_ne!(
+            demo_digest::<50>(params(), 1, 4_999).unwrap().0,
+            a,
+            "length"
+        );
+        let long_only = Params {
+            mode: Mode::LongOnly,
+            ..params()
+        };
+        let (b, signals_b) = demo_digest::<50>(long_only, 1, 5_000).unwrap();
+        assert_eq!(signals_b, signals, "same regimes");
+        assert_ne!(b, a, "targets are part of the digest");
+        assert_eq!(
+            demo_digest::<50>(
+                Params {
+                    long_window: 51,
+                    ..params()
+                },
+                1,
+                10
+            ),
+            Err(CandleError::Params(
+                crate::strategy::ParamsError::LongAboveCapacity {
+                    long: 51,
+                    capacity: 50
+                }
+            ))
+        );
+    }
+}

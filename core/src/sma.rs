@@ -1,9 +1,9 @@
 //! Rolling simple moving averages over a fixed ring buffer, with exact integer running sums.
 //!
-//! Two shapes share one idea (subtract the evicted close, add the new one):
-//! [`RollingSma`] is a single average; [`SmaPair`] keeps the short and the long average of a
-//! crossover in ONE buffer, because the short window's closes are always the newest closes of the
-//! long window. That halves the memory of the strategy and the stores per candle.
+//! Two shapes share one idea (subtract the evicted close, add the new one): [`RollingSma`] is a
+//! single average; the strategy's `SmaPair` keeps the short and the long average of a crossover in
+//! ONE buffer, because the short window's closes are always the newest closes of the long window.
+//! That halves the memory of the strategy and the stores per candle.
 //!
 //! Sums use wrapping arithmetic on purpose: modular addition is exact whenever the true sum fits in
 //! `i64`, which [`MAX_TICKS`](crate::price::MAX_TICKS) × [`MAX_WINDOW`] guarantees for validated
@@ -62,7 +62,9 @@ impl core::error::Error for WindowError {}
 /// A compare-and-add instead of `%`: the modulo would be a division on every candle.
 #[inline(always)]
 const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
-    if head >= back {
+    if CAP.is_power_of_two() {
+        head.wrapping_sub(back) & (CAP - 1)
+    } else if head >= back {
         head - back
     } else {
         head + CAP - back
@@ -72,7 +74,24 @@ const fn behind<const CAP: usize>(head: usize, back: usize) -> usize {
 /// The next slot after `head` in a ring of `CAP` slots.
 #[inline(always)]
 const fn next<const CAP: usize>(head: usize) -> usize {
-    if head + 1 == CAP { 0 } else { head + 1 }
+    if CAP.is_power_of_two() {
+        // Decided at compile time: a mask is one operation on the update's dependency chain.
+        (head + 1) & (CAP - 1)
+    } else if head + 1 == CAP {
+        0
+    } else {
+        head + 1
+    }
+}
+
+/// `i` as a slot index; for a power-of-two `CAP` the mask lets the compiler drop the bounds check.
+#[inline(always)]
+const fn slot<const CAP: usize>(i: usize) -> usize {
+    if CAP.is_power_of_two() {
+        i & (CAP - 1)
+    } else {
+        i
+    }
 }
 
 /// A simple moving average of the last `window` prices over a ring buffer of `CAP` slots.
@@ -92,6 +111,8 @@ const fn next<const CAP: usize>(head: usize) -> usize {
 pub struct RollingSma<const CAP: usize> {
     buf: [i64; CAP],
     head: usize,
+    /// The oldest slot of the window once it is full (`head - window`, wrapped).
+    tail: usize,
     len: usize,
     window: usize,
     sum: i64,
@@ -116,6 +137,7 @@ impl<const CAP: usize> RollingSma<CAP> {
         Ok(RollingSma {
             buf: [0; CAP],
             head: 0,
+            tail: 0,
             len: 0,
             window,
             sum: 0,
@@ -128,16 +150,25 @@ impl<const CAP: usize> RollingSma<CAP> {
     #[inline]
     pub fn push(&mut self, price: Price) -> Option<Mean> {
         let x = price.0;
+        let head = self.head;
         if self.len >= self.window {
-            let old = self.buf[behind::<CAP>(self.head, self.window)];
-            self.sum = self.sum.wrapping_sub(old);
+            // Steady state: the evicted slot trails the head by `window`.
+            let old = self.buf[slot::<CAP>(self.tail)];
+            self.buf[slot::<CAP>(head)] = x;
+            self.sum = self.sum.wrapping_add(x.wrapping_sub(old));
+            self.head = next::<CAP>(head);
+            self.tail = next::<CAP>(self.tail);
+            Some(Mean {
+                sum: self.sum,
+                n: self.window as u32,
+            })
         } else {
+            self.buf[head] = x;
+            self.sum = self.sum.wrapping_add(x);
+            self.head = next::<CAP>(head);
             self.len += 1;
+            self.mean()
         }
-        self.buf[self.head] = x;
-        self.sum = self.sum.wrapping_add(x);
-        self.head = next::<CAP>(self.head);
-        self.mean()
     }
 
     /// The current mean, or `None` while fewer than `window` prices were pushed.
@@ -176,6 +207,7 @@ impl<const CAP: usize> RollingSma<CAP> {
     /// Forgets every price, keeping the window.
     pub fn clear(&mut self) {
         self.head = 0;
+        self.tail = 0;
         self.len = 0;
         self.sum = 0;
     }
@@ -235,24 +267,23 @@ impl<const CAP: usize> SmaPair<CAP> {
     #[inline(always)]
     pub(crate) fn push(&mut self, x: i64) {
         let head = self.head;
-        if self.len >= self.long {
-            self.long_sum = self
-                .long_sum
-                .wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
-            self.short_sum = self
-                .short_sum
-                .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+        let (ds, dl) = if self.len >= self.long {
+            (
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]),
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]),
+            )
         } else {
-            if self.len >= self.short {
-                self.short_sum = self
-                    .short_sum
-                    .wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
-            }
+            let ds = if self.len >= self.short {
+                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)])
+            } else {
+                x
+            };
             self.len += 1;
-        }
+            (ds, x)
+        };
         self.buf[head] = x;
-        self.short_sum = self.short_sum.wrapping_add(x);
-        self.long_sum = self.long_sum.wrapping_add(x);
+        self.short_sum = self.short_sum.wrapping_add(ds);
+        self.long_sum = self.long_sum.wrapping_add(dl);
         self.head = next::<CAP>(head);
     }
 
@@ -322,87 +353,5 @@ impl<const CAP: usize> SmaPair<CAP> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn naive(series: &[i64], window: usize) -> Option<Mean> {
-        (series.len() >= window).then(|| Mean {
-            sum: series[series.len() - window..].iter().sum(),
-            n: window as u32,
-        })
-    }
-
-    #[test]
-    fn window_must_fit_the_capacity() {
-        let cases: &[(usize, bool)] = &[(0, false), (1, true), (4, true), (5, false)];
-        for &(window, ok) in cases {
-            assert_eq!(
-                RollingSma::<4>::new(window).is_ok(),
-                ok,
-                "window {window} with capacity 4"
-            );
-        }
-        assert_eq!(
-            RollingSma::<4>::new(7).err(),
-            Some(WindowError {
-                window: 7,
-                capacity: 4
-            })
-        );
-    }
-
-    #[test]
-    fn rolling_sma_matches_the_naive_mean_through_wraps() {
-        let series: std::vec::Vec<i64> = (0..40).map(|i| 100 + (i * 37 % 23) as i64).collect();
-        for window in 1..=5usize {
-            let mut sma = RollingSma::<5>::new(window).unwrap();
-            for (i, &x) in series.iter().enumerate() {
-                let got = sma.push(Price(x));
-                assert_eq!(
-                    got,
-                    naive(&series[..=i], window),
-                    "window {window} after {} prices",
-                    i + 1
-                );
-                assert_eq!(sma.mean(), got);
-                assert_eq!(sma.len(), (i + 1).min(window));
-            }
-            sma.clear();
-            assert!(sma.is_empty() && !sma.is_ready());
-            assert_eq!(sma.push(Price(7)), naive(&[7], window));
-        }
-    }
-
-    #[test]
-    fn pair_tracks_both_windows_in_one_buffer() {
-        let series: std::vec::Vec<i64> = (0..60).map(|i| 1 + (i * 53 % 31) as i64).collect();
-        for (short, long) in [(1, 2), (2, 5), (4, 5), (1, 5), (3, 4)] {
-            let mut pair = SmaPair::<5>::new(short, long);
-            for (i, &x) in series.iter().enumerate() {
-                pair.push(x);
-                let seen = &series[..=i];
-                assert_eq!(
-                    pair.short_mean(),
-                    naive(seen, short),
-                    "short {short}/{long}"
-                );
-                assert_eq!(pair.long_mean(), naive(seen, long), "long {short}/{long}");
-                assert_eq!(pair.last(), Some(x));
-                let held: std::vec::Vec<i64> = pair.closes().collect();
-                assert_eq!(held, seen[seen.len().saturating_sub(long)..]);
-                let rebuilt = SmaPair::<5>::from_closes(short, long, &held).unwrap();
-                assert_eq!(rebuilt.means(), pair.means());
-            }
-        }
-    }
-
-    #[test]
-    fn empty_pair_has_nothing() {
-        let pair = SmaPair::<3>::new(1, 3);
-        assert_eq!(pair.last(), None);
-        assert_eq!(pair.closes().count(), 0);
-        assert_eq!(pair.means(), None);
-        assert!(SmaPair::<3>::from_closes(1, 3, &[1, 2, 3, 4]).is_none());
-        assert!(SmaPair::<3>::from_closes(2, 2, &[]).is_none());
-    }
-}
+#[path = "sma_tests.rs"]
+mod tests;

@@ -262,9 +262,16 @@ fn candle_rules() {
             })),
         ),
         (
-            "bad prices on a duplicate time",
+            "a repeat with a bad close conflicts",
             ohlc(2, 100, 100, 100, 0),
-            Err(E::NonPositive),
+            Err(E::Conflict {
+                close_time_ms: 2 * BIN,
+            }),
+        ),
+        (
+            "a repeat is known by time and close alone",
+            ohlc(2, -1, 0, 0, 110),
+            Ok(Step::Duplicate),
         ),
     ];
     for (name, candle, want) in cases {
@@ -401,24 +408,11 @@ fn orders_move_the_position_to_the_target() {
 }
 
 #[test]
-fn division_helper_matches_the_hardware() {
-    let cases: &[(u64, u64)] = &[
-        (0, 1),
-        (7, 7),
-        (1_000_000, 60_000),
-        (u64::MAX, 60_000),
-        (u64::MAX, 1),
-        (5, (1 << 63) - 1),
-        (u64::MAX, (1 << 63) - 1),
-    ];
-    for &(n, d) in cases {
-        assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
-    }
-    assert_eq!(div_rem(5, 0), (0, 5));
-}
-
-#[test]
 fn errors_display_what_happened() {
+    assert_eq!(
+        std::format!("{} {}", Regime::Bullish, Mode::LongOnly),
+        "bullish long-only"
+    );
     let e = CandleError::Gap {
         last_ms: 0,
         got_ms: 180_000,

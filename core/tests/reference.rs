@@ -11,7 +11,9 @@ use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
 use std::cmp::Ordering;
 
+/// A power-of-two capacity (ring indices wrap by mask) and one that is not (by compare).
 const CAP: usize = 64;
+const ODD_CAP: usize = 50;
 const BIN: i64 = 60_000;
 
 /// `a/b` against `c/d` for positive denominators, as exact rationals.
@@ -138,7 +140,7 @@ fn guards() -> impl proptest::strategy::Strategy<Value = Guards> {
     ]
 }
 
-fn run(s: &mut Strategy<CAP>, closes: &[i64]) -> Vec<(usize, Signal)> {
+fn run<const C: usize>(s: &mut Strategy<C>, closes: &[i64]) -> Vec<(usize, Signal)> {
     let mut out = Vec::new();
     for (i, &c) in closes.iter().enumerate() {
         let step = s.on_candle(&candle(i, c)).unwrap();
@@ -153,20 +155,48 @@ fn run(s: &mut Strategy<CAP>, closes: &[i64]) -> Vec<(usize, Signal)> {
     out
 }
 
+fn check_rolling<const C: usize>(window: usize, closes: &[i64]) -> Result<(), TestCaseError> {
+    let mut sma = RollingSma::<C>::new(window).unwrap();
+    for (i, &c) in closes.iter().enumerate() {
+        let seen = &closes[..=i];
+        let want = (seen.len() >= window).then(|| Mean {
+            sum: i64::try_from(naive_sum(seen, window)).unwrap(),
+            n: window as u32,
+        });
+        prop_assert_eq!(
+            sma.push(Price(c)),
+            want,
+            "window {} after {} closes",
+            window,
+            i + 1
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn rolling_sma_equals_the_naive_mean(window in 1usize..=CAP, closes in closes()) {
-        let mut sma = RollingSma::<CAP>::new(window).unwrap();
-        for (i, &c) in closes.iter().enumerate() {
-            let seen = &closes[..=i];
-            let want = (seen.len() >= window).then(|| Mean {
-                sum: i64::try_from(naive_sum(seen, window)).unwrap(),
-                n: window as u32,
-            });
-            prop_assert_eq!(sma.push(Price(c)), want, "window {} after {} closes", window, i + 1);
-        }
+        check_rolling::<CAP>(window, &closes)?;
+    }
+
+    #[test]
+    fn rolling_sma_with_an_odd_capacity_equals_the_naive_mean(
+        window in 1usize..=ODD_CAP, closes in closes(),
+    ) {
+        check_rolling::<ODD_CAP>(window, &closes)?;
+    }
+
+    #[test]
+    fn plain_crossover_with_an_odd_capacity_equals_the_naive_reference(
+        (short, long) in windows().prop_filter("fits", |w| w.1 <= ODD_CAP), closes in closes(),
+    ) {
+        let mut s = Strategy::<ODD_CAP>::new(params(short, long, Mode::LongShort, Guards::default())).unwrap();
+        let got: Vec<(usize, Regime)> =
+            run(&mut s, &closes).iter().map(|(i, sig)| (*i, sig.regime)).collect();
+        prop_assert_eq!(got, naive_events(&closes, short, long, Guards::default()));
     }
 
     #[test]

@@ -146,3 +146,29 @@ fn hostile_nesting_does_not_overflow_the_stack() {
     let deep = format!(r#"{{"v":1,"x":{}"#, "{\"a\":".repeat(50_000));
     assert!(S::decode(deep.as_bytes()).is_err());
 }
+
+#[test]
+fn hostile_nesting_anywhere_does_not_overflow_the_stack() {
+    // Cut a real snapshot after each field name and nest deeply there.
+    let good = String::from_utf8(snapshot_at(1, 60, 3, 9, Guards::default())).unwrap();
+    let mut cuts: Vec<usize> = good.match_indices("\":").map(|(i, _)| i + 2).collect();
+    let params_at = good.find(r#""params":{"#).unwrap() + r#""params":{"#.len();
+    let guards_at = good.find(r#""guards":{"#).unwrap() + r#""guards":{"#.len();
+    cuts.push(params_at);
+    cuts.push(guards_at);
+    for cut in cuts {
+        for (prefix, nest) in [("", "["), ("", "{\"a\":"), (r#"{"Bullish":"#, "[")] {
+            let mut text = good[..cut].to_string();
+            if cut == params_at || cut == guards_at {
+                text.push_str(r#""x":"#);
+            }
+            text.push_str(prefix);
+            text.push_str(&nest.repeat(100_000));
+            assert!(
+                S::decode(text.as_bytes()).is_err(),
+                "nesting after {}",
+                &good[..cut]
+            );
+        }
+    }
+}

@@ -108,6 +108,7 @@ fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
     run_batch(&mut first, &candles[..cut], |_, _| {}).unwrap();
     let mut buf = [0u8; Strategy::<64>::MAX_SNAPSHOT_LEN];
     let n = first.encode(&mut buf).unwrap();
+    eprintln!("snapshot of 10/50 at candle {cut}: {n} bytes");
     let mut second = Strategy::<64>::decode(&buf[..n]).unwrap();
     let mut tail = Vec::new();
     run_batch(&mut second, &candles[cut..], |_, sig| {
@@ -123,6 +124,103 @@ fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
         want[split..],
         "signals after a snapshot at candle {cut}"
     );
+}
+
+/// The guarded reference, from scratch per candle: the side is taken outside a band of `h` basis
+/// points; a flip to a side needs the last `K` candles to indicate it and `M` candles since the
+/// previous flip.
+fn naive_guarded_signals(
+    candles: &[Candle],
+    short: usize,
+    long: usize,
+    g: Guards,
+) -> Vec<(i64, Regime)> {
+    let closes: Vec<i128> = candles.iter().map(|c| i128::from(c.close.0)).collect();
+    let h = i128::from(g.hysteresis_bp);
+    let side: Vec<Option<Regime>> = (1..=closes.len())
+        .map(|end| {
+            if end < long {
+                return None;
+            }
+            let s: i128 = closes[end - short..end].iter().sum();
+            let l: i128 = closes[end - long..end].iter().sum();
+            let (lhs, rhs) = (s * long as i128 * 10_000, l * short as i128);
+            if lhs > rhs * (10_000 + h) {
+                Some(Regime::Bullish)
+            } else if lhs < rhs * (10_000 - h) {
+                Some(Regime::Bearish)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let k = g.confirm_bars.max(1) as usize;
+    let (mut regime, mut last_flip) = (None, None::<usize>);
+    let mut out = Vec::new();
+    for i in 0..closes.len() {
+        let Some(x) = side[i] else { continue };
+        let confirmed = i + 1 >= k && side[i + 1 - k..=i].iter().all(|&c| c == Some(x));
+        let held = last_flip.is_none_or(|f| i - f >= g.min_hold_bars as usize);
+        if Some(x) != regime && confirmed && held {
+            regime = Some(x);
+            last_flip = Some(i);
+            out.push((candles[i].close_time_ms, x));
+        }
+    }
+    out
+}
+
+#[test]
+fn guarded_signal_times_on_real_ltc_data_equal_the_naive_reference() {
+    let Some(path) = data_file(
+        "guarded_signal_times_on_real_ltc_data_equal_the_naive_reference",
+        "ltcusdt-binance-spot-1m-2021-05.json",
+    ) else {
+        return;
+    };
+    let candles = load_freqtrade(&path);
+    let plain = naive_signals(&candles, 10, 50).len();
+    let cases = [
+        Guards {
+            hysteresis_bp: 10,
+            confirm_bars: 0,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 3,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 0,
+            min_hold_bars: 30,
+        },
+        Guards {
+            hysteresis_bp: 5,
+            confirm_bars: 2,
+            min_hold_bars: 15,
+        },
+    ];
+    for g in cases {
+        let mut s = Strategy::<64>::new(Params {
+            guards: g,
+            ..params(10, 50)
+        })
+        .unwrap();
+        let mut got = Vec::new();
+        run_batch(&mut s, &candles, |_, sig| {
+            got.push((sig.close_time_ms, sig.regime))
+        })
+        .unwrap();
+        let want = naive_guarded_signals(&candles, 10, 50, g);
+        assert_eq!(got, want, "{g:?}");
+        assert!(
+            got.len() < plain,
+            "{g:?} should filter some of the {plain} plain signals"
+        );
+        eprintln!("10/50 with {g:?}: {} signals (plain: {plain})", got.len());
+    }
 }
 
 #[test]

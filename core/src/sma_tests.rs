@@ -1,0 +1,82 @@
+use super::*;
+
+fn naive(series: &[i64], window: usize) -> Option<Mean> {
+    (series.len() >= window).then(|| Mean {
+        sum: series[series.len() - window..].iter().sum(),
+        n: window as u32,
+    })
+}
+
+#[test]
+fn window_must_fit_the_capacity() {
+    let cases: &[(usize, bool)] = &[(0, false), (1, true), (4, true), (5, false)];
+    for &(window, ok) in cases {
+        assert_eq!(
+            RollingSma::<4>::new(window).is_ok(),
+            ok,
+            "window {window} with capacity 4"
+        );
+    }
+    assert_eq!(
+        RollingSma::<4>::new(7).err(),
+        Some(WindowError {
+            window: 7,
+            capacity: 4
+        })
+    );
+}
+
+#[test]
+fn rolling_sma_matches_the_naive_mean_through_wraps() {
+    let series: std::vec::Vec<i64> = (0..40).map(|i| 100 + (i * 37 % 23) as i64).collect();
+    for window in 1..=5usize {
+        let mut sma = RollingSma::<5>::new(window).unwrap();
+        for (i, &x) in series.iter().enumerate() {
+            let got = sma.push(Price(x));
+            assert_eq!(
+                got,
+                naive(&series[..=i], window),
+                "window {window} after {} prices",
+                i + 1
+            );
+            assert_eq!(sma.mean(), got);
+            assert_eq!(sma.len(), (i + 1).min(window));
+        }
+        sma.clear();
+        assert!(sma.is_empty() && !sma.is_ready());
+        assert_eq!(sma.push(Price(7)), naive(&[7], window));
+    }
+}
+
+#[test]
+fn pair_tracks_both_windows_in_one_buffer() {
+    let series: std::vec::Vec<i64> = (0..60).map(|i| 1 + (i * 53 % 31) as i64).collect();
+    for (short, long) in [(1, 2), (2, 5), (4, 5), (1, 5), (3, 4)] {
+        let mut pair = SmaPair::<5>::new(short, long);
+        for (i, &x) in series.iter().enumerate() {
+            pair.push(x);
+            let seen = &series[..=i];
+            assert_eq!(
+                pair.short_mean(),
+                naive(seen, short),
+                "short {short}/{long}"
+            );
+            assert_eq!(pair.long_mean(), naive(seen, long), "long {short}/{long}");
+            assert_eq!(pair.last(), Some(x));
+            let held: std::vec::Vec<i64> = pair.closes().collect();
+            assert_eq!(held, seen[seen.len().saturating_sub(long)..]);
+            let rebuilt = SmaPair::<5>::from_closes(short, long, &held).unwrap();
+            assert_eq!(rebuilt.means(), pair.means());
+        }
+    }
+}
+
+#[test]
+fn empty_pair_has_nothing() {
+    let pair = SmaPair::<3>::new(1, 3);
+    assert_eq!(pair.last(), None);
+    assert_eq!(pair.closes().count(), 0);
+    assert_eq!(pair.means(), None);
+    assert!(SmaPair::<3>::from_closes(1, 3, &[1, 2, 3, 4]).is_none());
+    assert!(SmaPair::<3>::from_closes(2, 2, &[]).is_none());
+}
