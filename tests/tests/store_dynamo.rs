@@ -282,3 +282,28 @@ fn harness_without_moto_fails_and_says_to_run_setup() {
         "message should say to run .ci/setup: {err}"
     );
 }
+
+/// The production constructor path: an AWS configuration loaded the usual way (here with the
+/// emulator's endpoint, region and dummy credentials given explicitly instead of from the
+/// environment) works against the server.
+#[tokio::test]
+async fn store_from_a_loaded_aws_config_works() {
+    let t = fresh_table("from-config").await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(dynamo::shared_server().endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "maestro-tests",
+        ))
+        .load()
+        .await;
+    let store = DynamoStore::from_sdk_config(&sdk, t.table.clone());
+    assert_eq!(store.table(), t.table);
+    store.save(&record("cfg", "v1"), None).await.expect("save");
+    let loaded = t.store.load("cfg").await.expect("load").expect("present");
+    assert_eq!(loaded.version, 1, "the other store sees the same table");
+}

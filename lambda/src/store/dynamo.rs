@@ -12,6 +12,8 @@
 //! racing on the same bot cannot both win. DynamoDB deletes expired items lazily (up to days late),
 //! so readers treat an item whose `ttl` has passed as gone.
 
+mod item;
+
 use super::{
     BotRecord, ORDER_RETENTION_S, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
     order_sort_key, unix_now_s, validate_bot_id, validate_nonce, validate_order,
@@ -24,6 +26,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
+use item::{bot_pk, decode_order, decode_record, n, s, ttl_of};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -59,11 +62,17 @@ impl DynamoStore {
     }
 
     /// A store on `table` with the usual AWS configuration from the environment (region,
-    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and [`timeouts`]. Build it once per process:
-    /// loading the configuration is the slow part of a cold start.
+    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, ...). Build it once per process: loading the
+    /// configuration is the slow part of a cold start.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        DynamoStore::from_sdk_config(&sdk, table)
+    }
+
+    /// A store on `table` from an AWS configuration the caller already loaded (and shares with its
+    /// other clients), with the store's [`timeouts`].
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
             .timeout_config(timeouts())
             .build();
         DynamoStore::new(Client::from_conf(config), table)
@@ -193,6 +202,8 @@ impl StateStore for DynamoStore {
         };
         match put.send().await {
             Ok(_) => Ok(new_version),
+            // Also what the SDK's retry of a timed-out attempt that did land sees: the caller's
+            // reload then finds its own write, which the conflict path handles like anyone else's.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
@@ -291,90 +302,6 @@ impl StateStore for DynamoStore {
             }
             Err(e) => Err(classify("PutItem", e)),
         }
-    }
-}
-
-fn bot_pk(bot_id: &str) -> String {
-    format!("bot#{bot_id}")
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-/// Reads a bot record item, refusing anything that is not exactly what [`DynamoStore::save`] wrote.
-fn decode_record(bot_id: &str, item: &Item) -> StoreResult<Versioned<BotRecord>> {
-    check_schema(item)?;
-    let version: u64 = number(item, "version")?;
-    if version == 0 {
-        return Err(StoreError::Corrupt(format!(
-            "bot {bot_id}: version 0 was never written"
-        )));
-    }
-    let json = string(item, "record")?;
-    let value: BotRecord = serde_json::from_str(json)
-        .map_err(|e| StoreError::Corrupt(format!("bot {bot_id}: record: {e}")))?;
-    if value.bot_id != bot_id {
-        return Err(StoreError::Corrupt(format!(
-            "bot {bot_id}: record belongs to bot {:?}",
-            super::shorten(&value.bot_id)
-        )));
-    }
-    Ok(Versioned { value, version })
-}
-
-fn decode_order(item: &Item) -> StoreResult<OrderLog> {
-    check_schema(item)?;
-    serde_json::from_str(string(item, "order")?)
-        .map_err(|e| StoreError::Corrupt(format!("order item: {e}")))
-}
-
-fn check_schema(item: &Item) -> StoreResult<()> {
-    let schema: u32 = number(item, "schema")?;
-    if schema == SCHEMA {
-        Ok(())
-    } else {
-        Err(StoreError::Corrupt(format!(
-            "unknown schema {schema} (this build reads {SCHEMA})"
-        )))
-    }
-}
-
-fn ttl_of(item: &Item) -> Option<i64> {
-    match item.get("ttl") {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
-}
-
-fn string<'a>(item: &'a Item, name: &str) -> StoreResult<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v),
-        Some(_) => Err(StoreError::Corrupt(format!(
-            "attribute {name} is not a string"
-        ))),
-        None => Err(StoreError::Corrupt(format!("attribute {name} is missing"))),
-    }
-}
-
-fn number<T: std::str::FromStr>(item: &Item, name: &str) -> StoreResult<T> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
-            StoreError::Corrupt(format!(
-                "attribute {name} = {:?} is out of range",
-                super::shorten(v)
-            ))
-        }),
-        Some(_) => Err(StoreError::Corrupt(format!(
-            "attribute {name} is not a number"
-        ))),
-        None => Err(StoreError::Corrupt(format!("attribute {name} is missing"))),
     }
 }
 

@@ -267,8 +267,11 @@ fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> StoreResult<()
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, &target)?;
-        // The rename is durable only once the directory entry is on disk.
-        File::open(dir)?.sync_all()
+        // The rename is durable only once the directory entry is on disk. (Windows cannot open a
+        // directory as a file; its rename is journalled by NTFS instead.)
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
     };
     write().map_err(|e| io_error("writing", &target, &e))
 }
