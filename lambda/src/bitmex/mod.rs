@@ -14,6 +14,15 @@
 //! A client is cheap to clone: clones share one connection pool and the rate-limit state. The
 //! tick gives each call a deadline with [`BitmexClient::with_deadline`] (the Lambda's remaining
 //! time); without one, each call gets [`BitmexConfig::default_budget`].
+//!
+//! What the caller gets back from an order:
+//! - placed, or already placed under the same clOrdID (a `Duplicate clOrdID` refusal, or a 200
+//!   whose body cannot be read, is resolved by `GET /order?filter={"clOrdID":..}`): `Ok(order)`;
+//! - [`ExchangeError::Retryable`] / [`ExchangeError::BudgetExhausted`]: the order may or may not
+//!   exist; keep the intent and send the same clOrdID again later;
+//! - [`ExchangeError::Rejected`] with BitMEX's status and message (status 0, name `InvalidOrder`:
+//!   refused before sending, e.g. an empty or over-long clOrdID or a zero quantity);
+//! - [`ExchangeError::Unauthorized`]: bad key or signature, never retried.
 
 mod account;
 mod candles;

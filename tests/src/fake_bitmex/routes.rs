@@ -1,6 +1,7 @@
 //! The routes: typed reading of BitMEX parameters, then calls on the [`Market`].
 
-use super::market::{Market, NewOrder};
+use super::book::NewOrder;
+use super::market::Market;
 use super::series::parse_time;
 use super::server::error_response;
 use maestro_lambda::exchange::BinSize;

@@ -1,0 +1,182 @@
+//! The test's side of the fake: set up the market, move its clock, trade by hand, inject faults,
+//! inspect what happened.
+
+use super::book::{DeadMansSwitch, FakeOrder, InstrumentSpec};
+use super::faults::{FaultRule, RecordedRequest};
+use super::market::Series;
+use super::series::Bar;
+use super::{FakeBitmex, State};
+use maestro_lambda::exchange::BinSize;
+use std::sync::MutexGuard;
+use std::time::Instant;
+
+impl FakeBitmex {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        let mut st = self.shared.lock();
+        st.market.expire(Instant::now());
+        st
+    }
+
+    /// Lists (or replaces) an instrument.
+    pub fn add_instrument(&self, spec: InstrumentSpec) {
+        self.lock()
+            .market
+            .instruments
+            .insert(spec.symbol.clone(), spec);
+    }
+
+    /// Accepts another API key.
+    pub fn add_key(&self, key: &str, secret: &str) {
+        self.lock().keys.insert(key.to_owned(), secret.to_owned());
+    }
+
+    /// Sets the symbol's candle series (stamped at close times, ascending) and how many of its bars
+    /// have completed; the next one is "in progress" (served only with `partial=true`).
+    pub fn set_series(&self, symbol: &str, bin: BinSize, bars: Vec<Bar>, completed: usize) {
+        let completed = completed.min(bars.len());
+        self.lock().market.series.insert(
+            symbol.to_owned(),
+            Series {
+                bin,
+                bars,
+                completed,
+            },
+        );
+    }
+
+    /// Completes the next `n` buckets (the market's clock moves on); returns the completed count.
+    pub fn advance(&self, symbol: &str, n: usize) -> usize {
+        let mut st = self.lock();
+        match st.market.series.get_mut(symbol) {
+            Some(s) => {
+                s.completed = (s.completed + n).min(s.bars.len());
+                s.completed
+            }
+            None => 0,
+        }
+    }
+
+    /// How many buckets have completed.
+    pub fn completed(&self, symbol: &str) -> usize {
+        self.lock()
+            .market
+            .series
+            .get(symbol)
+            .map_or(0, |s| s.completed)
+    }
+
+    /// The completed bars, oldest first.
+    pub fn completed_bars(&self, symbol: &str) -> Vec<Bar> {
+        self.lock()
+            .market
+            .series
+            .get(symbol)
+            .map(|s| s.bars[..s.completed].to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The close of the latest completed bucket: the price market orders fill at.
+    pub fn last_close(&self, symbol: &str) -> Option<f64> {
+        self.lock().market.last_close(symbol)
+    }
+
+    /// A hand trade: sets the position directly, as a human on the website would.
+    pub fn set_position(&self, symbol: &str, qty: i64) {
+        self.lock().market.positions.insert(symbol.to_owned(), qty);
+    }
+
+    /// The signed position in contracts (0 when never held).
+    pub fn position(&self, symbol: &str) -> i64 {
+        self.lock()
+            .market
+            .positions
+            .get(symbol)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every order for the symbol, in arrival order.
+    pub fn orders(&self, symbol: &str) -> Vec<FakeOrder> {
+        self.lock()
+            .market
+            .orders
+            .iter()
+            .filter(|o| o.symbol == symbol)
+            .cloned()
+            .collect()
+    }
+
+    /// How many orders carry this clOrdID (more than one would be a duplicate order).
+    pub fn orders_with_cl_ord_id(&self, cl_ord_id: &str) -> usize {
+        self.lock()
+            .market
+            .orders
+            .iter()
+            .filter(|o| o.cl_ord_id == cl_ord_id)
+            .count()
+    }
+
+    /// Open (resting) orders for the symbol.
+    pub fn open_orders(&self, symbol: &str) -> Vec<FakeOrder> {
+        self.orders(symbol)
+            .into_iter()
+            .filter(|o| o.ord_status == "New")
+            .collect()
+    }
+
+    /// Adds an open limit order (as if placed by hand); returns its orderID.
+    pub fn add_resting_order(&self, symbol: &str, side: &str, qty: i64, price: f64) -> String {
+        self.lock().market.add_resting(symbol, side, qty, price)
+    }
+
+    /// The armed dead-man's switch, if any.
+    pub fn dead_mans_switch(&self) -> Option<DeadMansSwitch> {
+        self.lock().market.dead_mans
+    }
+
+    /// How many times the dead-man's switch fired.
+    pub fn dead_mans_fired(&self) -> u32 {
+        self.lock().market.dead_mans_fired
+    }
+
+    /// Queues a fault; rules apply first-come, each to its next `times` matching requests.
+    pub fn inject(&self, rule: FaultRule) {
+        self.lock().faults.push(rule);
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Every request seen, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The requests to one route (`requests_to("POST", "/order")`).
+    pub fn requests_to(&self, method: &str, route: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.route == route)
+            .collect()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    /// Sets how many requests are left in the rate-limit bucket (0 makes the next one a 429).
+    pub fn set_rate_tokens(&self, n: u32) {
+        let mut st = self.lock();
+        st.tokens = f64::from(n);
+        st.refilled_at = Instant::now();
+    }
+
+    /// Overrides the rate-limit headers reported (`limit`, `remaining`, reset in `s` seconds from
+    /// now) without changing the real bucket; `None` reports the real bucket again.
+    pub fn report_rate_limit(&self, report: Option<(u32, u32, u64)>) {
+        self.lock().rate_report = report;
+    }
+}
