@@ -10,7 +10,6 @@ use maestro_lambda::handler::{BotOutcome, Function, TickSummary};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::secrets::load_from_secrets_manager;
 use maestro_lambda::store::DynamoStore;
-use maestro_lambda::store::dynamo::timeouts;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -93,13 +92,7 @@ async fn build() -> Result<Live, StartError> {
         ),
     };
 
-    let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .timeout_config(timeouts())
-        .build();
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(dynamo),
-        config.table_name.clone(),
-    );
+    let store = DynamoStore::from_sdk_config(&sdk, config.table_name.clone());
 
     let exchange = BitmexClient::new(
         BitmexConfig {
