@@ -6,6 +6,10 @@
 //!
 //! `cargo lambda` comes from `<root>/.venv-tools/bin` (installed by `.ci/setup`); without it this test
 //! fails and says so. The first run compiles `bootstrap` (debug), which takes a while.
+//!
+//! The test prints the function's time to ready and its resident memory. For the release figures run
+//! it with `MAESTRO_EMULATOR_PROFILE=release` (after `cargo build --release -p maestro-lambda --bin
+//! bootstrap`, or it compiles that first).
 
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::store::StateStore;
@@ -37,6 +41,11 @@ fn root() -> PathBuf {
         .join("..")
         .canonicalize()
         .expect("workspace root")
+}
+
+/// Whether to run the release build (for the performance figures).
+fn release() -> bool {
+    std::env::var("MAESTRO_EMULATOR_PROFILE").is_ok_and(|p| p == "release")
 }
 
 fn tools_path() -> String {
@@ -86,6 +95,7 @@ impl Emulator {
                 "--bin",
                 "bootstrap",
             ])
+            .args(release().then_some("--release"))
             .env("PATH", tools_path())
             .env_remove("SECRET_ARN")
             .env_remove("AWS_PROFILE")
@@ -139,7 +149,10 @@ impl Emulator {
     /// The function's process id: the `bootstrap` built in this workspace whose environment holds
     /// this test's table (cargo starts it in a process group of its own).
     fn function_pid(&self, table: &str) -> Option<u32> {
-        let exe = root().join("target/debug/bootstrap");
+        let exe = root()
+            .join("target")
+            .join(if release() { "release" } else { "debug" })
+            .join("bootstrap");
         let marker = format!("TABLE_NAME={table}");
         std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
@@ -362,8 +375,9 @@ async fn bootstrap_under_cargo_lambda_watch() {
             .find(|l| l.starts_with("VmRSS:"))
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
     });
+    let profile = if release() { "release" } else { "debug" };
     eprintln!(
-        "bootstrap (debug build) ready after {ready_us:?} us; RSS after the calls {rss_kb:?} kB"
+        "bootstrap ({profile} build) ready after {ready_us:?} us; RSS after the calls {rss_kb:?} kB"
     );
     assert!(
         ready_us.is_some(),
