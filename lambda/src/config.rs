@@ -22,7 +22,7 @@ pub const TESTNET_BASE_URL: &str = "https://testnet.bitmex.com/api/v1";
 
 /// The largest SMA window a bot may use: the capacity of the core's ring buffers in the runner.
 /// The tick's `Strategy<CAP>` must use this value so a validated bot always fits.
-pub const STRATEGY_CAPACITY: usize = 1000;
+pub const STRATEGY_CAPACITY: usize = 1024;
 
 /// Largest whipsaw-guard value accepted for the bar counts (a year of daily bars is plenty; more is a
 /// typo).

@@ -33,12 +33,12 @@ pub struct BotOutcome {
 
 /// What the tick did for every bot: the scheduled invocation's result.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TickReport {
+pub struct TickSummary {
     /// One entry per configured bot.
     pub bots: Vec<BotOutcome>,
 }
 
-impl TickReport {
+impl TickSummary {
     /// The bots whose tick failed.
     pub fn failures(&self) -> impl Iterator<Item = &BotOutcome> {
         self.bots.iter().filter(|b| !b.ok)
@@ -53,20 +53,20 @@ pub trait Tick: Send + Sync {
     fn run_all(
         &self,
         now_ms: i64,
-        deadline: tokio::time::Instant,
-    ) -> impl Future<Output = TickReport> + Send;
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send;
 }
 
 impl<F, Fut> Tick for F
 where
-    F: Fn(i64, tokio::time::Instant) -> Fut + Send + Sync,
-    Fut: Future<Output = TickReport> + Send,
+    F: Fn(i64, std::time::Instant) -> Fut + Send + Sync,
+    Fut: Future<Output = TickSummary> + Send,
 {
     fn run_all(
         &self,
         now_ms: i64,
-        deadline: tokio::time::Instant,
-    ) -> impl Future<Output = TickReport> + Send {
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send {
         self(now_ms, deadline)
     }
 }
@@ -241,6 +241,9 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The function's timeout in `template.yaml`, assumed when an invocation carries no deadline.
+pub const ASSUMED_TIMEOUT_MS: i64 = 50_000;
+
 /// Everything an invocation needs, built once per cold start and borrowed by every invocation.
 pub struct Function<E, S, T> {
     /// The exchange port.
@@ -263,8 +266,21 @@ impl<E: Exchange, S: StateStore, T: Tick> Function<E, S, T> {
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, HandlerError> {
-        let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
-        self.dispatch(event.payload, deadline_ms, now_ms()).await
+        let now = now_ms();
+        let deadline_ms = match i64::try_from(event.context.deadline) {
+            // Lambda always sends the deadline; local emulators may send none or a meaningless
+            // one (`cargo lambda watch` sends a time near the epoch). Anything older than a day is
+            // not a deadline: assume the template's timeout rather than refusing to tick.
+            Ok(deadline) if deadline > now.saturating_sub(86_400_000) => deadline,
+            _ => {
+                tracing::warn!(
+                    assumed_timeout_ms = ASSUMED_TIMEOUT_MS,
+                    "invocation without a deadline"
+                );
+                now.saturating_add(ASSUMED_TIMEOUT_MS)
+            }
+        };
+        self.dispatch(event.payload, deadline_ms, now).await
     }
 
     /// Handles one event given the invocation deadline and the current time (UNIX ms).
@@ -306,7 +322,7 @@ impl<E: Exchange, S: StateStore, T: Tick> Function<E, S, T> {
                         remaining_ms,
                         margin_ms,
                     })?;
-                let deadline = tokio::time::Instant::now() + Duration::from_millis(budget_ms);
+                let deadline = std::time::Instant::now() + Duration::from_millis(budget_ms);
                 let report = self.tick.run_all(now_ms, deadline).await;
                 let failures: Vec<String> = report
                     .failures()

@@ -81,11 +81,9 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             ("pause", None) => Action::Pause,
             ("resume", None) => Action::Resume,
             ("flatten", None) => Action::Flatten,
-            ("set_params", Some(params)) => {
-                let patch: ParamsPatch = serde_json::from_value(params)
-                    .map_err(|e| Response::error(400, "bad_params", format!("params: {e}")))?;
-                Action::SetParams(patch)
-            }
+            ("set_params", Some(params)) => Action::SetParams(
+                parse_patch(params).map_err(|e| Response::error(400, "bad_params", e))?,
+            ),
             ("set_params", None) => {
                 return Err(Response::error(
                     400,
@@ -275,6 +273,21 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
         }
         done(bot, "flatten", &saved, extra)
     }
+}
+
+/// Reads `params`, naming the field at fault: serde's own message for a bad value does not say
+/// which field held it, so each field is tried on its own first.
+fn parse_patch(params: Value) -> Result<ParamsPatch, String> {
+    let Value::Object(fields) = params else {
+        return Err("params must be a JSON object".to_owned());
+    };
+    for (name, value) in &fields {
+        let single = Value::Object([(name.clone(), value.clone())].into_iter().collect());
+        if let Err(e) = serde_json::from_value::<ParamsPatch>(single) {
+            return Err(format!("params.{}: {e}", clip(name)));
+        }
+    }
+    serde_json::from_value(Value::Object(fields)).map_err(|e| format!("params: {e}"))
 }
 
 /// Client order id of the close order: `flat-<10 hex of SHA-256(bot)>-<version>`, at most 36

@@ -1,11 +1,13 @@
-//! `GET /status[?bot=ID]`: what each bot knows, read from the store (no exchange call, so a status
-//! poll costs no BitMEX rate limit).
+//! `GET /status[?bot=ID]`: what each bot knows, read from the store. The only exchange call is one
+//! public instrument read per symbol, for the tick size that turns the core's exact tick sums into
+//! prices; when it fails the sums are still shown.
 
 use super::{RECENT_ORDERS, Request, Response, Routes, clip};
 use crate::config::BotConfig;
 use crate::exchange::Exchange;
 use crate::params::BotParams;
 use crate::store::{BotRecord, StateStore};
+use maestro_core::TickSize;
 use serde_json::{Value, json};
 
 impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
@@ -36,14 +38,29 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             },
             None => self.bots.iter().collect(),
         };
+        let mut ticks: Vec<(String, Option<TickSize>)> = Vec::new();
         let mut out = Vec::with_capacity(bots.len());
         for bot in bots {
-            out.push(self.bot_status(bot).await);
+            let symbol = &bot.params.symbol;
+            let tick = match ticks.iter().find(|(s, _)| s == symbol) {
+                Some((_, tick)) => *tick,
+                None => {
+                    let tick = self
+                        .exchange
+                        .instrument(symbol)
+                        .await
+                        .ok()
+                        .map(|i| i.tick_size);
+                    ticks.push((symbol.clone(), tick));
+                    tick
+                }
+            };
+            out.push(self.bot_status(bot, tick).await);
         }
         Response::ok(json!({ "time_ms": now_ms, "bots": out }))
     }
 
-    async fn bot_status(&self, bot: &BotConfig) -> Value {
+    async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>) -> Value {
         let orders = match self.store.recent_orders(&bot.id, RECENT_ORDERS).await {
             Ok(orders) => json!(orders),
             Err(e) => json!({ "error": e.to_string() }),
@@ -57,14 +74,21 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             }),
             Ok(None) => {
                 let record = BotRecord::new(bot.id.clone(), bot.params.clone());
-                record_json(&record, None, orders)
+                record_json(&record, None, orders, tick)
             }
-            Ok(Some(versioned)) => record_json(&versioned.value, Some(versioned.version), orders),
+            Ok(Some(versioned)) => {
+                record_json(&versioned.value, Some(versioned.version), orders, tick)
+            }
         }
     }
 }
 
-fn record_json(record: &BotRecord, version: Option<u64>, orders: Value) -> Value {
+fn record_json(
+    record: &BotRecord,
+    version: Option<u64>,
+    orders: Value,
+    tick: Option<TickSize>,
+) -> Value {
     let state = match (version, record.paused) {
         (None, _) => "not_started",
         (Some(_), true) => "paused",
@@ -77,7 +101,7 @@ fn record_json(record: &BotRecord, version: Option<u64>, orders: Value) -> Value
         "params": params_json(&record.params),
         "paused": record.paused,
         "dry_run": record.params.dry_run,
-        "core": super::view::core_view(record.snapshot.as_deref()),
+        "core": super::view::core_view(record.snapshot.as_deref(), tick),
         "last_close_ms": record.last_close_ms,
         "last_position": record.last_position,
         "pending": record.pending,
