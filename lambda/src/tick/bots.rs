@@ -71,3 +71,71 @@ pub async fn run_all<E: Exchange, S: StateStore>(
     }
     results
 }
+
+/// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining
+/// time): `BitmexClient` gives a cheap copy sharing its connections.
+pub trait Deadlined: Exchange + Sized {
+    /// A copy of the adapter that stops retrying at `deadline`.
+    fn until(&self, deadline: Instant) -> Self;
+}
+
+impl Deadlined for crate::bitmex::BitmexClient {
+    fn until(&self, deadline: Instant) -> Self {
+        self.with_deadline(deadline)
+    }
+}
+
+/// The real tick for every configured bot, as the Lambda handler runs it on each scheduled event.
+pub struct AllBots<E, S> {
+    /// The exchange.
+    pub exchange: E,
+    /// The state store.
+    pub store: S,
+    /// The deployment's bots.
+    pub bots: Vec<BotConfig>,
+    /// Instruments, read once per cold start.
+    pub instruments: InstrumentCache,
+}
+
+impl<E: Deadlined, S: StateStore> crate::handler::Tick for AllBots<E, S> {
+    async fn run_all(&self, now_ms: i64, deadline: Instant) -> crate::handler::TickSummary {
+        let exchange = self.exchange.until(deadline);
+        let results = run_all(
+            &exchange,
+            &self.store,
+            &self.bots,
+            &self.instruments,
+            now_ms,
+            deadline,
+            &super::NoFailpoints,
+        )
+        .await;
+        crate::handler::TickSummary {
+            bots: results
+                .into_iter()
+                .map(|(bot, result)| match result {
+                    Ok(report) => crate::handler::BotOutcome {
+                        bot,
+                        ok: true,
+                        outcome: match &report.order {
+                            Some(order) => format!(
+                                "{:?}: {} {} {} ({})",
+                                report.outcome,
+                                order.side.as_str(),
+                                order.qty,
+                                order.status,
+                                order.cl_ord_id
+                            ),
+                            None => format!("{:?}: {}", report.outcome, report.note),
+                        },
+                    },
+                    Err(error) => crate::handler::BotOutcome {
+                        bot,
+                        ok: false,
+                        outcome: error.to_string(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}

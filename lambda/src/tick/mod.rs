@@ -20,7 +20,7 @@ mod bots;
 mod ids;
 mod report;
 
-pub use bots::{InstrumentCache, run_all};
+pub use bots::{AllBots, Deadlined, InstrumentCache, run_all};
 pub use ids::{MAX_CL_ORD_ID_LEN, cl_ord_id};
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};
 
