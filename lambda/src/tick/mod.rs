@@ -457,6 +457,14 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             if !is_terminal(&order.status) {
                 run.record.open_order = Some(order.cl_ord_id.clone());
             }
+            // What the exchange holds now, for /status, without another request.
+            if let Some(before) = run.record.last_position {
+                let filled = i64::try_from(order.filled_qty).unwrap_or(i64::MAX);
+                run.record.last_position = Some(match order.side {
+                    Side::Buy => before.saturating_add(filled),
+                    Side::Sell => before.saturating_sub(filled),
+                });
+            }
         }
         run.record.pending = None;
         run.record.last_outcome = Some(format!(
