@@ -14,6 +14,8 @@ macro_rules! say {
 
 pub mod args;
 mod backtest_cmd;
+mod fetch_cmd;
+mod run_cmd;
 mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub use backtest_cmd::BacktestArgs;
+pub use fetch_cmd::FetchArgs;
+pub use run_cmd::RunArgs;
 pub use sweep_cmd::SweepArgs;
 
 /// `maestro`: CryptoMaestro's local tools.
@@ -55,6 +59,9 @@ impl Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the bot: the Lambda's tick pipeline on a simulated exchange (or BitMEX with --live),
+    /// state in a local directory, routes on 127.0.0.1.
+    Run(RunArgs),
     /// Backtest one SMA pair over a candle file: trades, PnL after fees, drawdown, chart.
     ///
     /// Decisions come from the bot's own core. A market order fills at the close of the candle
@@ -71,6 +78,8 @@ pub enum Command {
     /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
     /// runs the core strategy itself (slower, still in parallel).
     Sweep(SweepArgs),
+    /// Download BitMEX public candle history into a CSV file (resumable, rate-limited).
+    Fetch(FetchArgs),
 }
 
 /// A command's failure, split by exit code.
@@ -112,6 +121,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Backtest(args) => backtest_cmd::run(&args),
         Command::Sweep(args) => sweep_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Fetch(args) => fetch_cmd::run(&args),
     }
 }
 

@@ -1,0 +1,139 @@
+//! `GET /status[?bot=ID]`: what each bot knows, read from the store. The only exchange call is one
+//! public instrument read per symbol, for the tick size that turns the core's exact tick sums into
+//! prices; when it fails the sums are still shown.
+
+use super::{RECENT_ORDERS, Request, Response, Routes, clip};
+use crate::config::BotConfig;
+use crate::exchange::Exchange;
+use crate::params::BotParams;
+use crate::store::{BotRecord, StateStore};
+use maestro_core::TickSize;
+use serde_json::{Value, json};
+
+impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
+    pub(super) async fn status(&self, req: &Request, now_ms: i64) -> Response {
+        let mut wanted: Option<String> = None;
+        for (key, value) in url::form_urlencoded::parse(req.query.as_bytes()) {
+            match key.as_ref() {
+                "bot" if wanted.is_none() => wanted = Some(value.into_owned()),
+                "bot" => {
+                    return Response::error(400, "bad_query", "give at most one bot= parameter");
+                }
+                other => {
+                    return Response::error(
+                        400,
+                        "bad_query",
+                        format!(
+                            "unknown query parameter {:?}; only bot= is known",
+                            clip(other)
+                        ),
+                    );
+                }
+            }
+        }
+        let bots: Vec<&BotConfig> = match &wanted {
+            Some(id) => match self.bot(id) {
+                Some(bot) => vec![bot],
+                None => return unknown_bot(id),
+            },
+            None => self.bots.iter().collect(),
+        };
+        let mut ticks: Vec<(String, Option<TickSize>)> = Vec::new();
+        let mut out = Vec::with_capacity(bots.len());
+        for bot in bots {
+            let symbol = &bot.params.symbol;
+            let tick = match ticks.iter().find(|(s, _)| s == symbol) {
+                Some((_, tick)) => *tick,
+                None => {
+                    let tick = self
+                        .exchange
+                        .instrument(symbol)
+                        .await
+                        .ok()
+                        .map(|i| i.tick_size);
+                    ticks.push((symbol.clone(), tick));
+                    tick
+                }
+            };
+            out.push(self.bot_status(bot, tick).await);
+        }
+        Response::ok(json!({ "time_ms": now_ms, "bots": out }))
+    }
+
+    async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>) -> Value {
+        let orders = match self.store.recent_orders(&bot.id, RECENT_ORDERS).await {
+            Ok(orders) => json!(orders),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        match self.store.load(&bot.id).await {
+            Err(e) => json!({
+                "id": bot.id,
+                "params": params_json(&bot.params),
+                "error": e.to_string(),
+                "recent_orders": orders,
+            }),
+            Ok(None) => {
+                let record = BotRecord::new(bot.id.clone(), bot.params.clone());
+                record_json(&record, None, orders, tick)
+            }
+            Ok(Some(versioned)) => {
+                record_json(&versioned.value, Some(versioned.version), orders, tick)
+            }
+        }
+    }
+}
+
+fn record_json(
+    record: &BotRecord,
+    version: Option<u64>,
+    orders: Value,
+    tick: Option<TickSize>,
+) -> Value {
+    let state = match (version, record.paused) {
+        (None, _) => "not_started",
+        (Some(_), true) => "paused",
+        (Some(_), false) => "running",
+    };
+    json!({
+        "id": record.bot_id,
+        "state": state,
+        "version": version,
+        "params": params_json(&record.params),
+        "paused": record.paused,
+        "dry_run": record.params.dry_run,
+        "core": super::view::core_view(record.snapshot.as_deref(), tick),
+        "last_close_ms": record.last_close_ms,
+        "last_position": record.last_position,
+        "pending": record.pending,
+        "last_tick_ms": record.last_tick_ms,
+        "last_outcome": record.last_outcome,
+        "recent_orders": orders,
+    })
+}
+
+/// Settings in the same shape `BOTS` and `set_params` take them.
+pub(super) fn params_json(p: &BotParams) -> Value {
+    json!({
+        "symbol": p.symbol,
+        "bin": p.bin,
+        "short_window": p.short_window,
+        "long_window": p.long_window,
+        "mode": p.mode,
+        "qty": p.qty,
+        "max_position": p.max_position,
+        "guards": {
+            "hysteresis_bp": p.hysteresis_bp,
+            "confirm_bars": p.confirm_bars,
+            "min_hold_bars": p.min_hold_bars,
+        },
+        "dry_run": p.dry_run,
+    })
+}
+
+pub(super) fn unknown_bot(id: &str) -> Response {
+    Response::error(
+        404,
+        "unknown_bot",
+        format!("no bot {:?} in this deployment", clip(id)),
+    )
+}
