@@ -356,10 +356,12 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert!(ok && out.contains("\"statusCode\": 200"), "{out}");
     let (ok, out) = emu.invoke(Invoke::Ascii("{}"));
     assert!(!ok && out.contains("UnknownEvent"), "{out}");
-    // The scheduled event reaches the tick seam. Until tick.rs is plugged into bootstrap, the seam
-    // reports every bot as failed (so the errors alarm would show such a build).
+    // The scheduled event runs the real tick for the bot against the fake BitMEX.
     let (ok, out) = emu.invoke(Invoke::File(&events.join("scheduled-event.json")));
-    assert!(!ok && out.contains("TickFailed"), "{out}");
+    assert!(ok, "{out}");
+    let summary: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(summary["bots"][0]["bot"], "ltc", "{out}");
+    assert_eq!(summary["bots"][0]["ok"], true, "{out}");
 
     // Figures (reported, not asserted: timing belongs in benchmarks).
     let logs = emu.log_text();
