@@ -65,3 +65,41 @@ impl Default for BotParams {
         }
     }
 }
+
+/// Ring-buffer capacity of the live strategy: the largest window a bot may use.
+pub const LIVE_CAPACITY: usize = 1024;
+
+/// The strategy the runner keeps per bot.
+pub type LiveStrategy = maestro_core::Strategy<LIVE_CAPACITY>;
+
+impl TradeMode {
+    /// The core's mode.
+    pub const fn to_core(self) -> maestro_core::Mode {
+        match self {
+            TradeMode::LongShort => maestro_core::Mode::LongShort,
+            TradeMode::LongOnly => maestro_core::Mode::LongOnly,
+            TradeMode::ShortOnly => maestro_core::Mode::ShortOnly,
+        }
+    }
+}
+
+impl BotParams {
+    /// The core's parameters for these settings on an instrument with `lot_size` (not yet validated:
+    /// `Strategy::new` does that).
+    pub fn core_params(&self, lot_size: u64) -> maestro_core::Params {
+        maestro_core::Params {
+            short_window: self.short_window,
+            long_window: self.long_window,
+            mode: self.mode.to_core(),
+            qty: self.qty,
+            lot_size,
+            max_position: self.max_position,
+            bin_ms: self.bin.millis(),
+            guards: maestro_core::Guards {
+                hysteresis_bp: self.hysteresis_bp,
+                confirm_bars: self.confirm_bars,
+                min_hold_bars: self.min_hold_bars,
+            },
+        }
+    }
+}

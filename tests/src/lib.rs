@@ -5,3 +5,4 @@
 pub mod data;
 pub mod dynamo;
 pub mod fake_bitmex;
+pub mod tick_harness;

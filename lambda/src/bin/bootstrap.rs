@@ -6,10 +6,11 @@ use aws_config::BehaviorVersion;
 use lambda_runtime::{LambdaEvent, service_fn};
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::config::{Config, RouteAuthMode, SecretsSource};
-use maestro_lambda::handler::{BotOutcome, Function, TickSummary};
+use maestro_lambda::handler::Function;
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::secrets::load_from_secrets_manager;
 use maestro_lambda::store::DynamoStore;
+use maestro_lambda::tick::{AllBots, InstrumentCache};
 use serde_json::Value;
 use std::time::Instant;
 
@@ -67,7 +68,7 @@ enum StartError {
     Exchange(#[from] maestro_lambda::exchange::ExchangeError),
 }
 
-type Live = Function<BitmexClient, DynamoStore, TickNotWired>;
+type Live = Function<BitmexClient, DynamoStore, AllBots<BitmexClient, DynamoStore>>;
 
 async fn build() -> Result<Live, StartError> {
     let config = Config::from_env()?;
@@ -105,36 +106,19 @@ async fn build() -> Result<Live, StartError> {
         ),
     )?;
 
+    // The tick and the routes share the connection pools: both copies are cheap handles.
+    let tick = AllBots {
+        exchange: exchange.clone(),
+        store: store.clone(),
+        bots: config.bots.clone(),
+        instruments: InstrumentCache::default(),
+    };
     Ok(Function {
         exchange,
         store,
-        tick: TickNotWired {
-            bots: config.bots.iter().map(|b| b.id.clone()).collect(),
-        },
+        tick,
         bots: config.bots,
         auth,
         tick_margin: config.tick_margin,
     })
-}
-
-/// Stands where `tick::run_all` plugs in: until then every scheduled invocation reports each bot as
-/// failed, so the errors alarm shows a build without the tick instead of a silent no-op.
-struct TickNotWired {
-    bots: Vec<String>,
-}
-
-impl maestro_lambda::handler::Tick for TickNotWired {
-    async fn run_all(&self, _now_ms: i64, _deadline: Instant) -> TickSummary {
-        TickSummary {
-            bots: self
-                .bots
-                .iter()
-                .map(|bot| BotOutcome {
-                    bot: bot.clone(),
-                    ok: false,
-                    outcome: "the tick is not built into this binary".to_owned(),
-                })
-                .collect(),
-        }
-    }
 }

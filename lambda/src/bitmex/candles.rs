@@ -216,6 +216,29 @@ impl BitmexClient {
         }
         Ok(all)
     }
+
+    /// One page of `/trade/bucketed` exactly as BitMEX sent it (the JSON text): completed buckets
+    /// with a close time in `(after_close_ms, until_close_ms]`, oldest first, at most `max` rows
+    /// (capped at [`MAX_CANDLES_PER_REQUEST`]); one request. For callers that keep every column and
+    /// the exact decimal text of prices (`maestro fetch`): nothing here goes through `f64`. The rows
+    /// are not checked; the caller reads them.
+    pub async fn bucketed_page_json(
+        &self,
+        symbol: &str,
+        bin: BinSize,
+        after_close_ms: i64,
+        until_close_ms: i64,
+        max: usize,
+    ) -> ExchangeResult<String> {
+        let count = max.min(MAX_CANDLES_PER_REQUEST);
+        if count == 0 || until_close_ms <= after_close_ms {
+            return Ok("[]".to_owned());
+        }
+        let call = bucketed(symbol, bin, count, false)
+            .query("startTime", iso_from_ms(after_close_ms.saturating_add(1))?)
+            .query("endTime", iso_from_ms(until_close_ms)?);
+        self.send(&call).await
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ pub enum RouteAuth {
     Iam,
     /// Every route but `/health` needs an HMAC signature with this secret (see [`auth`]).
     Hmac(Secret),
+    /// No authentication: only for the local CLI's server, which listens on a loopback address.
+    Loopback,
 }
 
 /// The routes over an exchange and a state store.
@@ -183,6 +185,7 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
                     ))
                 }
             }
+            RouteAuth::Loopback => None,
             RouteAuth::Hmac(secret) => match auth::verify(self.store, secret, req, now_ms).await {
                 Ok(()) => None,
                 Err(auth::AuthError::Unauthorized(why)) => {

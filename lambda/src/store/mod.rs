@@ -73,6 +73,17 @@ pub struct BotRecord {
     pub last_tick_ms: Option<i64>,
     /// What the last tick did, in a few words.
     pub last_outcome: Option<String>,
+    /// Orders decided so far: part of every clOrdID, so a new decision (say, a correction after a
+    /// hand trade at the same candle and target) never reuses an earlier decision's id.
+    #[serde(default)]
+    pub order_seq: u64,
+    /// The last order placed while the exchange still reported it open (not yet filled): no new
+    /// order is decided until it is done, so a fill in flight is never ordered twice.
+    #[serde(default)]
+    pub open_order: Option<String>,
+    /// The position a dry-run bot would hold (its orders are never sent).
+    #[serde(default)]
+    pub dry_position: i64,
 }
 
 impl BotRecord {
@@ -88,6 +99,9 @@ impl BotRecord {
             last_position: None,
             last_tick_ms: None,
             last_outcome: None,
+            order_seq: 0,
+            open_order: None,
+            dry_position: 0,
         }
     }
 }

@@ -1,0 +1,209 @@
+//! Options shared by `backtest` and `sweep`: how to read the file, the contract, the strategy.
+
+use crate::candles_file::{Format, LoadOptions, Stamp};
+use crate::exchange::BinSize;
+use crate::sim::account::FeeRate;
+use clap::{Args, ValueEnum};
+use maestro_core::{Guards, Mode, TickSize};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use super::CliError;
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Detect from the content: `[[` freqtrade, `[{` BitMEX JSON, a header line CSV.
+    Auto,
+    /// freqtrade JSON: `[[open_time_ms, open, high, low, close, volume], ...]`.
+    Freqtrade,
+    /// BitMEX `trade/bucketed` JSON (array of objects, end-of-bucket timestamps).
+    BitmexJson,
+    /// CSV with a header `timestamp,open,high,low,close[,volume...]`.
+    Csv,
+}
+
+/// `--stamp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StampArg {
+    /// The format's own: BitMEX (JSON, or CSV with BitMEX's columns) end; freqtrade and other CSV start.
+    Auto,
+    /// Timestamps name the start of each bar.
+    Start,
+    /// Timestamps name the end of each bar (BitMEX).
+    End,
+}
+
+/// `--mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Long on a golden cross, short on a death cross.
+    LongShort,
+    /// Long on a golden cross, flat on a death cross.
+    LongOnly,
+    /// Short on a death cross, flat on a golden cross.
+    ShortOnly,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::LongShort => Mode::LongShort,
+            ModeArg::LongOnly => Mode::LongOnly,
+            ModeArg::ShortOnly => Mode::ShortOnly,
+        }
+    }
+}
+
+/// The candle file and how to read it.
+#[derive(Args, Clone, Debug)]
+pub struct FileArgs {
+    /// Candle file: freqtrade JSON, BitMEX trade/bucketed JSON, or CSV with a
+    /// timestamp,open,high,low,close header (timestamps in ms or ISO-8601, UTC when no zone).
+    pub file: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Which end of its bar a row's timestamp names; candles are converted once to end-of-bar.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub stamp: StampArg,
+    /// Bar length: 1m, 5m, 1h, 1d, or auto (the smallest step between rows).
+    #[arg(long, default_value = "auto", value_parser = parse_bin)]
+    pub bin: BinArg,
+    /// Price tick of the instrument; prices in the file are rounded to it.
+    #[arg(long, default_value = "0.01", value_parser = parse_tick)]
+    pub tick: TickSize,
+}
+
+/// `--bin`: detected or named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BinArg(pub Option<BinSize>);
+
+fn parse_bin(text: &str) -> Result<BinArg, String> {
+    if text == "auto" {
+        return Ok(BinArg(None));
+    }
+    BinSize::parse(text)
+        .map(|b| BinArg(Some(b)))
+        .ok_or_else(|| format!("{text:?} is not a bar length: use 1m, 5m, 1h, 1d or auto"))
+}
+
+fn parse_tick(text: &str) -> Result<TickSize, String> {
+    TickSize::from_decimal(text).map_err(|e| format!("{e}"))
+}
+
+impl FileArgs {
+    /// The loader's options.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: match self.format {
+                FormatArg::Auto => None,
+                FormatArg::Freqtrade => Some(Format::Freqtrade),
+                FormatArg::BitmexJson => Some(Format::BitmexJson),
+                FormatArg::Csv => Some(Format::Csv),
+            },
+            stamp: match self.stamp {
+                StampArg::Auto => None,
+                StampArg::Start => Some(Stamp::Start),
+                StampArg::End => Some(Stamp::End),
+            },
+            bin_ms: self.bin.0.map(BinSize::millis),
+            tick: self.tick,
+        }
+    }
+}
+
+/// Position size, contract and costs.
+#[derive(Args, Clone, Debug)]
+pub struct TradeArgs {
+    /// Which positions the strategy may hold.
+    #[arg(long, value_enum, default_value = "long-short")]
+    pub mode: ModeArg,
+    /// Contracts held when in the market (a multiple of --lot-size; LTCUSDT: 1000 = 0.1 LTC).
+    #[arg(long, default_value_t = 1000)]
+    pub qty: u64,
+    /// The instrument's lot size in contracts.
+    #[arg(long, default_value_t = 1000)]
+    pub lot_size: u64,
+    /// Largest absolute position in contracts [default: --qty].
+    #[arg(long)]
+    pub max_position: Option<u64>,
+    /// Taker fee in basis points charged on every fill's notional (BitMEX LTCUSDT: 5).
+    #[arg(long, default_value = "5", value_parser = FeeRate::from_bp_text, allow_hyphen_values = true)]
+    pub fee_bp: FeeRate,
+    /// Contracts per unit of the underlying (BitMEX underlyingToPositionMultiplier; LTCUSDT:
+    /// 10000). Money is reported in the quote currency: contracts × price / this.
+    #[arg(long, default_value_t = 10_000)]
+    pub contracts_per_unit: u64,
+    /// Hysteresis band in basis points: the short SMA must clear the long one by this much (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub hysteresis_bp: u32,
+    /// Consecutive closes a new regime must hold before it is taken (0 or 1 = off).
+    #[arg(long, default_value_t = 0)]
+    pub confirm_bars: u32,
+    /// Minimum bars between two flips (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub min_hold_bars: u32,
+}
+
+impl TradeArgs {
+    /// The whipsaw guards.
+    pub fn guards(&self) -> Guards {
+        Guards {
+            hysteresis_bp: self.hysteresis_bp,
+            confirm_bars: self.confirm_bars,
+            min_hold_bars: self.min_hold_bars,
+        }
+    }
+
+    /// The largest position.
+    pub fn max_position(&self) -> u64 {
+        self.max_position.unwrap_or(self.qty)
+    }
+
+    /// Quote-currency value of one contract moving one tick (display only).
+    pub fn contract_tick_value(&self, tick: TickSize) -> Result<f64, CliError> {
+        if self.contracts_per_unit == 0 {
+            return Err(CliError::Usage(
+                "--contracts-per-unit must be positive (LTCUSDT: 10000)".into(),
+            ));
+        }
+        Ok(maestro_core::Price(1).to_f64(tick) / self.contracts_per_unit as f64)
+    }
+}
+
+/// Parses a window range: `2..30` (inclusive), `2..=30`, or a single window `10`.
+pub fn parse_range(text: &str) -> Result<RangeInclusive<u32>, String> {
+    let bad = || {
+        format!(
+            "{text:?} is not a window range: write FROM..TO (inclusive, e.g. 2..30) or one window"
+        )
+    };
+    let (from, to) = match text.split_once("..") {
+        Some((a, b)) => (a, b.strip_prefix('=').unwrap_or(b)),
+        None => (text, text),
+    };
+    let from: u32 = from.trim().parse().map_err(|_| bad())?;
+    let to: u32 = to.trim().parse().map_err(|_| bad())?;
+    if from == 0 || from > to {
+        return Err(format!(
+            "{text:?}: windows start at 1 and FROM must not exceed TO"
+        ));
+    }
+    Ok(from..=to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_inclusive() {
+        assert_eq!(parse_range("2..30"), Ok(2..=30));
+        assert_eq!(parse_range("2..=30"), Ok(2..=30));
+        assert_eq!(parse_range("7"), Ok(7..=7));
+        assert!(parse_range("30..2").is_err());
+        assert!(parse_range("0..5").is_err());
+        assert!(parse_range("a..b").is_err());
+    }
+}

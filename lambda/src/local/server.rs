@@ -1,0 +1,91 @@
+//! The routes of the function URL, served on the loopback interface for a local run.
+
+use super::LocalError;
+use crate::config::BotConfig;
+use crate::exchange::Exchange;
+use crate::handler::now_ms;
+use crate::routes::{MAX_BODY_BYTES, Request, RouteAuth, Routes};
+use crate::store::FileStore;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the local route server serves: an exchange, the file store and the bots.
+pub trait Host: Send + Sync + 'static {
+    /// The exchange the routes act on (`flatten`).
+    type Exchange: Exchange;
+    /// The exchange.
+    fn exchange(&self) -> &Self::Exchange;
+    /// The state store.
+    fn store(&self) -> &FileStore;
+    /// The bots.
+    fn bots(&self) -> &[BotConfig];
+}
+
+/// Binds `addr` (which must be a loopback address: the local routes have no authentication) and
+/// serves the routes in the background. Returns the bound address (port 0 picks a free one).
+pub async fn spawn<H: Host>(host: Arc<H>, addr: SocketAddr) -> Result<SocketAddr, LocalError> {
+    if !addr.ip().is_loopback() {
+        return Err(LocalError::Usage(format!(
+            "--listen {addr}: the local routes are unauthenticated, so they only listen on a \
+             loopback address such as 127.0.0.1"
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| LocalError::Failed(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| LocalError::Failed(format!("cannot listen on {addr}: {e}")))?;
+    let app = axum::Router::new().fallback(serve::<H>).with_state(host);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "local route server stopped");
+        }
+    });
+    Ok(bound)
+}
+
+async fn serve<H: Host>(State(host): State<Arc<H>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match to_bytes(body, MAX_BODY_BYTES + 1).await {
+        Ok(bytes) => bytes.to_vec(),
+        Err(_) => {
+            return json_response(
+                413,
+                format!(
+                    "{{\"error\":\"body_too_large\",\"detail\":\"the body is limited to {MAX_BODY_BYTES} bytes\"}}"
+                ),
+            );
+        }
+    };
+    let request = Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body,
+        iam_caller: None,
+    };
+    let auth = RouteAuth::Loopback;
+    let routes = Routes::new(host.exchange(), host.store(), host.bots(), &auth);
+    let response = routes.handle(&request, now_ms()).await;
+    json_response(response.status, response.body_text())
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Body::from(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

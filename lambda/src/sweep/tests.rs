@@ -1,0 +1,203 @@
+use super::*;
+use crate::candles_file::{Format, Gap, Stamp};
+use maestro_core::{DemoMarket, TickSize};
+
+const MIN: i64 = 60_000;
+
+/// The core's demo market (trends, chop, whipsaws, jumps) with bars cut out to make gaps.
+fn demo(seed: u64, n: usize, cut: &[std::ops::Range<usize>]) -> CandleSeries {
+    let mut candles = Vec::new();
+    let mut gaps = Vec::new();
+    let mut last_kept: Option<i64> = None;
+    for (i, c) in DemoMarket::new(seed, MIN, MIN).take(n).enumerate() {
+        // The demo market repeats a candle now and then (as a poller re-reads one); files do not.
+        if cut.iter().any(|r| r.contains(&i))
+            || Some(c.close_time_ms)
+                == candles
+                    .last()
+                    .map(|k: &maestro_core::Candle| k.close_time_ms)
+        {
+            continue;
+        }
+        if let Some(last) = last_kept {
+            if c.close_time_ms - last > MIN {
+                gaps.push(Gap {
+                    index: candles.len(),
+                    last_close_ms: last,
+                    next_close_ms: c.close_time_ms,
+                    missing: ((c.close_time_ms - last) / MIN - 1) as u64,
+                });
+            }
+        }
+        last_kept = Some(c.close_time_ms);
+        candles.push(c);
+    }
+    CandleSeries {
+        candles,
+        bin_ms: MIN,
+        format: Format::Freqtrade,
+        stamp: Stamp::Start,
+        gaps,
+        tick: TickSize::CENT,
+    }
+}
+
+fn spec(mode: Mode, guards: Guards) -> SweepSpec {
+    SweepSpec {
+        shorts: 1..=9,
+        longs: 2..=24,
+        mode,
+        qty: 2000,
+        lot_size: 1000,
+        max_position: 3000,
+        guards,
+        fee: FeeRate::LTCUSDT_TAKER,
+    }
+}
+
+#[test]
+fn every_pair_equals_its_single_backtest_in_every_mode_with_gaps() {
+    // The first stretch (5 bars) is shorter than most long windows.
+    let series = demo(7, 3000, &[5..8, 500..503, 1200..1350, 2990..2992]);
+    assert_eq!(series.gaps.len(), 4);
+    for mode in [Mode::LongShort, Mode::LongOnly, Mode::ShortOnly] {
+        let spec = spec(mode, Guards::default());
+        let results = sweep(&series, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(results.len(), spec.pairs().len());
+        let mut traded = 0;
+        for r in &results {
+            let params = spec.params(r.short, r.long, MIN);
+            let single =
+                backtest::backtest(&series, params, spec.fee).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                *r,
+                from_backtest(&single),
+                "{mode:?} pair {}/{}",
+                r.short,
+                r.long
+            );
+            traded += usize::from(r.fills > 0);
+        }
+        assert!(
+            traded > results.len() / 2,
+            "{mode:?}: the demo market must make most pairs trade"
+        );
+    }
+}
+
+#[test]
+fn guarded_sweeps_equal_the_core_strategy_for_every_pair() {
+    let series = demo(11, 1500, &[20..22, 700..740]);
+    let plain = sweep(&series, &spec_plain(), &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let fills = |rs: &[PairResult]| rs.iter().map(|r| r.fills).sum::<u64>();
+    let cases = [
+        Guards {
+            hysteresis_bp: 5,
+            confirm_bars: 0,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 3,
+            min_hold_bars: 0,
+        },
+        Guards {
+            hysteresis_bp: 0,
+            confirm_bars: 0,
+            min_hold_bars: 7,
+        },
+        Guards {
+            hysteresis_bp: 20,
+            confirm_bars: 2,
+            min_hold_bars: 3,
+        },
+    ];
+    for guards in cases {
+        for mode in [Mode::LongShort, Mode::ShortOnly] {
+            let spec = spec(mode, guards);
+            let results = sweep(&series, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+            for r in &results {
+                let single =
+                    backtest::backtest(&series, spec.params(r.short, r.long, MIN), spec.fee)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    *r,
+                    from_backtest(&single),
+                    "{guards:?} {mode:?} {}/{}",
+                    r.short,
+                    r.long
+                );
+            }
+            if mode == Mode::LongShort {
+                assert!(
+                    fills(&results) < fills(&plain),
+                    "{guards:?} must cut trading"
+                );
+            }
+        }
+    }
+}
+
+fn spec_plain() -> SweepSpec {
+    spec(Mode::LongShort, Guards::default())
+}
+
+#[test]
+fn bad_ranges_and_params_are_refused() {
+    let series = demo(1, 100, &[]);
+    let mut s = spec_plain();
+    s.shorts = 5..=9;
+    s.longs = 2..=5;
+    assert!(matches!(
+        sweep(&series, &s, &|| {}),
+        Err(SweepError::NoPairs)
+    ));
+    let mut s = spec_plain();
+    s.qty = 1500;
+    assert!(matches!(
+        sweep(&series, &s, &|| {}),
+        Err(SweepError::Pair { .. })
+    ));
+}
+
+#[test]
+fn best_sorts_by_pnl_then_drawdown() {
+    let series = demo(3, 1500, &[]);
+    let results = sweep(&series, &spec_plain(), &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let top = best(&results, 5);
+    assert_eq!(top.len(), 5);
+    assert!(top.windows(2).all(|w| w[0].pnl >= w[1].pnl));
+    let max = results.iter().map(|r| r.pnl).max();
+    assert_eq!(Some(top[0].pnl), max);
+}
+
+#[test]
+fn the_i64_and_i128_kernels_agree() {
+    let series = demo(5, 2000, &[300..310, 900..901]);
+    let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
+    let pairs = spec_plain().pairs();
+    assert!(
+        fits_i64(&closes, &pairs, 2000, 500, 0),
+        "demo data must take the fast path"
+    );
+    let mut prefix = vec![0i64];
+    for &c in &closes {
+        prefix.push(prefix[prefix.len() - 1] + c);
+    }
+    let stretches = stretches(&series).unwrap_or_else(|e| panic!("{e}"));
+    let shared = Shared {
+        prefix: &prefix,
+        stretches: &stretches,
+        bull_target: 2000,
+        bear_target: -2000,
+        lot: 1000,
+        fee_ppm: 500,
+    };
+    for &(s, l) in pairs.iter().step_by(7) {
+        let narrow = finish(s, l, kernel::run::<i64>(&shared, s as usize, l as usize));
+        let wide = finish(s, l, kernel::run::<i128>(&shared, s as usize, l as usize));
+        assert_eq!(narrow, wide, "pair {s}/{l}");
+    }
+    // Absurd sizes take the wide path.
+    assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500, 0));
+}

@@ -1,0 +1,141 @@
+//! Every configured bot in one tick: each has its own record and runs on its own, so one bot's
+//! failure is reported and does not stop the others.
+
+use super::{Failpoints, Tick, TickError, TickReport};
+use crate::config::BotConfig;
+use crate::exchange::{Exchange, ExchangeError, Instrument};
+use crate::store::StateStore;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Instruments read once per process (tick size and lot size do not change between ticks).
+#[derive(Debug, Default)]
+pub struct InstrumentCache {
+    known: Mutex<HashMap<String, Instrument>>,
+}
+
+impl InstrumentCache {
+    /// The instrument for `symbol`, read from the exchange on first use.
+    pub async fn get<E: Exchange>(
+        &self,
+        exchange: &E,
+        symbol: &str,
+    ) -> Result<Instrument, ExchangeError> {
+        if let Some(found) = self.lock().get(symbol) {
+            return Ok(found.clone());
+        }
+        let fetched = exchange.instrument(symbol).await?;
+        self.lock().insert(symbol.to_owned(), fetched.clone());
+        Ok(fetched)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instrument>> {
+        // A panic elsewhere cannot leave the map half-written: inserts are single calls.
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Runs one tick for every bot, in order, and returns each bot's result.
+pub async fn run_all<E: Exchange, S: StateStore>(
+    exchange: &E,
+    store: &S,
+    bots: &[BotConfig],
+    instruments: &InstrumentCache,
+    now_ms: i64,
+    deadline: Instant,
+    failpoints: &dyn Failpoints,
+) -> Vec<(String, Result<TickReport, TickError>)> {
+    let mut results = Vec::with_capacity(bots.len());
+    for bot in bots {
+        let result = match instruments.get(exchange, &bot.params.symbol).await {
+            Ok(instrument) => {
+                let tick = Tick {
+                    exchange,
+                    store,
+                    instrument: &instrument,
+                    now_ms,
+                    deadline,
+                    failpoints,
+                };
+                tick.run(&bot.id, &bot.params).await
+            }
+            Err(error) => {
+                tracing::warn!(bot = %bot.id, error = %error, outcome = "error", "tick");
+                Err(TickError::Exchange(error))
+            }
+        };
+        results.push((bot.id.clone(), result));
+    }
+    results
+}
+
+/// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining
+/// time): `BitmexClient` gives a cheap copy sharing its connections.
+pub trait Deadlined: Exchange + Sized {
+    /// A copy of the adapter that stops retrying at `deadline`.
+    fn until(&self, deadline: Instant) -> Self;
+}
+
+impl Deadlined for crate::bitmex::BitmexClient {
+    fn until(&self, deadline: Instant) -> Self {
+        self.with_deadline(deadline)
+    }
+}
+
+/// The real tick for every configured bot, as the Lambda handler runs it on each scheduled event.
+pub struct AllBots<E, S> {
+    /// The exchange.
+    pub exchange: E,
+    /// The state store.
+    pub store: S,
+    /// The deployment's bots.
+    pub bots: Vec<BotConfig>,
+    /// Instruments, read once per cold start.
+    pub instruments: InstrumentCache,
+}
+
+impl<E: Deadlined, S: StateStore> crate::handler::Tick for AllBots<E, S> {
+    async fn run_all(&self, now_ms: i64, deadline: Instant) -> crate::handler::TickSummary {
+        let exchange = self.exchange.until(deadline);
+        let results = run_all(
+            &exchange,
+            &self.store,
+            &self.bots,
+            &self.instruments,
+            now_ms,
+            deadline,
+            &super::NoFailpoints,
+        )
+        .await;
+        crate::handler::TickSummary {
+            bots: results
+                .into_iter()
+                .map(|(bot, result)| match result {
+                    Ok(report) => crate::handler::BotOutcome {
+                        bot,
+                        ok: true,
+                        outcome: match &report.order {
+                            Some(order) => format!(
+                                "{:?}: {} {} {} ({})",
+                                report.outcome,
+                                order.side.as_str(),
+                                order.qty,
+                                order.status,
+                                order.cl_ord_id
+                            ),
+                            None => format!("{:?}: {}", report.outcome, report.note),
+                        },
+                    },
+                    Err(error) => crate::handler::BotOutcome {
+                        bot,
+                        ok: false,
+                        outcome: error.to_string(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}

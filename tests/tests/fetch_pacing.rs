@@ -1,0 +1,182 @@
+//! `maestro fetch` keeps to BitMEX's rate limit: the configured rate (retries included), the
+//! `x-ratelimit-*` headers, and a 429's `Retry-After`. Timing is checked as lower bounds only, on
+//! the arrival times the fake recorded.
+
+use maestro_lambda::exchange::BinSize;
+use maestro_lambda::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history, iso};
+use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, RecordedRequest, synthetic};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const SYMBOL: &str = "LTCUSDT";
+const FIRST_CLOSE: i64 = 1_704_067_260_000;
+const MIN: i64 = 60_000;
+
+async fn fake_with(completed: usize) -> (FakeBitmex, Vec<Bar>) {
+    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
+    let bars = synthetic(FIRST_CLOSE, BinSize::M1, completed + 1, |i| {
+        50.0 + (i % 17) as f64 * 0.25
+    });
+    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
+    (fake, bars)
+}
+
+fn output(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("maestro-fetch-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir.join("out.csv")
+}
+
+/// All completed bars, 50 a page, at `rate`.
+fn options(fake: &FakeBitmex, bars: &[Bar], rate: RequestRate, test: &str) -> FetchOptions {
+    let mut opts = FetchOptions::new(
+        SYMBOL,
+        BinSize::M1,
+        bars[0].close_time_ms - MIN,
+        bars[bars.len() - 2].close_time_ms,
+        output(test),
+    );
+    opts.base_url = fake.base_url();
+    opts.page_size = 50;
+    opts.rate = rate;
+    opts
+}
+
+fn rows_in(opts: &FetchOptions) -> usize {
+    std::fs::read_to_string(&opts.output)
+        .expect("output")
+        .lines()
+        .count()
+        - 1
+}
+
+/// The most requests that arrived within any window of `per`.
+fn busiest_window(requests: &[RecordedRequest], per: Duration) -> usize {
+    requests
+        .iter()
+        .map(|first| {
+            requests
+                .iter()
+                .filter(|r| r.at >= first.at && r.at.duration_since(first.at) < per)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn gaps(requests: &[RecordedRequest]) -> Vec<Duration> {
+    requests
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_keep_to_the_configured_rate_retries_included() {
+    let (fake, bars) = fake_with(600).await;
+    let rate = RequestRate::new(5, Duration::from_millis(500)).expect("rate");
+    let opts = options(&fake, &bars, rate, "rate");
+    // Two overloaded answers: the client's own retries must keep the pace too.
+    fake.inject(
+        FaultRule::new(Fault::Overloaded)
+            .times(2)
+            .on("GET", "/trade/bucketed"),
+    );
+
+    let summary = fetch_history(&opts, &NoProgress).await.expect("download");
+
+    assert!(summary.complete);
+    assert_eq!(rows_in(&opts), 600);
+    let sent = fake.requests();
+    assert_eq!(
+        sent.len(),
+        1 + 2 + 12,
+        "the instrument, two refused attempts, twelve pages"
+    );
+    let busiest = busiest_window(&sent, rate.per());
+    assert!(
+        busiest <= 5,
+        "at most 5 requests in any 500 ms, saw {busiest}"
+    );
+    for (i, gap) in gaps(&sent).iter().enumerate() {
+        assert!(
+            *gap >= rate.interval(),
+            "request {} came {gap:?} after the previous one, under the {:?} interval",
+            i + 1,
+            rate.interval()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out() {
+    let (fake, bars) = fake_with(120).await;
+    let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
+    let opts = options(&fake, &bars, fast, "retry-after");
+    fake.inject(
+        FaultRule::new(Fault::RateLimited { retry_after_s: 1 }).on("GET", "/trade/bucketed"),
+    );
+
+    let summary = fetch_history(&opts, &NoProgress).await.expect("download");
+
+    assert!(summary.complete);
+    assert_eq!(rows_in(&opts), 120, "nothing lost to the 429");
+    let sent = fake.requests_to("GET", "/trade/bucketed");
+    assert_eq!(sent[0].status, 429);
+    assert_eq!(sent[1].status, 200);
+    assert_eq!(
+        sent[1].param("startTime"),
+        Some(iso(opts.from_ms + 1)),
+        "the same page is asked for again"
+    );
+    let waited = sent[1].at.duration_since(sent[0].at);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured, the retry came after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_bucket_at_the_exchange_is_waited_out() {
+    let (fake, bars) = fake_with(120).await;
+    let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
+    let opts = options(&fake, &bars, fast, "empty-bucket");
+    fake.set_rate_tokens(0);
+
+    let summary = fetch_history(&opts, &NoProgress).await.expect("download");
+
+    assert!(summary.complete);
+    assert_eq!(rows_in(&opts), 120);
+    let sent = fake.requests();
+    assert_eq!(sent[0].status, 429, "the fake's own bucket was empty");
+    assert!(
+        sent[1..].iter().all(|r| r.status == 200),
+        "after waiting, nothing more is refused"
+    );
+    assert!(sent[1].at.duration_since(sent[0].at) >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn rate_limit_headers_slow_the_download_below_the_configured_rate() {
+    let (fake, bars) = fake_with(300).await;
+    let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
+    let opts = options(&fake, &bars, fast, "headers");
+    // BitMEX says: 30 a minute, none left, full again in 3 s: one request per token's refill time
+    // (at least 2 s / 30 ≈ 66 ms), whatever the configured rate allows.
+    fake.report_rate_limit(Some((30, 0, 3)));
+
+    let summary = fetch_history(&opts, &NoProgress).await.expect("download");
+
+    assert!(summary.complete);
+    assert_eq!(rows_in(&opts), 300);
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1 + 6);
+    for (i, gap) in gaps(&sent).iter().enumerate() {
+        assert!(
+            *gap >= Duration::from_millis(60),
+            "request {} came {gap:?} after the previous one although the headers said the bucket was empty",
+            i + 1
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! Backtest/live parity on real data: replaying a candle file through `maestro run` (the real tick,
+//! the file store, the simulated exchange) gives exactly the trades of `maestro backtest` on the same
+//! file — also across an exchange outage in the data, and across a stop and a resume.
+
+use maestro_lambda::backtest::{BacktestReport, backtest};
+use maestro_lambda::candles_file::{LoadOptions, load};
+use maestro_lambda::config::BotConfig;
+use maestro_lambda::exchange::BinSize;
+use maestro_lambda::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
+use maestro_lambda::params::{BotParams, TradeMode};
+use maestro_lambda::sim::account::{FeeRate, Fill};
+use maestro_tests::data::data_file;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A state directory on tmpfs when there is one: the file store fsyncs every save.
+fn state_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Writes rows `range` of a freqtrade JSON file to a new file in `dir`.
+fn slice_freqtrade(src: &Path, range: std::ops::Range<usize>, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(src).expect("read data file");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("freqtrade JSON");
+    let out = dir.join("slice.json");
+    std::fs::write(&out, serde_json::to_string(&rows[range]).expect("encode")).expect("write");
+    out
+}
+
+fn bot(short: u32, long: u32, mode: TradeMode) -> BotConfig {
+    BotConfig {
+        id: "parity".to_owned(),
+        params: BotParams {
+            short_window: short,
+            long_window: long,
+            mode,
+            bin: BinSize::M1,
+            ..BotParams::default()
+        },
+    }
+}
+
+fn options(state: &Path, file: &Path, bot: BotConfig, max_ticks: Option<u64>) -> RunOptions {
+    RunOptions {
+        state_dir: state.to_owned(),
+        bot,
+        market: MarketSource::File {
+            path: file.to_owned(),
+            load: LoadOptions::default(),
+        },
+        pace: Duration::ZERO,
+        listen: None,
+        max_ticks,
+        print_ticks: false,
+    }
+}
+
+async fn run(options: &RunOptions) -> RunSummary {
+    let mut sink = std::io::sink();
+    run_simulated(options, &mut sink, std::future::pending())
+        .await
+        .unwrap_or_else(|e| panic!("maestro run failed: {e}"))
+}
+
+fn backtest_of(file: &Path, bot: &BotConfig) -> BacktestReport {
+    let series = load(file, &LoadOptions::default()).expect("load");
+    let params = bot.params.core_params(1000);
+    backtest(&series, params, FeeRate::LTCUSDT_TAKER).expect("backtest")
+}
+
+fn assert_same_trades(run: &RunSummary, report: &BacktestReport, what: &str) {
+    let backtest_fills: Vec<Fill> = report.trades.iter().map(|t| t.fill).collect();
+    assert!(
+        !backtest_fills.is_empty(),
+        "{what}: the slice must trade for the comparison to mean anything"
+    );
+    assert_eq!(
+        run.fills.len(),
+        backtest_fills.len(),
+        "{what}: maestro run filled {} orders, the backtest {}",
+        run.fills.len(),
+        backtest_fills.len()
+    );
+    for (i, (a, b)) in run.fills.iter().zip(&backtest_fills).enumerate() {
+        assert_eq!(a, b, "{what}: fill {i} differs (run vs backtest)");
+    }
+    assert_eq!(
+        run.account, report.account,
+        "{what}: final accounts differ (run vs backtest)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_real_candles_trades_exactly_like_the_backtest() {
+    let test = "replaying_real_candles_trades_exactly_like_the_backtest";
+    let Some(src) = data_file(test, "ltcusdt-binance-spot-1m-2021-05.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Includes the 19 May 2021 crash.
+    let file = slice_freqtrade(&src, 5_000..8_000, dir.path());
+    for (short, long, mode) in [(10, 50, TradeMode::LongShort), (5, 30, TradeMode::LongOnly)] {
+        let bot = bot(short, long, mode);
+        let state = state_dir();
+        let summary = run(&options(state.path(), &file, bot.clone(), None)).await;
+        assert_eq!(summary.end, RunEnd::MarketEnd);
+        assert_same_trades(
+            &summary,
+            &backtest_of(&file, &bot),
+            &format!("{short}/{long} {mode:?}"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_and_resumed_run_ends_like_an_uninterrupted_one() {
+    let test = "a_stopped_and_resumed_run_ends_like_an_uninterrupted_one";
+    let Some(src) = data_file(test, "ltcusdt-binance-spot-1m-2021-05.json") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = slice_freqtrade(&src, 20_000..22_000, dir.path());
+    let bot = bot(10, 50, TradeMode::LongShort);
+    let state = state_dir();
+    let first = run(&options(state.path(), &file, bot.clone(), Some(777))).await;
+    assert_eq!(first.end, RunEnd::MaxTicks);
+    assert_eq!(first.ticks, 777);
+    let second = run(&options(state.path(), &file, bot.clone(), None)).await;
+    assert_eq!(second.end, RunEnd::MarketEnd);
+    assert_eq!(
+        second.ticks,
+        2_000 - 777,
+        "the resumed run goes on after the stored candle"
+    );
+    assert_same_trades(
+        &second,
+        &backtest_of(&file, &bot),
+        "stopped at 777 and resumed",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_outage_in_the_data_is_handled_like_the_backtest() {
+    let test = "an_exchange_outage_in_the_data_is_handled_like_the_backtest";
+    let Some(src) = data_file(test, "ltcusdt-binance-spot-1m-2021-04-gaps.json") else {
+        return;
+    };
+    let full = load(&src, &LoadOptions::default()).expect("load");
+    let gap = full.gaps.first().expect("the April file has outages");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = slice_freqtrade(&src, gap.index - 1_200..gap.index + 1_200, dir.path());
+    let bot = bot(10, 50, TradeMode::LongShort);
+    let report = backtest_of(&file, &bot);
+    assert_eq!(report.gaps.len(), 1, "the slice must hold the outage");
+    let state = state_dir();
+    let summary = run(&options(state.path(), &file, bot.clone(), None)).await;
+    assert_same_trades(&summary, &report, "across the outage");
+}
