@@ -220,14 +220,6 @@ async fn bootstrap_under_cargo_lambda_watch() {
 
     let table = fresh_table("emulator").await;
     let fake = FakeBitmex::start().await.expect("fake BitMEX");
-    let first = (maestro_lambda::handler::now_ms() / 60_000 - 100) * 60_000;
-    fake.set_series(
-        "LTCUSDT",
-        BinSize::M1,
-        synthetic(first, BinSize::M1, 120, |i| 60.0 + (i % 5) as f64 * 0.2),
-        100,
-    );
-    fake.set_position("LTCUSDT", 2000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let env = [
@@ -261,6 +253,17 @@ async fn bootstrap_under_cargo_lambda_watch() {
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
+
+    // The market, set once the function runs (compiling it can take minutes): the tick warms up on
+    // the candles of the last few minutes of wall-clock time, so they must be recent.
+    let first = (maestro_lambda::handler::now_ms() / 60_000 - 100) * 60_000;
+    fake.set_series(
+        "LTCUSDT",
+        BinSize::M1,
+        synthetic(first, BinSize::M1, 120, |i| 60.0 + (i % 5) as f64 * 0.2),
+        100,
+    );
+    fake.set_position("LTCUSDT", 2000);
 
     // Unsigned: refused, nothing stored.
     let r = http.get(emu.url("/status")).send().await.expect("status");
