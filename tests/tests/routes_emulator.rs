@@ -1,8 +1,9 @@
 //! The `bootstrap` binary itself under a Lambda runtime emulator: `cargo lambda watch` serves the
 //! runtime API and the function URL on 127.0.0.1 and runs the real binary with the real clients,
 //! against DynamoDB (moto) and the fake BitMEX. Requests go through the emulated function URL (with
-//! the README's HMAC shell recipe), events through `cargo lambda invoke`; the responses, the state in
-//! DynamoDB and the exchange are checked, and everything the function logged is scanned for secrets.
+//! the README's HMAC shell recipe), scheduled events through `cargo lambda invoke` (running the real
+//! tick); the responses, the state in DynamoDB and the exchange are checked, and everything the
+//! function logged is scanned for secrets.
 //!
 //! `cargo lambda` comes from `<root>/.venv-tools/bin` (installed by `.ci/setup`); without it this test
 //! fails and says so. The first run compiles `bootstrap` (debug), which takes a while.
@@ -219,14 +220,6 @@ async fn bootstrap_under_cargo_lambda_watch() {
 
     let table = fresh_table("emulator").await;
     let fake = FakeBitmex::start().await.expect("fake BitMEX");
-    let first = (maestro_lambda::handler::now_ms() / 60_000 - 100) * 60_000;
-    fake.set_series(
-        "LTCUSDT",
-        BinSize::M1,
-        synthetic(first, BinSize::M1, 120, |i| 60.0 + (i % 5) as f64 * 0.2),
-        100,
-    );
-    fake.set_position("LTCUSDT", 2000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let env = [
@@ -260,6 +253,17 @@ async fn bootstrap_under_cargo_lambda_watch() {
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
+
+    // The market, set once the function runs (compiling it can take minutes): the tick warms up on
+    // the candles of the last few minutes of wall-clock time, so they must be recent.
+    let first = (maestro_lambda::handler::now_ms() / 60_000 - 100) * 60_000;
+    fake.set_series(
+        "LTCUSDT",
+        BinSize::M1,
+        synthetic(first, BinSize::M1, 120, |i| 60.0 + (i % 5) as f64 * 0.2),
+        100,
+    );
+    fake.set_position("LTCUSDT", 2000);
 
     // Unsigned: refused, nothing stored.
     let r = http.get(emu.url("/status")).send().await.expect("status");
@@ -356,12 +360,58 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert!(ok && out.contains("\"statusCode\": 200"), "{out}");
     let (ok, out) = emu.invoke(Invoke::Ascii("{}"));
     assert!(!ok && out.contains("UnknownEvent"), "{out}");
-    // The scheduled event runs the real tick for the bot against the fake BitMEX.
-    let (ok, out) = emu.invoke(Invoke::File(&events.join("scheduled-event.json")));
+    // The minute schedule runs the real tick. The bot is paused (flatten): it records candles and
+    // the core's state, and orders nothing.
+    let scheduled = events.join("scheduled-event.json");
+    let (ok, out) = emu.invoke(Invoke::File(&scheduled));
+    assert!(ok && out.contains("\"ok\": true"), "{out}");
+    let stored = table
+        .store
+        .load("ltc")
+        .await
+        .expect("load")
+        .expect("record");
+    assert!(
+        stored.value.last_tick_ms.is_some(),
+        "the tick ran: {stored:?}"
+    );
+    assert!(
+        stored.value.snapshot.is_some(),
+        "the core warmed up: {stored:?}"
+    );
+    assert_eq!(fake.position("LTCUSDT"), 0, "a paused bot orders nothing");
+
+    // Resumed, at the next completed candle the bot takes the core's target position.
+    let resumed = tokio::task::spawn_blocking({
+        let base = emu.base();
+        move || {
+            readme_maestro(
+                &base,
+                "POST",
+                "/control",
+                Some(r#"{"action":"resume","bot":"ltc"}"#),
+            )
+        }
+    })
+    .await
+    .expect("resume");
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    fake.advance("LTCUSDT", 1);
+    let (ok, out) = emu.invoke(Invoke::File(&scheduled));
     assert!(ok, "{out}");
-    let summary: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(summary["bots"][0]["bot"], "ltc", "{out}");
-    assert_eq!(summary["bots"][0]["ok"], true, "{out}");
+    let status = tokio::task::spawn_blocking({
+        let base = emu.base();
+        move || readme_maestro(&base, "GET", "/status?bot=ltc", None)
+    })
+    .await
+    .expect("status");
+    let target = status["bots"][0]["core"]["target"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a warmed-up core has a target: {status}"));
+    // The series alternates around its mean, so the warmed-up core always holds a side.
+    assert_ne!(target, 0, "{status}");
+    assert_eq!(fake.position("LTCUSDT"), target, "{status}");
+    assert_eq!(status["bots"][0]["last_position"], target, "{status}");
 
     // Figures (reported, not asserted: timing belongs in benchmarks).
     let logs = emu.log_text();
@@ -379,7 +429,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     });
     let profile = if release() { "release" } else { "debug" };
     eprintln!(
-        "bootstrap ({profile} build) ready after {ready_us:?} us; RSS after the calls {rss_kb:?} kB"
+        "bootstrap ({profile} build) ready after {ready_us:?} us; RSS after the calls and two ticks {rss_kb:?} kB"
     );
     assert!(
         ready_us.is_some(),

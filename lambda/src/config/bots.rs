@@ -1,0 +1,275 @@
+//! A bot's settings: their JSON shape (`BOTS`, `set_params`) and the one validation both go through.
+
+use crate::exchange::BinSize;
+use crate::params::{BotParams, TradeMode};
+use serde::Deserialize;
+
+/// The largest SMA window a bot may use: the capacity of the core's ring buffers in the runner.
+/// The tick's `Strategy<CAP>` must use this value so a validated bot always fits.
+pub const STRATEGY_CAPACITY: usize = 1024;
+
+/// Largest whipsaw-guard value accepted for the bar counts (a year of daily bars is plenty; more is a
+/// typo).
+const MAX_GUARD_BARS: u32 = 10_000;
+
+/// Largest hysteresis band: 100 %.
+const MAX_HYSTERESIS_BP: u32 = 10_000;
+
+/// A bot's settings that cannot be used, naming the setting.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// The symbol is empty, too long or not made of capital letters and digits.
+    #[error("symbol {0:?} must be 2 to 20 capital letters or digits (e.g. LTCUSDT)")]
+    Symbol(String),
+    /// The short window is zero.
+    #[error("short_window must be at least 1")]
+    ShortWindowZero,
+    /// The short window is not below the long one.
+    #[error("short_window ({short}) must be below long_window ({long})")]
+    WindowsOrder {
+        /// Short window.
+        short: u32,
+        /// Long window.
+        long: u32,
+    },
+    /// The long window exceeds what the runner's core can hold.
+    #[error("long_window ({long}) must be at most {max}")]
+    LongWindowTooLarge {
+        /// Long window.
+        long: u32,
+        /// The runner's capacity.
+        max: usize,
+    },
+    /// The order size is zero.
+    #[error("qty must be greater than 0")]
+    QtyZero,
+    /// The order size exceeds the position limit.
+    #[error("max_position ({max_position}) must be at least qty ({qty})")]
+    MaxPositionBelowQty {
+        /// Order size.
+        qty: u64,
+        /// Position limit.
+        max_position: u64,
+    },
+    /// A size too large to be a signed position.
+    #[error("max_position ({0}) is too large")]
+    MaxPositionTooLarge(u64),
+    /// The hysteresis band is above 100 %.
+    #[error("guards.hysteresis_bp ({0}) must be at most {MAX_HYSTERESIS_BP}")]
+    Hysteresis(u32),
+    /// A guard's bar count is absurd.
+    #[error("guards.{name} ({value}) must be at most {MAX_GUARD_BARS}")]
+    GuardBars {
+        /// `confirm_bars` or `min_hold_bars`.
+        name: &'static str,
+        /// The value given.
+        value: u32,
+    },
+}
+
+/// Checks a bot's settings. The one check used both at start-up and by the `set_params` route, so a
+/// setting refused at deployment is refused at run time too.
+pub fn validate_params(params: &BotParams) -> Result<(), ParamError> {
+    let symbol = params.symbol.as_str();
+    let symbol_ok = (2..=20).contains(&symbol.len())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !symbol_ok {
+        return Err(ParamError::Symbol(symbol.chars().take(40).collect()));
+    }
+    if params.short_window == 0 {
+        return Err(ParamError::ShortWindowZero);
+    }
+    if params.short_window >= params.long_window {
+        return Err(ParamError::WindowsOrder {
+            short: params.short_window,
+            long: params.long_window,
+        });
+    }
+    if usize::try_from(params.long_window).map_or(true, |long| long > STRATEGY_CAPACITY) {
+        return Err(ParamError::LongWindowTooLarge {
+            long: params.long_window,
+            max: STRATEGY_CAPACITY,
+        });
+    }
+    if params.qty == 0 {
+        return Err(ParamError::QtyZero);
+    }
+    if params.max_position < params.qty {
+        return Err(ParamError::MaxPositionBelowQty {
+            qty: params.qty,
+            max_position: params.max_position,
+        });
+    }
+    if i64::try_from(params.max_position).is_err() {
+        return Err(ParamError::MaxPositionTooLarge(params.max_position));
+    }
+    if params.hysteresis_bp > MAX_HYSTERESIS_BP {
+        return Err(ParamError::Hysteresis(params.hysteresis_bp));
+    }
+    for (name, value) in [
+        ("confirm_bars", params.confirm_bars),
+        ("min_hold_bars", params.min_hold_bars),
+    ] {
+        if value > MAX_GUARD_BARS {
+            return Err(ParamError::GuardBars { name, value });
+        }
+    }
+    Ok(())
+}
+
+/// The whipsaw guards as written in `BOTS` and in `set_params` (all off by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardsSpec {
+    /// Hysteresis band in basis points.
+    #[serde(default)]
+    pub hysteresis_bp: u32,
+    /// Closes a new regime must hold.
+    #[serde(default)]
+    pub confirm_bars: u32,
+    /// Minimum candles between flips.
+    #[serde(default)]
+    pub min_hold_bars: u32,
+}
+
+/// A bot's settings as written in JSON (`BOTS`, `set_params`): every field optional; what is absent
+/// keeps its current value (at start-up: [`BotParams::default`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsPatch {
+    /// Instrument symbol.
+    pub symbol: Option<String>,
+    /// Candle length (`1m`, `5m`, `1h`, `1d`).
+    pub bin: Option<BinSize>,
+    /// Short SMA window.
+    pub short_window: Option<u32>,
+    /// Long SMA window.
+    pub long_window: Option<u32>,
+    /// `long_short`, `long_only` or `short_only`.
+    pub mode: Option<TradeMode>,
+    /// Position size in contracts.
+    pub qty: Option<u64>,
+    /// Position limit in contracts.
+    pub max_position: Option<u64>,
+    /// Whipsaw guards (given as a whole).
+    pub guards: Option<GuardsSpec>,
+    /// Record orders without sending them.
+    pub dry_run: Option<bool>,
+}
+
+impl ParamsPatch {
+    /// `base` with this patch's fields replacing its own (not validated).
+    pub fn apply(&self, base: &BotParams) -> BotParams {
+        let mut p = base.clone();
+        if let Some(symbol) = &self.symbol {
+            p.symbol.clone_from(symbol);
+        }
+        if let Some(bin) = self.bin {
+            p.bin = bin;
+        }
+        if let Some(v) = self.short_window {
+            p.short_window = v;
+        }
+        if let Some(v) = self.long_window {
+            p.long_window = v;
+        }
+        if let Some(mode) = self.mode {
+            p.mode = mode;
+        }
+        if let Some(v) = self.qty {
+            p.qty = v;
+        }
+        if let Some(v) = self.max_position {
+            p.max_position = v;
+        }
+        if let Some(g) = self.guards {
+            p.hysteresis_bp = g.hysteresis_bp;
+            p.confirm_bars = g.confirm_bars;
+            p.min_hold_bars = g.min_hold_bars;
+        }
+        if let Some(v) = self.dry_run {
+            p.dry_run = v;
+        }
+        p
+    }
+}
+
+/// One entry of `BOTS`: an id and the settings that differ from the defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotSpec {
+    /// Bot id: 1 to 32 of `a-z 0-9 _ -`, starting with a letter or digit.
+    pub id: String,
+    /// The settings.
+    #[serde(flatten)]
+    pub params: ParamsPatch,
+}
+
+/// A configured bot: a valid id and valid settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotConfig {
+    /// Bot id (its record key, `?bot=` of `/status`, `bot` of `/control`).
+    pub id: String,
+    /// Settings at start-up (the stored record's settings win once `set_params` changed them).
+    pub params: BotParams,
+}
+
+/// Whether a bot id has the allowed shape (it ends up in storage keys and client order ids).
+pub fn valid_bot_id(id: &str) -> bool {
+    let mut bytes = id.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    first_ok
+        && id.len() <= 32
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The validation table: each row breaks one rule of an otherwise valid setting.
+    #[test]
+    fn validate_params_table() {
+        type Edit = fn(&mut BotParams);
+        let rows: &[(&str, Edit, bool)] = &[
+            ("defaults", |_| {}, true),
+            ("short 0", |p| p.short_window = 0, false),
+            ("short = long", |p| p.short_window = 50, false),
+            ("short > long", |p| p.short_window = 60, false),
+            (
+                "long at capacity",
+                |p| p.long_window = STRATEGY_CAPACITY as u32,
+                true,
+            ),
+            (
+                "long over capacity",
+                |p| p.long_window = STRATEGY_CAPACITY as u32 + 1,
+                false,
+            ),
+            ("qty 0", |p| p.qty = 0, false),
+            ("max below qty", |p| p.max_position = 999, false),
+            ("max huge", |p| p.max_position = u64::MAX, false),
+            ("hysteresis 100%", |p| p.hysteresis_bp = 10_000, true),
+            ("hysteresis over 100%", |p| p.hysteresis_bp = 10_001, false),
+            ("confirm absurd", |p| p.confirm_bars = 1_000_000, false),
+            ("hold absurd", |p| p.min_hold_bars = 1_000_000, false),
+            ("symbol empty", |p| p.symbol.clear(), false),
+            ("symbol lower", |p| p.symbol = "ltcusdt".into(), false),
+            ("symbol path", |p| p.symbol = "LTC/USDT".into(), false),
+        ];
+        for (name, edit, ok) in rows {
+            let mut p = BotParams::default();
+            edit(&mut p);
+            assert_eq!(
+                validate_params(&p).is_ok(),
+                *ok,
+                "{name}: {:?}",
+                validate_params(&p)
+            );
+        }
+    }
+}
