@@ -4,9 +4,8 @@ use crate::exchange::BinSize;
 use crate::params::{BotParams, TradeMode};
 use serde::Deserialize;
 
-/// The largest SMA window a bot may use: the capacity of the core's ring buffers in the runner.
-/// The tick's `Strategy<CAP>` must use this value so a validated bot always fits.
-pub const STRATEGY_CAPACITY: usize = 1024;
+/// The largest window a bot may use: the live strategy's ring-buffer capacity.
+pub use crate::params::LIVE_CAPACITY as STRATEGY_CAPACITY;
 
 /// Largest whipsaw-guard value accepted for the bar counts (a year of daily bars is plenty; more is a
 /// typo).

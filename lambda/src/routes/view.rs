@@ -1,8 +1,7 @@
 //! The core's state as `/status` shows it, decoded from the record's snapshot with the core's own
 //! decoder (which re-validates everything, so a corrupt snapshot is reported, not trusted).
 
-use crate::config::STRATEGY_CAPACITY;
-use maestro_core::{Mean, Strategy, TickSize};
+use maestro_core::{Mean, TickSize};
 use serde_json::{Value, json};
 
 /// What the stored core snapshot says; `null` before the first warm-up. Prices are in quote
@@ -12,7 +11,7 @@ pub(super) fn core_view(snapshot: Option<&str>, tick: Option<TickSize>) -> Value
         return Value::Null;
     };
     // Boxed: the ring buffer is several KiB, and this runs on an async task's stack.
-    let strategy = match Strategy::<STRATEGY_CAPACITY>::decode(text.as_bytes()).map(Box::new) {
+    let strategy = match crate::params::LiveStrategy::decode(text.as_bytes()).map(Box::new) {
         Ok(s) => s,
         Err(e) => return json!({ "error": format!("stored core state is unreadable: {e}") }),
     };
