@@ -175,7 +175,7 @@ impl<const CAP: usize> Strategy<CAP> {
     ///
     /// On `Err` nothing changed. A candle equal in time and close to the last accepted one is a
     /// [`Step::Duplicate`] no-op (pollers re-read the last bucket).
-    #[inline]
+    #[inline(always)]
     pub fn on_candle(&mut self, candle: &Candle) -> Result<Step, CandleError> {
         let t = candle.close_time_ms;
         let close = candle.close.0;
@@ -186,12 +186,14 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
-        self.smas.push(close);
         self.last_close_ms = Some(t);
-        let Some((short, long)) = self.smas.means() else {
+        let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
         };
-        match self.cross.update(short, long) {
+        match self
+            .cross
+            .update_indicated(indicated_fast(short, long, self.cross.hysteresis_bp()))
+        {
             None => Ok(Step::NoChange),
             Some(regime) => {
                 self.target = self.params.target_for(Some(regime), self.qty);
@@ -302,6 +304,28 @@ impl<const CAP: usize> Strategy<CAP> {
     pub fn is_ready(&self) -> bool {
         self.smas.len() >= self.params.long_window as usize
     }
+}
+
+/// Windows whose product stays at or below this keep both cross products of validated sums
+/// inside `i64`: a sum over `n` closes is at most `MAX_TICKS × n`, so `short_sum × long` and
+/// `long_sum × short` are at most `MAX_TICKS × short × long <= i64::MAX`.
+const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
+
+/// [`indicated`](crate::crossover::indicated) for the strategy's own means (sums of validated
+/// closes): without a band and with windows under [`NARROW_WINDOWS`], the cross products are
+/// exact in `i64`, which saves the 128-bit multiplies (a library call on Cortex-M).
+#[inline(always)]
+fn indicated_fast(short: Mean, long: Mean, hysteresis_bp: u32) -> Option<Regime> {
+    if hysteresis_bp == 0 && u64::from(short.n) * u64::from(long.n) <= NARROW_WINDOWS {
+        let lhs = short.sum.wrapping_mul(i64::from(long.n));
+        let rhs = long.sum.wrapping_mul(i64::from(short.n));
+        return match lhs.cmp(&rhs) {
+            core::cmp::Ordering::Greater => Some(Regime::Bullish),
+            core::cmp::Ordering::Less => Some(Regime::Bearish),
+            core::cmp::Ordering::Equal => None,
+        };
+    }
+    crate::crossover::indicated(short, long, hysteresis_bp)
 }
 
 /// Positive, at most [`MAX_TICKS`], and `low <= close <= high`. `open` is only range-checked:
