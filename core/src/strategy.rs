@@ -150,6 +150,9 @@ pub struct Strategy<const CAP: usize> {
     pub(crate) cross: Crossover,
     pub(crate) last_close_ms: Option<i64>,
     pub(crate) target: i64,
+    /// No band and `short × long <= NARROW_WINDOWS`: the means compare exactly in `i64`.
+    /// Derived from the parameters, so snapshots need not store it.
+    narrow: bool,
 }
 
 impl<const CAP: usize> Strategy<CAP> {
@@ -163,6 +166,8 @@ impl<const CAP: usize> Strategy<CAP> {
             cross: Crossover::new(params.guards),
             last_close_ms: None,
             target: 0,
+            narrow: params.guards.hysteresis_bp == 0
+                && u64::from(params.short_window) * u64::from(params.long_window) <= NARROW_WINDOWS,
         })
     }
 
@@ -190,10 +195,12 @@ impl<const CAP: usize> Strategy<CAP> {
         let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
         };
-        match self
-            .cross
-            .update_indicated(indicated_fast(short, long, self.cross.hysteresis_bp()))
-        {
+        let cand = if self.narrow {
+            indicated_narrow(short, long)
+        } else {
+            crate::crossover::indicated(short, long, self.cross.hysteresis_bp())
+        };
+        match self.cross.update_indicated(cand) {
             None => Ok(Step::NoChange),
             Some(regime) => {
                 self.target = self.params.target_for(Some(regime), self.qty);
@@ -311,21 +318,18 @@ impl<const CAP: usize> Strategy<CAP> {
 /// `long_sum × short` are at most `MAX_TICKS × short × long <= i64::MAX`.
 const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
 
-/// [`indicated`](crate::crossover::indicated) for the strategy's own means (sums of validated
-/// closes): without a band and with windows under [`NARROW_WINDOWS`], the cross products are
-/// exact in `i64`, which saves the 128-bit multiplies (a library call on Cortex-M).
+/// [`indicated`](crate::crossover::indicated) without a band, for the strategy's own means (sums
+/// of validated closes) when the windows are narrow: the cross products are then exact in `i64`,
+/// which saves the 128-bit multiplies (a library call on Cortex-M).
 #[inline(always)]
-fn indicated_fast(short: Mean, long: Mean, hysteresis_bp: u32) -> Option<Regime> {
-    if hysteresis_bp == 0 && u64::from(short.n) * u64::from(long.n) <= NARROW_WINDOWS {
-        let lhs = short.sum.wrapping_mul(i64::from(long.n));
-        let rhs = long.sum.wrapping_mul(i64::from(short.n));
-        return match lhs.cmp(&rhs) {
-            core::cmp::Ordering::Greater => Some(Regime::Bullish),
-            core::cmp::Ordering::Less => Some(Regime::Bearish),
-            core::cmp::Ordering::Equal => None,
-        };
+fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
+    let lhs = short.sum.wrapping_mul(i64::from(long.n));
+    let rhs = long.sum.wrapping_mul(i64::from(short.n));
+    match lhs.cmp(&rhs) {
+        core::cmp::Ordering::Greater => Some(Regime::Bullish),
+        core::cmp::Ordering::Less => Some(Regime::Bearish),
+        core::cmp::Ordering::Equal => None,
     }
-    crate::crossover::indicated(short, long, hysteresis_bp)
 }
 
 /// Positive, at most [`MAX_TICKS`], and `low <= close <= high`. `open` is only range-checked:
@@ -336,7 +340,9 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
     // `v - 1` as unsigned is below MAX_TICKS exactly when `1 <= v <= MAX_TICKS`: one compare per
     // price and a single branch on the hot path; which rule failed is worked out only on failure.
     let bad = |v: i64| v.wrapping_sub(1) as u64 >= MAX_TICKS as u64;
-    if bad(o) | bad(h) | bad(l) | bad(x) | (x < l) | (x > h) {
+    // With `low <= close <= high`, `low >= 1` and `high <= MAX_TICKS` put all three in range:
+    // the same verdict as checking each price, with two compares fewer.
+    if bad(o) | (l < 1) | (h > MAX_TICKS) | (x < l) | (x > h) {
         return Err(price_error(o, h, l, x));
     }
     Ok(())
