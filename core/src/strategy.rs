@@ -187,7 +187,12 @@ impl<const CAP: usize> Strategy<CAP> {
         if let Some(last) = self.last_close_ms {
             // The hot path is one compare; everything else is the rare, out-of-line error path.
             if last.checked_add(self.params.bin_ms) != Some(t) {
-                return self.off_schedule(last, candle);
+                // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
+                // hot path's result need not be merged with the call's through memory.
+                return match self.off_schedule(last, candle) {
+                    None => Ok(Step::Duplicate),
+                    Some(e) => Err(e),
+                };
             }
         }
         check_prices(candle)?;
@@ -213,35 +218,36 @@ impl<const CAP: usize> Strategy<CAP> {
         }
     }
 
-    /// A candle that is not exactly one bin after the last: duplicate, older, gap or misaligned.
+    /// A candle that is not exactly one bin after the last: duplicate (`None`), older, gap or
+    /// misaligned.
     #[cold]
     #[inline(never)]
-    fn off_schedule(&self, last: i64, candle: &Candle) -> Result<Step, CandleError> {
+    fn off_schedule(&self, last: i64, candle: &Candle) -> Option<CandleError> {
         let got = candle.close_time_ms;
         if got == last {
             // Time and close identify a repeat: the close is all the state keeps, and it was
             // validated when first accepted. The other prices of a repeat are not looked at.
             return if Some(candle.close.0) == self.smas.last() {
-                Ok(Step::Duplicate)
+                None
             } else {
-                Err(CandleError::Conflict { close_time_ms: got })
+                Some(CandleError::Conflict { close_time_ms: got })
             };
         }
         if got < last {
-            return Err(CandleError::Older {
+            return Some(CandleError::Older {
                 last_ms: last,
                 got_ms: got,
             });
         }
         let (bars, rem) = div_rem(got.abs_diff(last), self.params.bin_ms as u64);
         if rem != 0 {
-            Err(CandleError::Misaligned {
+            Some(CandleError::Misaligned {
                 last_ms: last,
                 got_ms: got,
                 bin_ms: self.params.bin_ms,
             })
         } else {
-            Err(CandleError::Gap {
+            Some(CandleError::Gap {
                 last_ms: last,
                 got_ms: got,
                 missing: bars - 1,
