@@ -278,15 +278,16 @@ impl<const CAP: usize> SmaPair<CAP> {
             self.head = next::<CAP>(head);
             Some((self.short_mean_unchecked(), self.long_mean_unchecked()))
         } else {
-            self.push_filling(x)
+            self.push_filling(x);
+            self.means()
         }
     }
 
-    /// The first `long` closes: out of line, as they happen once per strategy.
+    /// The first `long` closes: out of line, as they happen once per strategy. It returns
+    /// nothing, so that the steady state's means are not merged with its result through memory.
     #[inline(never)]
-    fn push_filling(&mut self, x: i64) -> Option<(Mean, Mean)> {
+    fn push_filling(&mut self, x: i64) {
         self.push(x);
-        self.means()
     }
 
     /// Adds a close (ticks, already validated).
