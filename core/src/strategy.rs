@@ -331,10 +331,12 @@ const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
 fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
     let lhs = short.sum.wrapping_mul(i64::from(long.n));
     let rhs = long.sum.wrapping_mul(i64::from(short.n));
-    match lhs.cmp(&rhs) {
-        core::cmp::Ordering::Greater => Some(Regime::Bullish),
-        core::cmp::Ordering::Less => Some(Regime::Bearish),
-        core::cmp::Ordering::Equal => None,
+    if lhs > rhs {
+        Some(Regime::Bullish)
+    } else if lhs < rhs {
+        Some(Regime::Bearish)
+    } else {
+        None
     }
 }
 
