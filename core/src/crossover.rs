@@ -144,9 +144,20 @@ impl Crossover {
     /// Takes one ready candle's means; returns the new regime if it changed on this candle.
     #[inline(always)]
     pub fn update(&mut self, short: Mean, long: Mean) -> Option<Regime> {
+        self.update_indicated(indicated(short, long, self.guards.hysteresis_bp))
+    }
+
+    /// The band in force, for callers that work out [`indicated`] themselves.
+    #[inline(always)]
+    pub(crate) const fn hysteresis_bp(&self) -> u32 {
+        self.guards.hysteresis_bp
+    }
+
+    /// [`update`](Self::update) with the side the means indicate already worked out.
+    #[inline(always)]
+    pub(crate) fn update_indicated(&mut self, cand: Option<Regime>) -> Option<Regime> {
         let g = self.guards;
         self.since_flip = self.since_flip.saturating_add(1);
-        let cand = indicated(short, long, g.hysteresis_bp);
         let want = match cand {
             Some(r) if Some(r) != self.regime => r,
             _ => {

@@ -263,6 +263,33 @@ impl<const CAP: usize> SmaPair<CAP> {
         Some(pair)
     }
 
+    /// Adds a close (ticks, already validated) and returns both means once the long window is
+    /// full: the steady state is one branch, two loads, one store and two adds.
+    #[inline(always)]
+    pub(crate) fn push_means(&mut self, x: i64) -> Option<(Mean, Mean)> {
+        if self.len >= self.long {
+            // `slot` masks the head for a power-of-two `CAP`, so the store needs no bounds check.
+            let head = slot::<CAP>(self.head);
+            let ds = x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+            let dl = x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
+            self.buf[head] = x;
+            self.short_sum = self.short_sum.wrapping_add(ds);
+            self.long_sum = self.long_sum.wrapping_add(dl);
+            self.head = next::<CAP>(head);
+            Some((self.short_mean_unchecked(), self.long_mean_unchecked()))
+        } else {
+            self.push_filling(x);
+            self.means()
+        }
+    }
+
+    /// The first `long` closes: out of line, as they happen once per strategy. It returns
+    /// nothing, so that the steady state's means are not merged with its result through memory.
+    #[inline(never)]
+    fn push_filling(&mut self, x: i64) {
+        self.push(x);
+    }
+
     /// Adds a close (ticks, already validated).
     #[inline(always)]
     pub(crate) fn push(&mut self, x: i64) {
@@ -281,7 +308,7 @@ impl<const CAP: usize> SmaPair<CAP> {
             self.len += 1;
             (ds, x)
         };
-        self.buf[head] = x;
+        self.buf[slot::<CAP>(head)] = x;
         self.short_sum = self.short_sum.wrapping_add(ds);
         self.long_sum = self.long_sum.wrapping_add(dl);
         self.head = next::<CAP>(head);
@@ -297,6 +324,7 @@ impl<const CAP: usize> SmaPair<CAP> {
         }
     }
 
+    #[inline(always)]
     fn short_mean_unchecked(&self) -> Mean {
         Mean {
             sum: self.short_sum,
@@ -304,6 +332,7 @@ impl<const CAP: usize> SmaPair<CAP> {
         }
     }
 
+    #[inline(always)]
     fn long_mean_unchecked(&self) -> Mean {
         Mean {
             sum: self.long_sum,

@@ -121,8 +121,8 @@ impl core::error::Error for CandleError {}
 
 /// The SMA-crossover strategy over a buffer of `CAP` closes: validated [`Params`] plus state.
 ///
-/// No heap: `8 × CAP` bytes of closes plus about 150 bytes (`Strategy<50>` is 544 bytes on
-/// thumbv7em, 560 on x86-64).
+/// No heap: `8 × CAP` bytes of closes plus about 150 bytes (`Strategy<50>` is 552 bytes on
+/// thumbv7em, 568 on x86-64).
 ///
 /// ```
 /// use maestro_core::{Candle, Guards, Mode, Params, Price, Regime, Step, Strategy};
@@ -150,6 +150,9 @@ pub struct Strategy<const CAP: usize> {
     pub(crate) cross: Crossover,
     pub(crate) last_close_ms: Option<i64>,
     pub(crate) target: i64,
+    /// No band and `short × long <= NARROW_WINDOWS`: the means compare exactly in `i64`.
+    /// Derived from the parameters, so snapshots need not store it.
+    narrow: bool,
 }
 
 impl<const CAP: usize> Strategy<CAP> {
@@ -163,6 +166,8 @@ impl<const CAP: usize> Strategy<CAP> {
             cross: Crossover::new(params.guards),
             last_close_ms: None,
             target: 0,
+            narrow: params.guards.hysteresis_bp == 0
+                && u64::from(params.short_window) * u64::from(params.long_window) <= NARROW_WINDOWS,
         })
     }
 
@@ -175,23 +180,32 @@ impl<const CAP: usize> Strategy<CAP> {
     ///
     /// On `Err` nothing changed. A candle equal in time and close to the last accepted one is a
     /// [`Step::Duplicate`] no-op (pollers re-read the last bucket).
-    #[inline]
+    #[inline(always)]
     pub fn on_candle(&mut self, candle: &Candle) -> Result<Step, CandleError> {
         let t = candle.close_time_ms;
         let close = candle.close.0;
         if let Some(last) = self.last_close_ms {
             // The hot path is one compare; everything else is the rare, out-of-line error path.
             if last.checked_add(self.params.bin_ms) != Some(t) {
-                return self.off_schedule(last, candle);
+                // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
+                // hot path's result need not be merged with the call's through memory.
+                return match self.off_schedule(last, candle) {
+                    None => Ok(Step::Duplicate),
+                    Some(e) => Err(e),
+                };
             }
         }
         check_prices(candle)?;
-        self.smas.push(close);
         self.last_close_ms = Some(t);
-        let Some((short, long)) = self.smas.means() else {
+        let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
         };
-        match self.cross.update(short, long) {
+        let cand = if self.narrow {
+            indicated_narrow(short, long)
+        } else {
+            crate::crossover::indicated(short, long, self.cross.hysteresis_bp())
+        };
+        match self.cross.update_indicated(cand) {
             None => Ok(Step::NoChange),
             Some(regime) => {
                 self.target = self.params.target_for(Some(regime), self.qty);
@@ -204,35 +218,36 @@ impl<const CAP: usize> Strategy<CAP> {
         }
     }
 
-    /// A candle that is not exactly one bin after the last: duplicate, older, gap or misaligned.
+    /// A candle that is not exactly one bin after the last: duplicate (`None`), older, gap or
+    /// misaligned.
     #[cold]
     #[inline(never)]
-    fn off_schedule(&self, last: i64, candle: &Candle) -> Result<Step, CandleError> {
+    fn off_schedule(&self, last: i64, candle: &Candle) -> Option<CandleError> {
         let got = candle.close_time_ms;
         if got == last {
             // Time and close identify a repeat: the close is all the state keeps, and it was
             // validated when first accepted. The other prices of a repeat are not looked at.
             return if Some(candle.close.0) == self.smas.last() {
-                Ok(Step::Duplicate)
+                None
             } else {
-                Err(CandleError::Conflict { close_time_ms: got })
+                Some(CandleError::Conflict { close_time_ms: got })
             };
         }
         if got < last {
-            return Err(CandleError::Older {
+            return Some(CandleError::Older {
                 last_ms: last,
                 got_ms: got,
             });
         }
         let (bars, rem) = div_rem(got.abs_diff(last), self.params.bin_ms as u64);
         if rem != 0 {
-            Err(CandleError::Misaligned {
+            Some(CandleError::Misaligned {
                 last_ms: last,
                 got_ms: got,
                 bin_ms: self.params.bin_ms,
             })
         } else {
-            Err(CandleError::Gap {
+            Some(CandleError::Gap {
                 last_ms: last,
                 got_ms: got,
                 missing: bars - 1,
@@ -304,6 +319,27 @@ impl<const CAP: usize> Strategy<CAP> {
     }
 }
 
+/// Windows whose product stays at or below this keep both cross products of validated sums
+/// inside `i64`: a sum over `n` closes is at most `MAX_TICKS × n`, so `short_sum × long` and
+/// `long_sum × short` are at most `MAX_TICKS × short × long <= i64::MAX`.
+const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
+
+/// [`indicated`](crate::crossover::indicated) without a band, for the strategy's own means (sums
+/// of validated closes) when the windows are narrow: the cross products are then exact in `i64`,
+/// which saves the 128-bit multiplies (a library call on Cortex-M).
+#[inline(always)]
+fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
+    let lhs = short.sum.wrapping_mul(i64::from(long.n));
+    let rhs = long.sum.wrapping_mul(i64::from(short.n));
+    if lhs > rhs {
+        Some(Regime::Bullish)
+    } else if lhs < rhs {
+        Some(Regime::Bearish)
+    } else {
+        None
+    }
+}
+
 /// Positive, at most [`MAX_TICKS`], and `low <= close <= high`. `open` is only range-checked:
 /// BitMEX stamps the previous close there, which may lie outside the bucket's range.
 #[inline(always)]
@@ -312,7 +348,9 @@ fn check_prices(c: &Candle) -> Result<(), CandleError> {
     // `v - 1` as unsigned is below MAX_TICKS exactly when `1 <= v <= MAX_TICKS`: one compare per
     // price and a single branch on the hot path; which rule failed is worked out only on failure.
     let bad = |v: i64| v.wrapping_sub(1) as u64 >= MAX_TICKS as u64;
-    if bad(o) | bad(h) | bad(l) | bad(x) | (x < l) | (x > h) {
+    // With `low <= close <= high`, `low >= 1` and `high <= MAX_TICKS` put all three in range:
+    // the same verdict as checking each price, with two compares fewer.
+    if bad(o) | (l < 1) | (h > MAX_TICKS) | (x < l) | (x > h) {
         return Err(price_error(o, h, l, x));
     }
     Ok(())
