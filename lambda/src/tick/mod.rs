@@ -485,6 +485,9 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             // Someone loaded our intent and finished it first: the order is placed either way.
             Err(TickError::Store(StoreError::Conflict { .. })) => {
                 run.report.note = "order placed; another tick cleared the intent".to_owned();
+                if placed.is_ok() {
+                    self.undo_if_flattened(&mut run, &intent).await?;
+                }
             }
             Err(other) => return Err(other),
         }
@@ -492,6 +495,45 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             tracing::warn!(bot = %run.record.bot_id, error = %error, "re-arming the dead-man's switch failed");
         }
         Ok(run.report)
+    }
+
+    /// A flatten that ran while this tick's order was in flight (it paused the bot and dropped the
+    /// intent this tick had already saved) must still leave the account flat: if the order landed
+    /// after the flatten's close, close again.
+    async fn undo_if_flattened(
+        &self,
+        run: &mut Run,
+        intent: &OrderIntent,
+    ) -> Result<(), TickError> {
+        let Some(stored) = self.store.load(&run.record.bot_id).await? else {
+            return Ok(());
+        };
+        if !stored.value.paused || stored.value.pending.is_some() {
+            return Ok(());
+        }
+        let symbol = &stored.value.params.symbol;
+        let position = self.exchange.position(symbol).await?;
+        if position == 0 {
+            return Ok(());
+        }
+        // Derived from the intent, so a retry of this undo can never close twice.
+        let mut cl_ord_id = intent.cl_ord_id.clone();
+        cl_ord_id.truncate(MAX_CL_ORD_ID_LEN - 1);
+        cl_ord_id.push('u');
+        let close = OrderRequest {
+            symbol: symbol.clone(),
+            side: if position > 0 { Side::Sell } else { Side::Buy },
+            qty: 0,
+            cl_ord_id,
+            reduce_only: false,
+            close: true,
+        };
+        let placed = self.exchange.place_order(&close).await?;
+        run.report.note = format!(
+            "order placed while the bot was flattened: closed again ({}, {})",
+            placed.cl_ord_id, placed.status
+        );
+        Ok(())
     }
 
     async fn save(&self, run: &mut Run) -> Result<(), TickError> {
