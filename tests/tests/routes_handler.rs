@@ -2,8 +2,9 @@
 //! AWS documents for EventBridge scheduled events and function-URL requests), over the real
 //! adapters: `DynamoStore` against moto on 127.0.0.1 and the BitMEX client against the fake BitMEX.
 //!
-//! The tick is the one part standing in: `tick.rs` plugs into the handler's `Tick` seam, and here a
-//! closure records the budget it was given.
+//! These tests are about the handler itself (event kinds, budget, errors, auth, logs), so a closure in
+//! the handler's `Tick` seam records the budget it was given; the same handler with the real tick
+//! (`tick::AllBots`, as `bootstrap` builds it) is in `handler_tick.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::config::parse_bots;

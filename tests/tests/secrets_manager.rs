@@ -6,64 +6,18 @@
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use maestro_lambda::secrets::{SecretsError, load_from_secrets_manager};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use maestro_tests::dynamo::shared_server;
 
-/// A moto_server child process on a free 127.0.0.1 port, killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let bin = root.join(".venv-tools/bin/moto_server");
-        assert!(
-            bin.is_file(),
-            "{} is missing: run .ci/setup (it installs moto[server] into .venv-tools)",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port on 127.0.0.1");
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto { child, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen on 127.0.0.1:{port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        moto
-    }
-
-    fn client(&self) -> aws_sdk_secretsmanager::Client {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(format!("http://127.0.0.1:{}", self.port))
-            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(config)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A Secrets Manager client on the test binary's shared moto server (`maestro_tests::dynamo`, which
+/// also serves Secrets Manager on the same port).
+fn client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(shared_server().endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
 async fn put(client: &aws_sdk_secretsmanager::Client, name: &str, text: &str) -> String {
@@ -79,8 +33,7 @@ async fn put(client: &aws_sdk_secretsmanager::Client, name: &str, text: &str) ->
 
 #[tokio::test]
 async fn reads_checks_and_hides_the_credentials() {
-    let moto = Moto::start();
-    let client = moto.client();
+    let client = client();
     let arn = put(
         &client,
         "maestro/good",
@@ -116,8 +69,7 @@ async fn reads_checks_and_hides_the_credentials() {
 
 #[tokio::test]
 async fn the_template_placeholder_is_refused_by_field() {
-    let moto = Moto::start();
-    let client = moto.client();
+    let client = client();
     // What the template's GenerateSecretString produces before the user fills in the keys.
     let arn = put(
         &client,
@@ -141,8 +93,7 @@ async fn the_template_placeholder_is_refused_by_field() {
 
 #[tokio::test]
 async fn broken_or_absent_secrets_fail_without_showing_their_text() {
-    let moto = Moto::start();
-    let client = moto.client();
+    let client = client();
     let arn = put(
         &client,
         "maestro/broken",
