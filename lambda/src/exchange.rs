@@ -151,6 +151,9 @@ impl ExchangeError {
     }
 }
 
+/// The longest client order id an order may carry (BitMEX's limit on `clOrdID`).
+pub const MAX_CL_ORD_ID_LEN: usize = 36;
+
 /// Result of an exchange call.
 pub type ExchangeResult<T> = Result<T, ExchangeError>;
 
@@ -204,4 +207,11 @@ pub trait Exchange: Send + Sync {
 
     /// Arms the dead-man's switch: cancel everything after `timeout_ms` unless re-armed (0 disarms).
     fn cancel_all_after(&self, timeout_ms: u64) -> impl Future<Output = ExchangeResult<()>> + Send;
+}
+
+/// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining
+/// time): `BitmexClient` gives a cheap copy sharing its connections.
+pub trait Deadlined: Exchange + Sized {
+    /// A copy of the adapter that stops retrying at `deadline`.
+    fn until(&self, deadline: std::time::Instant) -> Self;
 }

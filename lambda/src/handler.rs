@@ -5,71 +5,20 @@
 //! The handler is generic over the ports and over the tick, so `bootstrap` plugs in BitMEX, DynamoDB
 //! and the real tick, and the tests the real adapters against local servers.
 
+use crate::clock::now_ms;
 use crate::config::BotConfig;
 use crate::exchange::Exchange;
 use crate::routes::{Request, Response, RouteAuth, Routes};
 use crate::store::StateStore;
+use crate::tick::ScheduledTick;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
 use aws_lambda_events::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
-use core::future::Future;
-use serde::Serialize;
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// What one bot's tick did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BotOutcome {
-    /// The bot.
-    pub bot: String,
-    /// Whether the tick completed without error.
-    pub ok: bool,
-    /// What it did, in a few words (or the error).
-    pub outcome: String,
-}
-
-/// What the tick did for every bot: the scheduled invocation's result.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TickSummary {
-    /// One entry per configured bot.
-    pub bots: Vec<BotOutcome>,
-}
-
-impl TickSummary {
-    /// The bots whose tick failed.
-    pub fn failures(&self) -> impl Iterator<Item = &BotOutcome> {
-        self.bots.iter().filter(|b| !b.ok)
-    }
-}
-
-/// "Run the tick for every bot, starting no new work after `deadline`." The real tick lives in
-/// `tick.rs`; keeping it behind this trait lets the handler be built and tested on its own.
-pub trait Tick: Send + Sync {
-    /// Runs every bot's tick once. `now_ms` is the invocation's UNIX time in milliseconds;
-    /// `deadline` the instant by which it must have stopped (the Lambda deadline minus a margin).
-    fn run_all(
-        &self,
-        now_ms: i64,
-        deadline: std::time::Instant,
-    ) -> impl Future<Output = TickSummary> + Send;
-}
-
-impl<F, Fut> Tick for F
-where
-    F: Fn(i64, std::time::Instant) -> Fut + Send + Sync,
-    Fut: Future<Output = TickSummary> + Send,
-{
-    fn run_all(
-        &self,
-        now_ms: i64,
-        deadline: std::time::Instant,
-    ) -> impl Future<Output = TickSummary> + Send {
-        self(now_ms, deadline)
-    }
-}
+use std::time::Duration;
 
 /// An invocation that could not be handled. Its text never holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -234,13 +183,6 @@ pub fn url_response(resp: &Response) -> LambdaFunctionUrlResponse {
     out
 }
 
-/// The current UNIX time in milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// The function's timeout in `template.yaml`, assumed when an invocation carries no deadline.
 pub const ASSUMED_TIMEOUT_MS: i64 = 50_000;
 
@@ -260,7 +202,7 @@ pub struct Function<E, S, T> {
     pub tick_margin: Duration,
 }
 
-impl<E: Exchange, S: StateStore, T: Tick> Function<E, S, T> {
+impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
     /// Handles one invocation; what `service_fn` calls.
     pub async fn handle(
         &self,

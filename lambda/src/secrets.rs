@@ -165,6 +165,7 @@ pub enum SecretsError {
 }
 
 /// Reads and checks the credentials from one Secrets Manager secret (once per cold start).
+#[cfg(feature = "aws")]
 pub async fn load_from_secrets_manager(
     client: &aws_sdk_secretsmanager::Client,
     secret_id: &str,

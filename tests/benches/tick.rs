@@ -40,13 +40,18 @@ impl StateStore for Counting {
         self.others.fetch_add(1, Ordering::Relaxed);
         self.inner.record_order(bot_id, order).await
     }
-    async fn recent_orders(&self, bot_id: &str, limit: usize) -> StoreResult<Vec<OrderLog>> {
+    async fn recent_orders(
+        &self,
+        bot_id: &str,
+        limit: usize,
+        now_s: i64,
+    ) -> StoreResult<Vec<OrderLog>> {
         self.others.fetch_add(1, Ordering::Relaxed);
-        self.inner.recent_orders(bot_id, limit).await
+        self.inner.recent_orders(bot_id, limit, now_s).await
     }
-    async fn claim_nonce(&self, nonce: &str, expires_at_s: i64) -> StoreResult<bool> {
+    async fn claim_nonce(&self, nonce: &str, now_s: i64, expires_at_s: i64) -> StoreResult<bool> {
         self.others.fetch_add(1, Ordering::Relaxed);
-        self.inner.claim_nonce(nonce, expires_at_s).await
+        self.inner.claim_nonce(nonce, now_s, expires_at_s).await
     }
 }
 

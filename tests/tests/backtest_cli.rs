@@ -1,7 +1,7 @@
 //! `maestro backtest` and `maestro sweep` as a user meets them: parsing, exit codes, error messages
 //! that say what to do, and the chart files, on real data and on a broken file.
 
-use maestro_lambda::cli::{Cli, CliError, run};
+use maestro_cli::commands::{Cli, CliError, run};
 use maestro_tests::data::data_file;
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! Every shared market data file loads, with the row counts, spans and outages its README states.
 
-use maestro_lambda::candles_file::{Format, LoadOptions, Stamp, load, stamp::format_utc};
+use maestro_cli::candles_file::{Format, LoadOptions, Stamp, load, stamp::format_utc};
 use maestro_tests::data::data_file;
 
 struct Expect {

@@ -1,10 +1,10 @@
 //! The gap policy on a real file with two exchange outages: the core refuses to bridge a gap, so
 //! the backtest holds the position through it, restarts the strategy and warms up again.
 
+use maestro_cli::backtest::backtest;
+use maestro_cli::candles_file::{LoadOptions, load};
+use maestro_cli::sim::account::FeeRate;
 use maestro_core::{CandleError, Guards, Mode, Params, Strategy, run_batch};
-use maestro_lambda::backtest::backtest;
-use maestro_lambda::candles_file::{LoadOptions, load};
-use maestro_lambda::sim::account::FeeRate;
 use maestro_tests::data::data_file;
 
 #[test]

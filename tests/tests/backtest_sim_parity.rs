@@ -3,11 +3,11 @@
 //! planned market order with a deterministic clOrdID) gives exactly the backtest's fills, fees and
 //! PnL. This is what lets a replay through `maestro run` match `maestro backtest`.
 
+use maestro_cli::backtest::{MAX_LONG_WINDOW, backtest};
+use maestro_cli::candles_file::{LoadOptions, load};
+use maestro_cli::sim::{SimExchange, account::FeeRate, ltcusdt};
 use maestro_core::{Guards, Mode, Params, Step, Strategy, TickSize};
-use maestro_lambda::backtest::{MAX_LONG_WINDOW, backtest};
-use maestro_lambda::candles_file::{LoadOptions, load};
 use maestro_lambda::exchange::{BinSize, Exchange, OrderRequest};
-use maestro_lambda::sim::{SimExchange, account::FeeRate, ltcusdt};
 use maestro_tests::data::data_file;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};

@@ -1,11 +1,11 @@
 //! `maestro fetch` against the fake BitMEX: a whole download, an interrupted one continued, a
 //! half-written last line repaired. The refusals are in `fetch_errors.rs`.
 
-use maestro_lambda::exchange::{BinSize, ExchangeError};
-use maestro_lambda::fetch::{
+use maestro_cli::fetch::{
     FetchError, FetchOptions, FetchSummary, HEADER, NoProgress, Position, Progress, RequestRate,
     fetch_history, iso,
 };
+use maestro_lambda::exchange::{BinSize, ExchangeError};
 use maestro_tests::fake_bitmex::parse_time;
 use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, synthetic};
 use serde_json::value::RawValue;

@@ -1,10 +1,10 @@
 //! `maestro fetch` refuses clearly, before touching anything: a bad symbol, time range, option or
 //! output path, and a file that is not a download it can continue.
 
-use maestro_lambda::exchange::BinSize;
-use maestro_lambda::fetch::{
+use maestro_cli::fetch::{
     FetchError, FetchOptions, HEADER, NoProgress, RequestRate, fetch_history, iso,
 };
+use maestro_lambda::exchange::BinSize;
 use maestro_tests::fake_bitmex::{Bar, FakeBitmex, synthetic};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! `x-ratelimit-*` headers, and a 429's `Retry-After`. Timing is checked as lower bounds only, on
 //! the arrival times the fake recorded.
 
+use maestro_cli::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history, iso};
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history, iso};
 use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, RecordedRequest, synthetic};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! `maestro fetch` on real BitMEX data: the fake serves the shared XBTUSD testnet minute file
 //! (`../shared/data`), and the download must hold the same buckets with the same prices.
 
+use maestro_cli::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history};
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history};
 use maestro_tests::data::data_file;
 use maestro_tests::fake_bitmex::{FakeBitmex, InstrumentSpec, SeriesFormat, load_bars, parse_time};
 use std::time::Duration;

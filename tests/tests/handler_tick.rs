@@ -139,5 +139,5 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
 }
 
 fn now_ms() -> i64 {
-    maestro_lambda::handler::now_ms()
+    maestro_lambda::clock::now_ms()
 }

@@ -190,7 +190,11 @@ async fn flatten_pauses_cancels_and_closes_the_position() {
         stored.value.pending.is_none(),
         "no tick may re-send the old intent"
     );
-    let orders = h.store.recent_orders("ltc", 5).await.expect("orders");
+    let orders = h
+        .store
+        .recent_orders("ltc", 5, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("orders");
     assert_eq!(orders[0].cl_ord_id, cl_ord_id);
 
     // Again, now flat: nothing to close.

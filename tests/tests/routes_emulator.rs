@@ -256,7 +256,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
 
     // The market, set once the function runs (compiling it can take minutes): the tick warms up on
     // the candles of the last few minutes of wall-clock time, so they must be recent.
-    let first = (maestro_lambda::handler::now_ms() / 60_000 - 100) * 60_000;
+    let first = (maestro_lambda::clock::now_ms() / 60_000 - 100) * 60_000;
     fake.set_series(
         "LTCUSDT",
         BinSize::M1,
@@ -301,7 +301,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert_eq!(status["bots"][0]["state"], "paused", "{status}");
 
     // A replayed request: refused, nothing changes.
-    let ts = (maestro_lambda::handler::now_ms() / 1000).to_string();
+    let ts = (maestro_lambda::clock::now_ms() / 1000).to_string();
     let body = r#"{"action":"resume","bot":"ltc"}"#;
     let sig = maestro_lambda::routes::auth::sign(
         &maestro_lambda::secrets::Secret::new(ROUTE_SECRET),

@@ -8,11 +8,12 @@
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::config::parse_bots;
-use maestro_lambda::handler::{BotOutcome, Function, HandlerError, TickSummary};
+use maestro_lambda::handler::{Function, HandlerError};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::routes::auth::sign;
 use maestro_lambda::secrets::Secret;
 use maestro_lambda::store::{DynamoStore, StateStore};
+use maestro_lambda::tick::{BotOutcome, TickSummary};
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
 use serde_json::{Value, json};
@@ -33,7 +34,7 @@ fn fixture(name: &str) -> Value {
 }
 
 fn now_ms() -> i64 {
-    maestro_lambda::handler::now_ms()
+    maestro_lambda::clock::now_ms()
 }
 
 /// Calls the tick received: (now_ms, time left until its deadline when it was called).

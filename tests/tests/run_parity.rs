@@ -2,13 +2,13 @@
 //! the file store, the simulated exchange) gives exactly the trades of `maestro backtest` on the same
 //! file — also across an exchange outage in the data, and across a stop and a resume.
 
-use maestro_lambda::backtest::{BacktestReport, backtest};
-use maestro_lambda::candles_file::{LoadOptions, load};
+use maestro_cli::backtest::{BacktestReport, backtest};
+use maestro_cli::candles_file::{LoadOptions, load};
+use maestro_cli::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
+use maestro_cli::sim::account::{FeeRate, Fill};
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use maestro_lambda::params::{BotParams, TradeMode};
-use maestro_lambda::sim::account::{FeeRate, Fill};
 use maestro_tests::data::data_file;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -126,7 +126,12 @@ async fn order_and_nonce_items_carry_their_keys_and_ttl() {
     );
 
     let expires = now_s() + 120;
-    assert!(t.store.claim_nonce("abc123", expires).await.expect("claim"));
+    assert!(
+        t.store
+            .claim_nonce("abc123", maestro_lambda::clock::now_ms() / 1000, expires)
+            .await
+            .expect("claim")
+    );
     let item = raw_get(&t, "nonce#abc123", "nonce")
         .await
         .expect("nonce item");
@@ -209,7 +214,10 @@ async fn corrupt_order_item_lists_as_corrupt() {
         ]),
     )
     .await;
-    let list = t.store.recent_orders("bot", 10).await;
+    let list = t
+        .store
+        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
+        .await;
     assert!(matches!(list, Err(StoreError::Corrupt(_))), "got {list:?}");
 }
 
@@ -229,7 +237,11 @@ async fn expired_order_items_are_not_listed() {
         ]),
     )
     .await;
-    let list = t.store.recent_orders("bot", 10).await.expect("list");
+    let list = t
+        .store
+        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list");
     assert!(list.is_empty(), "expired order listed: {list:?}");
 }
 

@@ -184,6 +184,8 @@ async fn a_failed_condition_is_a_conflict_and_a_claimed_nonce_is_false() {
         ),
         "got {save:?}"
     );
-    let claim = store.claim_nonce("n", 1).await;
+    let claim = store
+        .claim_nonce("n", maestro_lambda::clock::now_ms() / 1000, 1)
+        .await;
     assert!(matches!(claim, Ok(false)), "got {claim:?}");
 }

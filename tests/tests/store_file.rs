@@ -123,7 +123,10 @@ async fn corrupt_orders_and_nonce_files_are_reported_and_left_alone() {
         matches!(rec, Err(StoreError::Corrupt(_))),
         "record_order: {rec:?}"
     );
-    let list = f.store.recent_orders("bot", 5).await;
+    let list = f
+        .store
+        .recent_orders("bot", 5, maestro_lambda::clock::now_ms() / 1000)
+        .await;
     assert!(
         matches!(list, Err(StoreError::Corrupt(_))),
         "recent_orders: {list:?}"
@@ -132,7 +135,10 @@ async fn corrupt_orders_and_nonce_files_are_reported_and_left_alone() {
 
     let nonces = f.store.dir().join("nonces.auth.json");
     std::fs::write(&nonces, br#"{"schema":1,"nonces":{"n":"soon"}}"#).expect("plant");
-    let claim = f.store.claim_nonce("n2", i64::MAX).await;
+    let claim = f
+        .store
+        .claim_nonce("n2", maestro_lambda::clock::now_ms() / 1000, i64::MAX)
+        .await;
     assert!(
         matches!(claim, Err(StoreError::Corrupt(_))),
         "claim_nonce: {claim:?}"

@@ -1,11 +1,11 @@
 //! The sweep on real LTC data: every result equals a plain backtest of its pair, exactly, and the
 //! plain crossover loses after fees for every pair 2..30 on May 2021 (DESIGN.md).
 
+use maestro_cli::backtest::backtest;
+use maestro_cli::candles_file::{CandleSeries, LoadOptions, load};
+use maestro_cli::sim::account::FeeRate;
+use maestro_cli::sweep::{SweepSpec, from_backtest, sweep, sweep_pairs};
 use maestro_core::{Guards, Mode};
-use maestro_lambda::backtest::backtest;
-use maestro_lambda::candles_file::{CandleSeries, LoadOptions, load};
-use maestro_lambda::sim::account::FeeRate;
-use maestro_lambda::sweep::{SweepSpec, from_backtest, sweep, sweep_pairs};
 use maestro_tests::data::data_file;
 
 const MAY: &str = "ltcusdt-binance-spot-1m-2021-05.json";

@@ -33,7 +33,7 @@ impl Failpoints for FlattenWhileInFlight<'_> {
             let response = tokio::task::block_in_place(|| {
                 tokio::runtime::Handle::current().block_on(
                     self.routes
-                        .handle(&request, maestro_lambda::handler::now_ms()),
+                        .handle(&request, maestro_lambda::clock::now_ms()),
                 )
             });
             assert_eq!(response.status, 200, "flatten: {}", response.body_text());

@@ -33,7 +33,6 @@ mod rate;
 mod sign;
 
 pub use candles::MAX_CANDLES_PER_REQUEST;
-pub use orders::MAX_CL_ORD_ID_LEN;
 pub use rate::RateLimit;
 pub use sign::{ApiSecret, Credentials, signature};
 
@@ -244,6 +243,12 @@ impl Exchange for BitmexClient {
 
     async fn cancel_all_after(&self, timeout_ms: u64) -> ExchangeResult<()> {
         self.arm_cancel_all_after(timeout_ms).await
+    }
+}
+
+impl crate::exchange::Deadlined for BitmexClient {
+    fn until(&self, deadline: Instant) -> Self {
+        self.with_deadline(deadline)
     }
 }
 

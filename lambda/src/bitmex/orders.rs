@@ -9,8 +9,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// BitMEX's limit on `clOrdID`.
-pub const MAX_CL_ORD_ID_LEN: usize = 36;
+use crate::exchange::MAX_CL_ORD_ID_LEN;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

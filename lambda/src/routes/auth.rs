@@ -170,7 +170,10 @@ pub async fn verify<S: StateStore>(
     m.verify_slice(&expected)
         .map_err(|_| fail(AuthFailure::BadSignature))?;
 
-    match store.claim_nonce(nonce, ts_s + NONCE_TTL_S).await {
+    match store
+        .claim_nonce(nonce, now_ms.div_euclid(1000), ts_s + NONCE_TTL_S)
+        .await
+    {
         Ok(true) => Ok(()),
         Ok(false) => Err(fail(AuthFailure::Replayed)),
         Err(e) => Err(AuthError::Store(e)),

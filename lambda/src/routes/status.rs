@@ -55,13 +55,17 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                     tick
                 }
             };
-            out.push(self.bot_status(bot, tick).await);
+            out.push(self.bot_status(bot, tick, now_ms).await);
         }
         Response::ok(json!({ "time_ms": now_ms, "bots": out }))
     }
 
-    async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>) -> Value {
-        let orders = match self.store.recent_orders(&bot.id, RECENT_ORDERS).await {
+    async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>, now_ms: i64) -> Value {
+        let orders = match self
+            .store
+            .recent_orders(&bot.id, RECENT_ORDERS, now_ms.div_euclid(1000))
+            .await
+        {
             Ok(orders) => json!(orders),
             Err(e) => json!({ "error": e.to_string() }),
         };

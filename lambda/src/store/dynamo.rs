@@ -15,8 +15,8 @@
 mod item;
 
 use super::{
-    BotRecord, ORDER_RETENTION_S, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
-    order_sort_key, unix_now_s, validate_bot_id, validate_nonce, validate_order,
+    BotRecord, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned, order_expiry_s,
+    order_sort_key, validate_bot_id, validate_nonce, validate_order,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
@@ -227,7 +227,7 @@ impl StateStore for DynamoStore {
             .table_name(&self.table)
             .item("pk", s(bot_pk(bot_id)))
             .item("sk", s(order_sort_key(order)))
-            .item("ttl", n(unix_now_s().saturating_add(ORDER_RETENTION_S)))
+            .item("ttl", n(order_expiry_s(order)))
             .item("schema", n(SCHEMA))
             .item("order", s(json))
             .send()
@@ -236,11 +236,15 @@ impl StateStore for DynamoStore {
         Ok(())
     }
 
-    async fn recent_orders(&self, bot_id: &str, limit: usize) -> StoreResult<Vec<OrderLog>> {
+    async fn recent_orders(
+        &self,
+        bot_id: &str,
+        limit: usize,
+        now: i64,
+    ) -> StoreResult<Vec<OrderLog>> {
         validate_bot_id(bot_id)?;
         let mut orders = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
-        let now = unix_now_s();
         while orders.len() < limit {
             let page = i32::try_from(limit - orders.len())
                 .unwrap_or(i32::MAX)
@@ -276,7 +280,7 @@ impl StateStore for DynamoStore {
         Ok(orders)
     }
 
-    async fn claim_nonce(&self, nonce: &str, expires_at_s: i64) -> StoreResult<bool> {
+    async fn claim_nonce(&self, nonce: &str, now: i64, expires_at_s: i64) -> StoreResult<bool> {
         validate_nonce(nonce)?;
         let result = self
             .client
@@ -289,7 +293,7 @@ impl StateStore for DynamoStore {
             // timestamp is outside the auth window by then, so a replay fails on the timestamp.
             .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":now", n(unix_now_s()))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {

@@ -15,8 +15,8 @@
 //! OS drops it when a holder dies.
 
 use super::{
-    BotRecord, ORDER_RETENTION_S, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
-    order_sort_key, unix_now_s, validate_bot_id, validate_nonce, validate_order,
+    BotRecord, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned, order_expiry_s,
+    order_sort_key, validate_bot_id, validate_nonce, validate_order,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -136,12 +136,13 @@ impl StateStore for FileStore {
             let _lock = lock(dir, &format!("{bot_id}.lock"))?;
             let name = orders_file(&bot_id);
             let mut file: OrdersFile = read_json(dir, &name)?.unwrap_or_default();
-            let now = unix_now_s();
+            // The order's own record time is "now" for this write: the store reads no clock.
+            let now = order.recorded_at_ms.div_euclid(1000);
             let key = order_sort_key(&order);
             file.orders
                 .retain(|o| o.expires_at_s >= now && order_sort_key(&o.order) != key);
             file.orders.push(StoredOrder {
-                expires_at_s: now.saturating_add(ORDER_RETENTION_S),
+                expires_at_s: order_expiry_s(&order),
                 order,
             });
             file.orders.sort_by_cached_key(|o| order_sort_key(&o.order));
@@ -153,12 +154,16 @@ impl StateStore for FileStore {
         .await
     }
 
-    async fn recent_orders(&self, bot_id: &str, limit: usize) -> StoreResult<Vec<OrderLog>> {
+    async fn recent_orders(
+        &self,
+        bot_id: &str,
+        limit: usize,
+        now: i64,
+    ) -> StoreResult<Vec<OrderLog>> {
         validate_bot_id(bot_id)?;
         let bot_id = bot_id.to_owned();
         self.blocking(move |dir| {
             let file: OrdersFile = read_json(dir, &orders_file(&bot_id))?.unwrap_or_default();
-            let now = unix_now_s();
             let mut orders: Vec<StoredOrder> = file
                 .orders
                 .into_iter()
@@ -171,13 +176,12 @@ impl StateStore for FileStore {
         .await
     }
 
-    async fn claim_nonce(&self, nonce: &str, expires_at_s: i64) -> StoreResult<bool> {
+    async fn claim_nonce(&self, nonce: &str, now: i64, expires_at_s: i64) -> StoreResult<bool> {
         validate_nonce(nonce)?;
         let nonce = nonce.to_owned();
         self.blocking(move |dir| {
             let _lock = lock(dir, NONCE_LOCK)?;
             let mut file: NoncesFile = read_json(dir, NONCE_FILE)?.unwrap_or_default();
-            let now = unix_now_s();
             // Same rule as DynamoDB: an expired nonce may be claimed again (its request's
             // timestamp is outside the auth window by then).
             file.nonces.retain(|_, expires| *expires >= now);

@@ -1,8 +1,10 @@
 //! The `StateStore` port: a bot's record, versioned, saved only if nobody saved it since it was read.
 
+#[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod file;
 
+#[cfg(feature = "aws")]
 pub use dynamo::DynamoStore;
 pub use file::FileStore;
 
@@ -168,24 +170,27 @@ pub trait StateStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Records an order (idempotent: the same decision and clOrdID overwrite the same item); kept for
-    /// a limited time.
+    /// [`ORDER_RETENTION_S`] after its `recorded_at_ms`.
     fn record_order(
         &self,
         bot_id: &str,
         order: &OrderLog,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// The bot's most recent orders, newest first.
+    /// The bot's most recent orders still kept at `now_s` (UNIX seconds), newest first.
     fn recent_orders(
         &self,
         bot_id: &str,
         limit: usize,
+        now_s: i64,
     ) -> impl Future<Output = StoreResult<Vec<OrderLog>>> + Send;
 
-    /// Claims a route-auth nonce until `expires_at_s` (UNIX seconds); `false` if it was already used.
+    /// Claims a route-auth nonce at `now_s` until `expires_at_s` (UNIX seconds); `false` if it was
+    /// already claimed and has not expired by `now_s`.
     fn claim_nonce(
         &self,
         nonce: &str,
+        now_s: i64,
         expires_at_s: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
@@ -253,11 +258,12 @@ fn shorten(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// Wall-clock UNIX seconds, for TTLs (a clock before 1970 reads as 0).
-fn unix_now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// When a recorded order expires (UNIX seconds): [`ORDER_RETENTION_S`] after it was recorded.
+fn order_expiry_s(order: &OrderLog) -> i64 {
+    order
+        .recorded_at_ms
+        .div_euclid(1000)
+        .saturating_add(ORDER_RETENTION_S)
 }
 
 /// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.

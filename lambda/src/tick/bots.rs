@@ -3,8 +3,10 @@
 
 use super::{Failpoints, Tick, TickError, TickReport};
 use crate::config::BotConfig;
-use crate::exchange::{Exchange, ExchangeError, Instrument};
+use crate::exchange::{Deadlined, Exchange, ExchangeError, Instrument};
 use crate::store::StateStore;
+use core::future::Future;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -72,16 +74,54 @@ pub async fn run_all<E: Exchange, S: StateStore>(
     results
 }
 
-/// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining
-/// time): `BitmexClient` gives a cheap copy sharing its connections.
-pub trait Deadlined: Exchange + Sized {
-    /// A copy of the adapter that stops retrying at `deadline`.
-    fn until(&self, deadline: Instant) -> Self;
+/// What one bot's tick did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BotOutcome {
+    /// The bot.
+    pub bot: String,
+    /// Whether the tick completed without error.
+    pub ok: bool,
+    /// What it did, in a few words (or the error).
+    pub outcome: String,
 }
 
-impl Deadlined for crate::bitmex::BitmexClient {
-    fn until(&self, deadline: Instant) -> Self {
-        self.with_deadline(deadline)
+/// What the tick did for every bot: the scheduled invocation's result.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TickSummary {
+    /// One entry per configured bot.
+    pub bots: Vec<BotOutcome>,
+}
+
+impl TickSummary {
+    /// The bots whose tick failed.
+    pub fn failures(&self) -> impl Iterator<Item = &BotOutcome> {
+        self.bots.iter().filter(|b| !b.ok)
+    }
+}
+
+/// "Run the tick for every bot, starting no new work after `deadline`." [`AllBots`] is the
+/// real one; the handler is generic over this trait so it can be built and tested on its own.
+pub trait ScheduledTick: Send + Sync {
+    /// Runs every bot's tick once. `now_ms` is the invocation's UNIX time in milliseconds;
+    /// `deadline` the instant by which it must have stopped (the Lambda deadline minus a margin).
+    fn run_all(
+        &self,
+        now_ms: i64,
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send;
+}
+
+impl<F, Fut> ScheduledTick for F
+where
+    F: Fn(i64, std::time::Instant) -> Fut + Send + Sync,
+    Fut: Future<Output = TickSummary> + Send,
+{
+    fn run_all(
+        &self,
+        now_ms: i64,
+        deadline: std::time::Instant,
+    ) -> impl Future<Output = TickSummary> + Send {
+        self(now_ms, deadline)
     }
 }
 
@@ -97,8 +137,8 @@ pub struct AllBots<E, S> {
     pub instruments: InstrumentCache,
 }
 
-impl<E: Deadlined, S: StateStore> crate::handler::Tick for AllBots<E, S> {
-    async fn run_all(&self, now_ms: i64, deadline: Instant) -> crate::handler::TickSummary {
+impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
+    async fn run_all(&self, now_ms: i64, deadline: Instant) -> TickSummary {
         let exchange = self.exchange.until(deadline);
         let results = run_all(
             &exchange,
@@ -110,11 +150,11 @@ impl<E: Deadlined, S: StateStore> crate::handler::Tick for AllBots<E, S> {
             &super::NoFailpoints,
         )
         .await;
-        crate::handler::TickSummary {
+        TickSummary {
             bots: results
                 .into_iter()
                 .map(|(bot, result)| match result {
-                    Ok(report) => crate::handler::BotOutcome {
+                    Ok(report) => BotOutcome {
                         bot,
                         ok: true,
                         outcome: match &report.order {
@@ -129,7 +169,7 @@ impl<E: Deadlined, S: StateStore> crate::handler::Tick for AllBots<E, S> {
                             None => format!("{:?}: {}", report.outcome, report.note),
                         },
                     },
-                    Err(error) => crate::handler::BotOutcome {
+                    Err(error) => BotOutcome {
                         bot,
                         ok: false,
                         outcome: error.to_string(),

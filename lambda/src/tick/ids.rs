@@ -1,10 +1,9 @@
 //! Client order ids derived from the decision, so every retry of one decision carries the same id and
 //! the exchange refuses a second copy.
 
+#[cfg(test)]
+use crate::exchange::MAX_CL_ORD_ID_LEN;
 use sha2::{Digest, Sha256};
-
-/// BitMEX's limit on `clOrdID`.
-pub const MAX_CL_ORD_ID_LEN: usize = 36;
 
 /// The clOrdID of a decision: the bot, the close time of the candle it was decided on, the target
 /// position, and the bot's decision counter. `cm-` + 32 hex digits of SHA-256 (35 characters).

@@ -20,11 +20,13 @@ mod bots;
 mod ids;
 mod report;
 
-pub use bots::{AllBots, Deadlined, InstrumentCache, run_all};
-pub use ids::{MAX_CL_ORD_ID_LEN, cl_ord_id};
+pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
+pub use ids::cl_ord_id;
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};
 
-use crate::exchange::{Exchange, ExchangeError, Instrument, OrderRequest, PlacedOrder};
+use crate::exchange::{
+    Exchange, ExchangeError, Instrument, MAX_CL_ORD_ID_LEN, OrderRequest, PlacedOrder,
+};
 use crate::params::{BotParams, LiveStrategy};
 use crate::store::{BotRecord, OrderIntent, OrderLog, StateStore, StoreError};
 use maestro_core::{CandleError, Side, Step};

@@ -70,11 +70,16 @@ impl<S: StateStore> StateStore for LoadGate<S> {
         self.inner.record_order(bot_id, order).await
     }
 
-    async fn recent_orders(&self, bot_id: &str, limit: usize) -> StoreResult<Vec<OrderLog>> {
-        self.inner.recent_orders(bot_id, limit).await
+    async fn recent_orders(
+        &self,
+        bot_id: &str,
+        limit: usize,
+        now_s: i64,
+    ) -> StoreResult<Vec<OrderLog>> {
+        self.inner.recent_orders(bot_id, limit, now_s).await
     }
 
-    async fn claim_nonce(&self, nonce: &str, expires_at_s: i64) -> StoreResult<bool> {
-        self.inner.claim_nonce(nonce, expires_at_s).await
+    async fn claim_nonce(&self, nonce: &str, now_s: i64, expires_at_s: i64) -> StoreResult<bool> {
+        self.inner.claim_nonce(nonce, now_s, expires_at_s).await
     }
 }

@@ -21,7 +21,7 @@ pub const ROUTE_SECRET: &str = "route-secret-for-tests-0123456789";
 /// The wall clock in UNIX ms. Route tests run at the real time because the stores expire nonces by
 /// the real clock; each test takes `now` once and derives every timestamp from it.
 pub fn now_ms() -> i64 {
-    maestro_lambda::handler::now_ms()
+    maestro_lambda::clock::now_ms()
 }
 
 /// Two bots on LTCUSDT: `ltc` trades, `paper` is dry-run.

@@ -21,7 +21,10 @@ fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
 /// Recording the same decision twice keeps one item (the later write); listing is newest first,
 /// honours the limit, and never mixes bots.
 pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
-    let empty = store.recent_orders("trader", 10).await.expect("list empty");
+    let empty = store
+        .recent_orders("trader", 10, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list empty");
     assert!(empty.is_empty(), "no orders yet: {empty:?}");
     // Out of time order on purpose; 999_999_999 checks the zero padding sorts as a number.
     let times = [
@@ -50,7 +53,10 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         .await
         .expect("other bot");
 
-    let all = store.recent_orders("trader", 100).await.expect("list all");
+    let all = store
+        .recent_orders("trader", 100, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list all");
     let keys: Vec<(i64, &str, &str)> = all
         .iter()
         .map(|o| (o.decided_at_ms, o.cl_ord_id.as_str(), o.status.as_str()))
@@ -71,9 +77,15 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         order(1_620_000_120_000, "c0", "Filled"),
         "fields round-trip"
     );
-    let two = store.recent_orders("trader", 2).await.expect("list 2");
+    let two = store
+        .recent_orders("trader", 2, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list 2");
     assert_eq!(two, all[..2].to_vec(), "the limit keeps the newest");
-    let none = store.recent_orders("trader", 0).await.expect("list 0");
+    let none = store
+        .recent_orders("trader", 0, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list 0");
     assert!(none.is_empty(), "limit 0 lists nothing");
 }
 
@@ -88,33 +100,54 @@ fn now_s() -> i64 {
 pub async fn nonce_is_claimed_once<S: StateStore>(store: S) {
     let later = now_s() + 300;
     assert!(
-        store.claim_nonce("n-1", later).await.expect("claim"),
+        store
+            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later)
+            .await
+            .expect("claim"),
         "first claim wins"
     );
     assert!(
-        !store.claim_nonce("n-1", later).await.expect("claim"),
+        !store
+            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later)
+            .await
+            .expect("claim"),
         "replay loses"
     );
     assert!(
-        !store.claim_nonce("n-1", later + 600).await.expect("claim"),
+        !store
+            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later + 600)
+            .await
+            .expect("claim"),
         "a new expiry does not help"
     );
     assert!(
-        store.claim_nonce("n-2", later).await.expect("claim"),
+        store
+            .claim_nonce("n-2", maestro_lambda::clock::now_ms() / 1000, later)
+            .await
+            .expect("claim"),
         "another nonce is free"
     );
     // Expired (TTL not yet swept): claimable again, by design; the auth window rejects its timestamp.
     let past = now_s() - 10;
     assert!(
-        store.claim_nonce("old", past).await.expect("claim"),
+        store
+            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, past)
+            .await
+            .expect("claim"),
         "expired nonce claim"
     );
     assert!(
-        store.claim_nonce("old", later).await.expect("claim"),
+        store
+            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, later)
+            .await
+            .expect("claim"),
         "expired nonce is reclaimable"
     );
     assert!(
-        !store.claim_nonce("old", later).await.expect("claim"),
+        !store
+            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, later)
+            .await
+            .expect("claim"),
         "but not twice while alive"
     );
 }
@@ -126,7 +159,9 @@ pub async fn concurrent_nonce_claims_have_one_winner<S: StateStore + Clone + 'st
     for _ in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.claim_nonce("contested", later).await
+            store
+                .claim_nonce("contested", maestro_lambda::clock::now_ms() / 1000, later)
+                .await
         }));
     }
     let mut wins = 0;
@@ -167,7 +202,9 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
             matches!(rec, Err(StoreError::Failed(_))),
             "record_order({bad:?}): {rec:?}"
         );
-        let list = store.recent_orders(bad, 5).await;
+        let list = store
+            .recent_orders(bad, 5, maestro_lambda::clock::now_ms() / 1000)
+            .await;
         assert!(
             matches!(list, Err(StoreError::Failed(_))),
             "recent_orders({bad:?}): {list:?}"
@@ -191,13 +228,18 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
     }
     let long_nonce = "n".repeat(129);
     for bad in ["", "with space", "tab\t", long_nonce.as_str()] {
-        let claim = store.claim_nonce(bad, now_s() + 60).await;
+        let claim = store
+            .claim_nonce(bad, maestro_lambda::clock::now_ms() / 1000, now_s() + 60)
+            .await;
         assert!(
             matches!(claim, Err(StoreError::Failed(_))),
             "claim_nonce({bad:?}): {claim:?}"
         );
     }
-    let listed = store.recent_orders("bot", 10).await.expect("list");
+    let listed = store
+        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
+        .await
+        .expect("list");
     assert!(
         listed.is_empty(),
         "refused orders must not be stored: {listed:?}"

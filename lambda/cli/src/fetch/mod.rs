@@ -25,9 +25,9 @@
 //! header, symbol or bucket size, a garbled complete line) is refused and left untouched.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), maestro_lambda::fetch::FetchError> {
+//! # async fn demo() -> Result<(), maestro_cli::fetch::FetchError> {
 //! use maestro_lambda::exchange::BinSize;
-//! use maestro_lambda::fetch::{BarProgress, FetchOptions, fetch_history, parse_time};
+//! use maestro_cli::fetch::{BarProgress, FetchOptions, fetch_history, parse_time};
 //! let opts = FetchOptions::new(
 //!     "XBTUSD",
 //!     BinSize::M1,
@@ -53,8 +53,8 @@ pub use progress::{BarProgress, NoProgress, Position, Progress};
 pub use rows::HEADER;
 pub use times::{iso, parse_time};
 
-use crate::bitmex::BitmexClient;
-use crate::exchange::{Exchange, ExchangeError};
+use maestro_lambda::bitmex::BitmexClient;
+use maestro_lambda::exchange::{Exchange, ExchangeError};
 use output::Output;
 use std::fmt;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! What can stop a download, each with what the user should do about it.
 
-use crate::exchange::ExchangeError;
+use maestro_lambda::exchange::ExchangeError;
 use std::path::PathBuf;
 
 /// Why a download stopped. Every message ends with what to do.

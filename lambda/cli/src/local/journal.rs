@@ -2,8 +2,8 @@
 //! before the order counts, replayed when a local run resumes.
 
 use super::LocalError;
-use crate::exchange::OrderRequest;
-use crate::store::validate_bot_id;
+use maestro_lambda::exchange::OrderRequest;
+use maestro_lambda::store::validate_bot_id;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -107,7 +107,7 @@ fn drop_torn_tail(path: &std::path::Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::Side;
+    use maestro_lambda::exchange::Side;
 
     fn order(id: &str) -> OrderRequest {
         OrderRequest {

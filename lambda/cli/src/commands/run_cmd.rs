@@ -2,15 +2,15 @@
 
 use super::CliError;
 use super::args::{BinArg, FileArgs, FormatArg, ModeArg, StampArg};
-use crate::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
-use crate::config::{BotConfig, validate_params};
-use crate::exchange::BinSize;
 use crate::local::live::{LiveHost, run_live};
 use crate::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
-use crate::params::{BotParams, TradeMode};
-use crate::store::FileStore;
 use clap::Args;
 use maestro_core::replay::DEMO_START_MS;
+use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
+use maestro_lambda::config::{BotConfig, validate_params};
+use maestro_lambda::exchange::BinSize;
+use maestro_lambda::params::{BotParams, TradeMode};
+use maestro_lambda::store::FileStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,7 +137,8 @@ impl RunArgs {
             dry_run: self.dry_run,
         };
         validate_params(&params).map_err(|e| CliError::Usage(e.to_string()))?;
-        crate::store::validate_bot_id(&self.bot).map_err(|e| CliError::Usage(e.to_string()))?;
+        maestro_lambda::store::validate_bot_id(&self.bot)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(BotConfig {
             id: self.bot.clone(),
             params,

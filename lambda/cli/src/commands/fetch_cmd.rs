@@ -1,10 +1,10 @@
 //! `maestro fetch`: BitMEX public candle history into a CSV file.
 
 use super::CliError;
-use crate::bitmex::MAINNET_URL;
-use crate::exchange::BinSize;
 use crate::fetch::{BarProgress, FetchOptions, RequestRate, fetch_history, parse_time};
 use clap::Args;
+use maestro_lambda::bitmex::MAINNET_URL;
+use maestro_lambda::exchange::BinSize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,7 +53,7 @@ pub(super) fn run(args: &FetchArgs) -> Result<(), CliError> {
     let from = parse_time(&args.from).map_err(|e| CliError::Usage(format!("--from: {e}")))?;
     let to = match &args.to {
         Some(text) => parse_time(text).map_err(|e| CliError::Usage(format!("--to: {e}")))?,
-        None => crate::handler::now_ms(),
+        None => maestro_lambda::clock::now_ms(),
     };
     let mut options = FetchOptions::new(args.symbol.clone(), args.bin, from, to, &args.output);
     if args.mainnet {

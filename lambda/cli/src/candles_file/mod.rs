@@ -194,7 +194,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<CandleSeries, LoadErro
 /// Converts the text of a candle file.
 ///
 /// ```
-/// use maestro_lambda::candles_file::{parse, Format, LoadOptions};
+/// use maestro_cli::candles_file::{parse, Format, LoadOptions};
 /// use maestro_core::Price;
 /// // freqtrade rows stamp the bar's start; the candle carries its end.
 /// let text = "[[1621092240000,316.14,316.32,315.59,315.7,1110.5],\

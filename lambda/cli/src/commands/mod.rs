@@ -8,7 +8,7 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::output)?
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::commands::CliError::output)?
     }};
 }
 

@@ -3,11 +3,11 @@
 
 use super::LocalError;
 use super::server::{self, Host};
-use crate::bitmex::BitmexClient;
-use crate::config::BotConfig;
-use crate::handler::now_ms;
-use crate::store::FileStore;
-use crate::tick::{InstrumentCache, NoFailpoints, run_all};
+use maestro_lambda::bitmex::BitmexClient;
+use maestro_lambda::clock::now_ms;
+use maestro_lambda::config::BotConfig;
+use maestro_lambda::store::FileStore;
+use maestro_lambda::tick::{InstrumentCache, NoFailpoints, run_all};
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;

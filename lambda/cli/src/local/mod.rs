@@ -12,15 +12,15 @@ pub mod server;
 
 use crate::candles_file::stamp::format_utc;
 use crate::candles_file::{self, LoadOptions};
-use crate::config::BotConfig;
-use crate::exchange::{BinSize, Exchange, Instrument, OrderRequest, PlacedOrder};
 use crate::sim::account::{Account, Fill};
 use crate::sim::{SimExchange, contract_tick_value, ltcusdt};
-use crate::store::{FileStore, StateStore};
-use crate::tick::{NoFailpoints, Outcome, Tick, TickReport};
 use journal::Journal;
 use maestro_core::replay::DemoMarket;
 use maestro_core::{Candle, Price};
+use maestro_lambda::config::BotConfig;
+use maestro_lambda::exchange::{BinSize, Exchange, Instrument, OrderRequest, PlacedOrder};
+use maestro_lambda::store::{FileStore, StateStore};
+use maestro_lambda::tick::{NoFailpoints, Outcome, Tick, TickReport};
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -267,7 +267,7 @@ fn load_market(options: &RunOptions) -> Result<(Vec<Candle>, BinSize), LocalErro
 /// One line per tick: time, close, both SMAs, regime, target, position, order, equity.
 fn tick_line(
     candle: &Candle,
-    result: &Result<TickReport, crate::tick::TickError>,
+    result: &Result<TickReport, maestro_lambda::tick::TickError>,
     local: &Local,
 ) -> String {
     let tick = local.instrument.tick_size;
@@ -318,7 +318,10 @@ impl server::Host for Local {
 /// The simulated exchange with every accepted order journaled (whether the tick or a route placed
 /// it), so a resumed run rebuilds the same account.
 impl Exchange for Local {
-    async fn instrument(&self, symbol: &str) -> crate::exchange::ExchangeResult<Instrument> {
+    async fn instrument(
+        &self,
+        symbol: &str,
+    ) -> maestro_lambda::exchange::ExchangeResult<Instrument> {
         self.exchange.instrument(symbol).await
     }
 
@@ -329,7 +332,7 @@ impl Exchange for Local {
         tick: maestro_core::TickSize,
         after_close_ms: i64,
         max: usize,
-    ) -> crate::exchange::ExchangeResult<Vec<Candle>> {
+    ) -> maestro_lambda::exchange::ExchangeResult<Vec<Candle>> {
         self.exchange
             .candles_after(symbol, bin, tick, after_close_ms, max)
             .await
@@ -341,18 +344,18 @@ impl Exchange for Local {
         bin: BinSize,
         tick: maestro_core::TickSize,
         n: usize,
-    ) -> crate::exchange::ExchangeResult<Vec<Candle>> {
+    ) -> maestro_lambda::exchange::ExchangeResult<Vec<Candle>> {
         self.exchange.last_candles(symbol, bin, tick, n).await
     }
 
-    async fn position(&self, symbol: &str) -> crate::exchange::ExchangeResult<i64> {
+    async fn position(&self, symbol: &str) -> maestro_lambda::exchange::ExchangeResult<i64> {
         self.exchange.position(symbol).await
     }
 
     async fn place_order(
         &self,
         order: &OrderRequest,
-    ) -> crate::exchange::ExchangeResult<PlacedOrder> {
+    ) -> maestro_lambda::exchange::ExchangeResult<PlacedOrder> {
         let known = self
             .exchange
             .order_by_cl_ord_id(&order.symbol, &order.cl_ord_id)
@@ -362,7 +365,7 @@ impl Exchange for Local {
         if !known {
             self.journal
                 .append(self.exchange.now_ms(), order)
-                .map_err(|e| crate::exchange::ExchangeError::Retryable(e.to_string()))?;
+                .map_err(|e| maestro_lambda::exchange::ExchangeError::Retryable(e.to_string()))?;
         }
         Ok(placed)
     }
@@ -371,15 +374,18 @@ impl Exchange for Local {
         &self,
         symbol: &str,
         cl_ord_id: &str,
-    ) -> crate::exchange::ExchangeResult<Option<PlacedOrder>> {
+    ) -> maestro_lambda::exchange::ExchangeResult<Option<PlacedOrder>> {
         self.exchange.order_by_cl_ord_id(symbol, cl_ord_id).await
     }
 
-    async fn cancel_all(&self, symbol: &str) -> crate::exchange::ExchangeResult<usize> {
+    async fn cancel_all(&self, symbol: &str) -> maestro_lambda::exchange::ExchangeResult<usize> {
         self.exchange.cancel_all(symbol).await
     }
 
-    async fn cancel_all_after(&self, timeout_ms: u64) -> crate::exchange::ExchangeResult<()> {
+    async fn cancel_all_after(
+        &self,
+        timeout_ms: u64,
+    ) -> maestro_lambda::exchange::ExchangeResult<()> {
         self.exchange.cancel_all_after(timeout_ms).await
     }
 }

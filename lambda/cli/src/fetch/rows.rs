@@ -5,7 +5,7 @@
 //! rounded or re-spelled. A `null` (e.g. `vwap` in a bucket without trades) becomes an empty field.
 
 use super::times::{iso, parse_ms};
-use crate::exchange::{BinSize, ExchangeError};
+use maestro_lambda::exchange::{BinSize, ExchangeError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 

@@ -3,14 +3,14 @@
 //! against a baseline measured in the same process: the same pairs backtested one by one with the
 //! core strategy (`run_batch` + the shared fill rule), on a sample of pairs.
 //!
-//! Run: `cargo bench -p maestro-lambda --bench sweep` (the data directory is `../shared/data`
+//! Run: `cargo bench -p maestro-cli --bench sweep` (the data directory is `../shared/data`
 //! beside the project, or `MAESTRO_DATA_DIR`). Optional argument: baseline sample size.
 
+use maestro_cli::backtest::backtest;
+use maestro_cli::candles_file::{LoadOptions, load};
+use maestro_cli::sim::account::FeeRate;
+use maestro_cli::sweep::{SweepSpec, sweep, sweep_pairs};
 use maestro_core::{Guards, Mode};
-use maestro_lambda::backtest::backtest;
-use maestro_lambda::candles_file::{LoadOptions, load};
-use maestro_lambda::sim::account::FeeRate;
-use maestro_lambda::sweep::{SweepSpec, sweep, sweep_pairs};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,7 +25,7 @@ fn main() {
     }
     let dir = std::env::var_os("MAESTRO_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     let path = dir.join(FILE);
     let series = match load(&path, &LoadOptions::default()) {
         Ok(s) => s,
@@ -140,8 +140,8 @@ fn main() {
 
 /// A small sweep over the core's demo market, checked against one plain backtest.
 fn smoke() {
+    use maestro_cli::candles_file::{CandleSeries, Format, Stamp};
     use maestro_core::DemoMarket;
-    use maestro_lambda::candles_file::{CandleSeries, Format, Stamp};
     let mut candles: Vec<maestro_core::Candle> = Vec::new();
     for c in DemoMarket::new(1, 60_000, 60_000).take(3000) {
         // The demo market repeats a candle now and then, as a poller re-reads one; files do not.
@@ -183,7 +183,7 @@ fn smoke() {
         spec.params(last.short, last.long, 60_000),
         spec.fee,
     );
-    let same = single.is_ok_and(|r| maestro_lambda::sweep::from_backtest(&r) == last);
+    let same = single.is_ok_and(|r| maestro_cli::sweep::from_backtest(&r) == last);
     if !same {
         eprintln!(
             "sweep bench smoke run: pair {}/{} differs from its backtest",

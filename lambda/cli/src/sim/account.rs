@@ -176,7 +176,7 @@ impl Account {
     ///
     /// ```
     /// use maestro_core::Price;
-    /// use maestro_lambda::sim::account::{Account, FeeRate, Money};
+    /// use maestro_cli::sim::account::{Account, FeeRate, Money};
     /// let mut a = Account::default();
     /// a.fill(1000, Price(10_000), FeeRate::LTCUSDT_TAKER); // buy 1000 at 100.00
     /// let f = a.fill(-1000, Price(10_100), FeeRate::LTCUSDT_TAKER); // sell at 101.00

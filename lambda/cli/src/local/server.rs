@@ -1,15 +1,15 @@
 //! The routes of the function URL, served on the loopback interface for a local run.
 
 use super::LocalError;
-use crate::config::BotConfig;
-use crate::exchange::Exchange;
-use crate::handler::now_ms;
-use crate::routes::{MAX_BODY_BYTES, Request, RouteAuth, Routes};
-use crate::store::FileStore;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maestro_lambda::clock::now_ms;
+use maestro_lambda::config::BotConfig;
+use maestro_lambda::exchange::Exchange;
+use maestro_lambda::routes::{MAX_BODY_BYTES, Request, RouteAuth, Routes};
+use maestro_lambda::store::FileStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 /// `2020-05-29T00:00:00.000Z`, `2020-05-29T02:00:00+02:00`. A time without a zone is UTC.
 ///
 /// ```
-/// use maestro_lambda::fetch::parse_time;
+/// use maestro_cli::fetch::parse_time;
 /// assert_eq!(parse_time("2020-05-29").ok(), Some(1_590_710_400_000));
 /// assert_eq!(parse_time("2020-05-29 00:01").ok(), Some(1_590_710_460_000));
 /// assert!(parse_time("May 29").is_err());

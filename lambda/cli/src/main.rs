@@ -1,7 +1,7 @@
 //! `maestro`: CryptoMaestro's local command line (see `maestro --help`).
 
 use clap::Parser;
-use maestro_lambda::cli::{Cli, run};
+use maestro_cli::commands::{Cli, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -7,7 +7,7 @@
 
 use super::FetchError;
 use super::rows::{HEADER, close_time_of_line};
-use crate::exchange::BinSize;
+use maestro_lambda::exchange::BinSize;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use tokio::fs::{File, OpenOptions};

@@ -1,10 +1,10 @@
 //! Options shared by `backtest` and `sweep`: how to read the file, the contract, the strategy.
 
 use crate::candles_file::{Format, LoadOptions, Stamp};
-use crate::exchange::BinSize;
 use crate::sim::account::FeeRate;
 use clap::{Args, ValueEnum};
 use maestro_core::{Guards, Mode, TickSize};
+use maestro_lambda::exchange::BinSize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 

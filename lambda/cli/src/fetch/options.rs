@@ -1,8 +1,8 @@
 //! What to download, where to, and how fast: validated once, before anything is opened or sent.
 
 use super::{FetchError, Position, iso};
-use crate::bitmex::{BitmexConfig, MAX_CANDLES_PER_REQUEST, TESTNET_URL};
-use crate::exchange::BinSize;
+use maestro_lambda::bitmex::{BitmexConfig, MAX_CANDLES_PER_REQUEST, TESTNET_URL};
+use maestro_lambda::exchange::BinSize;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -5,13 +5,13 @@
 
 pub mod account;
 
-use crate::exchange::{
-    BinSize, Exchange, ExchangeError, ExchangeResult, Instrument, OrderRequest, PlacedOrder, Side,
-};
 #[cfg(test)]
 use account::Money;
 use account::{Account, FeeRate, Fill, fill_price};
 use maestro_core::{Candle, TickSize};
+use maestro_lambda::exchange::{
+    BinSize, Exchange, ExchangeError, ExchangeResult, Instrument, OrderRequest, PlacedOrder, Side,
+};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 

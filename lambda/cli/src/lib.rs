@@ -1,0 +1,20 @@
+//! maestro-cli: the trader's local tools around the runner ([`maestro_lambda`]) and the core
+//! ([`maestro_core`]), behind the `maestro` binary.
+//!
+//! - [`local`]: `maestro run`, the Lambda's tick on a [`sim::SimExchange`] and a file store (or, with
+//!   `--live`, on BitMEX), with the routes served on loopback;
+//! - [`backtest`] and [`sweep`]: a candle file ([`candles_file`]) through the core, one window pair or
+//!   every pair, with [`chart`]s;
+//! - [`fetch`]: BitMEX's public history to a resumable CSV file;
+//! - [`commands`]: the command line that ties them together.
+//!
+//! None of it needs the AWS SDK: `maestro-lambda` is used without its `aws` feature.
+
+pub mod backtest;
+pub mod candles_file;
+pub mod chart;
+pub mod commands;
+pub mod fetch;
+pub mod local;
+pub mod sim;
+pub mod sweep;
