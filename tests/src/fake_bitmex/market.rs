@@ -3,6 +3,10 @@
 
 use super::book::{DeadMansSwitch, FakeOrder, InstrumentSpec, NewOrder};
 use super::series::{Bar, iso};
+use super::switches::{
+    ExecKind, Execution, INSUFFICIENT_BALANCE, IdReuse, LateOrder, MarginRejection, Remainder,
+    Switches,
+};
 use maestro_lambda::exchange::BinSize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -27,7 +31,25 @@ pub(crate) struct Market {
     pub orders: Vec<FakeOrder>,
     pub dead_mans: Option<DeadMansSwitch>,
     pub dead_mans_fired: u32,
+    /// The undocumented behaviours currently chosen.
+    pub switches: Switches,
+    /// Every execution, oldest first.
+    pub executions: Vec<Execution>,
     next_order: u64,
+}
+
+/// BitMEX's answer when the request (it says) never reached the engine.
+pub const OVERLOADED: &str = "The system is currently overloaded. Please try again later.";
+
+fn exec_insts(new: &NewOrder) -> Vec<String> {
+    new.exec_inst
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn wall_ms() -> i64 {
@@ -44,6 +66,8 @@ impl Market {
         s.bars.get(s.completed.checked_sub(1)?).map(|b| b.close)
     }
 
+    /// Checks an order as BitMEX's API layer does, then hands it to the engine (at once, or later
+    /// when the late-execution switch is on).
     pub fn place(&mut self, new: NewOrder) -> Result<FakeOrder, Refusal> {
         let bad = |m: &str| Err((400, m.to_owned()));
         let Some(spec) = self.instruments.get(&new.symbol) else {
@@ -53,25 +77,17 @@ impl Market {
         if new.ord_type != "Market" {
             return bad("The fake BitMEX fills ordType=Market only (BitMEX's default is Limit).");
         }
-        let sign = match new.side.as_str() {
-            "Buy" => 1,
-            "Sell" => -1,
-            _ => return bad("Invalid side"),
-        };
-        let exec = new.exec_inst.clone().unwrap_or_default();
-        let insts: Vec<&str> = exec
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        if !matches!(new.side.as_str(), "Buy" | "Sell") {
+            return bad("Invalid side");
+        }
+        let insts = exec_insts(&new);
         if let Some(other) = insts
             .iter()
-            .find(|i| !matches!(**i, "ReduceOnly" | "Close"))
+            .find(|i| !matches!(i.as_str(), "ReduceOnly" | "Close"))
         {
             return bad(&format!("Unsupported execInst {other}"));
         }
-        let close = insts.contains(&"Close");
-        let reduce_only = close || insts.contains(&"ReduceOnly");
+        let close = insts.iter().any(|i| i == "Close");
         match new.order_qty {
             Some(q) if q <= 0 => return bad("Invalid orderQty"),
             Some(q) if q % lot != 0 => {
@@ -82,11 +98,40 @@ impl Market {
             None if !close => return bad("Invalid orderQty"),
             _ => {}
         }
-        if let Some(id) = &new.cl_ord_id {
-            if id.chars().count() > 36 {
-                return bad("Invalid clOrdID: longer than 36 characters");
-            }
-            if !id.is_empty() && self.orders.iter().any(|o| &o.cl_ord_id == id) {
+        if new
+            .cl_ord_id
+            .as_ref()
+            .is_some_and(|id| id.chars().count() > 36)
+        {
+            return bad("Invalid clOrdID: longer than 36 characters");
+        }
+        if let Some((left, lookups)) = self.switches.late {
+            // The engine has the order, but the answer says it never got there.
+            self.switches.late = (left > 1).then_some((left - 1, lookups));
+            self.switches.pending.push(LateOrder {
+                order: new,
+                lookups_left: lookups,
+            });
+            return Err((503, OVERLOADED.to_owned()));
+        }
+        self.execute(new)
+    }
+
+    /// The matching engine: duplicate check (per the id switch), margin, fill.
+    fn execute(&mut self, new: NewOrder) -> Result<FakeOrder, Refusal> {
+        let bad = |m: &str| Err((400, m.to_owned()));
+        let sign = if new.side == "Buy" { 1 } else { -1 };
+        let exec = new.exec_inst.clone().unwrap_or_default();
+        let insts = exec_insts(&new);
+        let close = insts.iter().any(|i| i == "Close");
+        let reduce_only = close || insts.iter().any(|i| i == "ReduceOnly");
+        if let Some(id) = new.cl_ord_id.as_ref().filter(|id| !id.is_empty()) {
+            let reuse = self.switches.id_reuse;
+            let taken = self
+                .orders
+                .iter()
+                .any(|o| &o.cl_ord_id == id && (reuse == IdReuse::Forever || o.is_open()));
+            if taken {
                 return bad("Duplicate clOrdID");
             }
         }
@@ -95,7 +140,20 @@ impl Market {
         };
         let pos = self.positions.get(&new.symbol).copied().unwrap_or(0);
         let wanted = new.order_qty.unwrap_or(pos.abs());
-        let (fill, text) = if reduce_only && (pos == 0 || pos.signum() == sign) {
+        let margin = match self.switches.margin {
+            // Reducing a position frees margin: only orders that can add to it are refused.
+            Some((how, left)) if !reduce_only => {
+                self.switches.margin = (left > 1).then_some((how, left - 1));
+                Some(how)
+            }
+            _ => None,
+        };
+        if margin == Some(MarginRejection::Refused) {
+            return bad(INSUFFICIENT_BALANCE);
+        }
+        let (mut fill, mut text) = if margin.is_some() {
+            (0, INSUFFICIENT_BALANCE)
+        } else if reduce_only && (pos == 0 || pos.signum() == sign) {
             (
                 0,
                 "Canceled: Order had execInst of ReduceOnly/Close and side would have increased position",
@@ -107,6 +165,24 @@ impl Market {
             )
         } else {
             (wanted, "Submitted via API.")
+        };
+        let mut remainder = Remainder::Canceled;
+        if let Some((most, how, left)) = self.switches.partial {
+            if fill > most {
+                self.switches.partial = (left > 1).then_some((most, how, left - 1));
+                fill = most;
+                remainder = how;
+                text = "Partially filled: the book ran out of liquidity";
+            }
+        }
+        let status = if margin.is_some() {
+            "Rejected"
+        } else if fill == wanted && fill > 0 {
+            "Filled"
+        } else if fill > 0 && remainder == Remainder::Resting {
+            "PartiallyFilled"
+        } else {
+            "Canceled"
         };
         self.next_order += 1;
         let order = FakeOrder {
@@ -120,20 +196,132 @@ impl Market {
             price: None,
             ord_type: "Market".into(),
             exec_inst: exec,
-            ord_status: if fill == wanted && fill > 0 {
-                "Filled"
+            ord_status: status.into(),
+            rej_reason: if margin.is_some() {
+                text.into()
             } else {
-                "Canceled"
-            }
-            .into(),
+                String::new()
+            },
             text: text.into(),
             timestamp_ms: wall_ms(),
         };
         if fill > 0 || self.positions.contains_key(&new.symbol) {
             *self.positions.entry(new.symbol).or_insert(0) += sign * fill;
         }
+        if fill > 0 {
+            self.journal(&order, fill, Some(price), ExecKind::Order);
+        }
         self.orders.push(order.clone());
         Ok(order)
+    }
+
+    fn journal(&mut self, order: &FakeOrder, qty: i64, price: Option<f64>, kind: ExecKind) {
+        self.executions.push(Execution {
+            order_id: order.order_id.clone(),
+            cl_ord_id: order.cl_ord_id.clone(),
+            symbol: order.symbol.clone(),
+            side: order.side.clone(),
+            qty,
+            price,
+            time_ms: wall_ms(),
+            kind,
+        });
+    }
+
+    /// One `GET /order` was answered: late orders whose turn has come now execute. Their outcome
+    /// nobody hears of, as on the exchange; a refusal (a duplicate id) leaves no trace.
+    pub fn after_lookup(&mut self) {
+        for late in &mut self.switches.pending {
+            late.lookups_left = late.lookups_left.saturating_sub(1);
+        }
+        self.release_late(false);
+    }
+
+    /// Executes the late orders that are due (every one when `all`), oldest first.
+    pub fn release_late(&mut self, all: bool) -> usize {
+        let (due, waiting) = std::mem::take(&mut self.switches.pending)
+            .into_iter()
+            .partition::<Vec<_>, _>(|l| all || l.lookups_left == 0);
+        self.switches.pending = waiting;
+        let mut executed = 0;
+        for late in due {
+            if self.execute(late.order).is_ok_and(|o| o.cum_qty > 0) {
+                executed += 1;
+            }
+        }
+        executed
+    }
+
+    /// A trade on the account the bot did not send: a filled market order without a clOrdID.
+    pub fn hand_trade(&mut self, symbol: &str, side: &str, qty: i64) -> Result<FakeOrder, Refusal> {
+        let order = self.execute(NewOrder {
+            symbol: symbol.into(),
+            side: side.into(),
+            order_qty: Some(qty),
+            ord_type: "Market".into(),
+            cl_ord_id: None,
+            exec_inst: None,
+        })?;
+        if let Some(last) = self.executions.last_mut() {
+            if last.order_id == order.order_id {
+                last.kind = ExecKind::HandTrade;
+            }
+        }
+        Ok(order)
+    }
+
+    /// Sets the position by hand; the change is journaled as a hand trade without an order.
+    pub fn set_position(&mut self, symbol: &str, qty: i64) {
+        let before = self.positions.insert(symbol.to_owned(), qty).unwrap_or(0);
+        self.journal_position_change(symbol, qty - before, ExecKind::HandTrade);
+    }
+
+    /// The liquidation engine takes the whole position over: it becomes 0.
+    pub fn liquidate(&mut self, symbol: &str) -> Option<Execution> {
+        let pos = self.positions.get(symbol).copied().unwrap_or(0);
+        if pos == 0 {
+            return None;
+        }
+        self.positions.insert(symbol.to_owned(), 0);
+        self.journal_position_change(symbol, -pos, ExecKind::Liquidation);
+        self.executions.last().cloned()
+    }
+
+    fn journal_position_change(&mut self, symbol: &str, delta: i64, kind: ExecKind) {
+        if delta == 0 {
+            return;
+        }
+        self.executions.push(Execution {
+            order_id: String::new(),
+            cl_ord_id: String::new(),
+            symbol: symbol.to_owned(),
+            side: if delta > 0 { "Buy" } else { "Sell" }.into(),
+            qty: delta.abs(),
+            price: self.last_close(symbol),
+            time_ms: wall_ms(),
+            kind,
+        });
+    }
+
+    /// Fills what is left of the symbol's open market orders (partial fills left resting).
+    pub fn fill_resting(&mut self, symbol: &str) -> usize {
+        let price = self.last_close(symbol);
+        let mut filled = Vec::new();
+        for o in &mut self.orders {
+            if o.symbol == symbol && o.ord_type == "Market" && o.is_open() {
+                let rest = o.order_qty - o.cum_qty;
+                o.cum_qty = o.order_qty;
+                o.ord_status = "Filled".into();
+                o.avg_px = o.avg_px.or(price);
+                filled.push((o.clone(), rest));
+            }
+        }
+        for (o, rest) in &filled {
+            let sign = if o.side == "Buy" { 1 } else { -1 };
+            *self.positions.entry(o.symbol.clone()).or_insert(0) += sign * rest;
+            self.journal(o, *rest, price, ExecKind::Order);
+        }
+        filled.len()
     }
 
     pub fn add_resting(&mut self, symbol: &str, side: &str, qty: i64, price: f64) -> String {
@@ -150,6 +338,7 @@ impl Market {
             ord_type: "Limit".into(),
             exec_inst: String::new(),
             ord_status: "New".into(),
+            rej_reason: String::new(),
             text: "Resting order placed by the test".into(),
             timestamp_ms: wall_ms(),
         };
@@ -171,19 +360,33 @@ impl Market {
             .collect()
     }
 
-    /// Cancels by orderID / clOrdID; `None` when none of them exists.
+    /// Cancels by orderID / clOrdID; `None` (404) when none of them exists, or, with the
+    /// all-or-nothing switch, when any of them does not. An order that is no longer open is listed
+    /// unchanged with BitMEX's per-order `error`.
     pub fn cancel_ids(&mut self, ids: &[String]) -> Option<Vec<Value>> {
+        let matches = |o: &FakeOrder, id: &String| {
+            *id == o.order_id || (!o.cl_ord_id.is_empty() && *id == o.cl_ord_id)
+        };
+        let known = |id: &String| self.orders.iter().any(|o| matches(o, id));
+        if self.switches.cancel_all_or_nothing && !ids.iter().all(known) {
+            return None;
+        }
         let mut found = Vec::new();
         for o in &mut self.orders {
-            if ids
-                .iter()
-                .any(|id| *id == o.order_id || (!o.cl_ord_id.is_empty() && *id == o.cl_ord_id))
-            {
-                if o.is_open() {
+            if ids.iter().any(|id| matches(o, id)) {
+                let row = if o.is_open() {
                     o.ord_status = "Canceled".into();
                     o.text = "Canceled via API.".into();
-                }
-                found.push(o.to_json());
+                    o.to_json()
+                } else {
+                    let mut row = o.to_json();
+                    row["error"] = Value::String(format!(
+                        "Unable to cancel order due to existing state: {}",
+                        o.ord_status
+                    ));
+                    row
+                };
+                found.push(row);
             }
         }
         (!found.is_empty()).then_some(found)
