@@ -96,6 +96,28 @@ impl FakeBitmex {
             .map_err(|(status, message)| format!("{status}: {message}"))
     }
 
+    /// Executes a market order as if it had come through the API (nothing is recorded as a
+    /// request): fills the book fast, e.g. hundreds of orders for a paging test.
+    pub fn place_direct(
+        &self,
+        symbol: &str,
+        side: &str,
+        qty: i64,
+        cl_ord_id: &str,
+    ) -> Result<FakeOrder, String> {
+        self.lock()
+            .market
+            .place(super::book::NewOrder {
+                symbol: symbol.into(),
+                side: side.into(),
+                order_qty: Some(qty),
+                ord_type: "Market".into(),
+                cl_ord_id: Some(cl_ord_id.into()),
+                exec_inst: None,
+            })
+            .map_err(|(status, message)| format!("{status}: {message}"))
+    }
+
     /// The liquidation engine takes the position over: it becomes 0, journaled as
     /// [`ExecKind::Liquidation`](super::ExecKind::Liquidation) (no order of the account is listed for it). `None` when flat.
     pub fn liquidate(&self, symbol: &str) -> Option<Execution> {
