@@ -209,7 +209,8 @@ pub trait Exchange: Send + Sync {
         order: &OrderRequest,
     ) -> impl Future<Output = ExchangeResult<PlacedOrder>> + Send;
 
-    /// Looks an order up by its client order id.
+    /// Looks an order up by its client order id; when several orders carried it (an exchange that
+    /// frees a finished order's id), the newest.
     fn order_by_cl_ord_id(
         &self,
         symbol: &str,

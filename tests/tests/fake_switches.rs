@@ -101,6 +101,33 @@ async fn an_open_order_s_id_stays_reserved_in_both_modes() {
     }
 }
 
+#[tokio::test]
+async fn a_duplicate_resolves_to_the_newest_order_that_carried_the_id() {
+    let fake = fake().await;
+    fake.set_id_reuse(IdReuse::WhileOpen);
+    let client = fake.client().expect("client");
+    let old = client
+        .place_order(&order(Side::Buy, 1000, "cm-twice"))
+        .await
+        .expect("filled");
+    fake.fill_partially(1000, Remainder::Resting, 1);
+    let working = client
+        .place_order(&order(Side::Buy, 3000, "cm-twice"))
+        .await
+        .expect("the id is free again; this one stays working");
+    assert_ne!(working.order_id, old.order_id);
+    let resolved = client
+        .place_order(&order(Side::Buy, 3000, "cm-twice"))
+        .await
+        .expect("duplicate resolves");
+    assert_eq!(
+        (resolved.order_id.as_str(), resolved.status.as_str()),
+        (working.order_id.as_str(), "PartiallyFilled"),
+        "the working order, not the old filled one"
+    );
+    assert_eq!(fake.executed_position(SYMBOL), 2000);
+}
+
 /// A client that gives up after one attempt, as a tick out of time would.
 fn impatient(fake: &FakeBitmex) -> BitmexClient {
     BitmexClient::new(

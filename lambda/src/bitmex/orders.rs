@@ -159,7 +159,10 @@ impl BitmexClient {
         let call = Call::new(Method::GET, "/order")
             .query("symbol", symbol)
             .query("filter", filter)
-            .query("count", "1");
+            .query("count", "1")
+            // Newest first: where BitMEX lets a finished order's id be used again, the id names
+            // several orders, and the one that matters is the latest.
+            .query("reverse", "true");
         let rows: Vec<OrderRow> = parse_json(ROUTE, &self.send(&call).await?)?;
         rows.into_iter()
             .find(|r| r.cl_ord_id.as_deref() == Some(cl_ord_id))
