@@ -15,9 +15,9 @@ use crate::exchange::MAX_CL_ORD_ID_LEN;
 /// Rows per `GET /order` page (BitMEX's documented default is 100; 500 is the most its tables
 /// serve per request).
 pub const ORDERS_PAGE: usize = 500;
-/// Pages read at most by one [`BitmexClient::orders_since`] call: beyond that the window holds
-/// more orders than a bot makes, and an answer cut short would be mistaken for the whole story.
-/// (Used by `BitmexClient`'s `orders_since`.)
+/// Pages read at most by one [`orders_since`](crate::exchange::Exchange::orders_since) call:
+/// beyond that the window holds more orders than a bot makes, and an answer cut short would be
+/// mistaken for the whole story, so the call fails instead.
 pub const MAX_ORDER_PAGES: usize = 20;
 /// Client order ids per `DELETE /order` request.
 pub const CANCEL_BATCH: usize = 100;
@@ -184,6 +184,7 @@ impl BitmexClient {
         const ROUTE: &str = "GET /order";
         let start_time = iso_from_ms(since_ms)?;
         let mut found: Vec<PlacedOrder> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for page in 0..MAX_ORDER_PAGES {
             if found.len() >= max {
                 break;
@@ -204,7 +205,7 @@ impl BitmexClient {
                         .cl_ord_id
                         .as_deref()
                         .is_some_and(|id| id.starts_with(cl_ord_id_prefix));
-                if ours && !found.iter().any(|o| o.order_id == row.order_id) {
+                if ours && seen.insert(row.order_id.clone()) {
                     found.push(to_placed(ROUTE, row)?);
                 }
             }
