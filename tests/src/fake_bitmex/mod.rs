@@ -71,6 +71,7 @@
 
 mod book;
 mod control;
+mod engine;
 mod faults;
 mod market;
 pub mod params;
