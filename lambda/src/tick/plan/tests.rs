@@ -27,6 +27,12 @@ fn found(side: Side, qty: u64, filled: u64, status: &str) -> PlacedOrder {
         filled_qty: filled,
         avg_price: None,
         status: status.to_owned(),
+        leaves_qty: if matches!(status, "New" | "PartiallyFilled") {
+            qty - filled
+        } else {
+            0
+        },
+        timestamp_ms: NOW - 30_000,
     }
 }
 
