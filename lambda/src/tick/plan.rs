@@ -281,15 +281,22 @@ fn next_action(s: &Situation<'_>, expected: i64, rejections: u32) -> Action {
         });
     }
     if s.flatten {
-        return match s.position {
-            0 => Action::Nothing("flat: the flatten is done"),
-            p if s.dry_run => Action::Record(Order {
-                side: if p > 0 { Side::Sell } else { Side::Buy },
-                qty: p.unsigned_abs(),
+        if s.position == 0 {
+            return Action::Nothing("flat: the flatten is done");
+        }
+        let side = if s.position.is_positive() {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        return if s.dry_run {
+            Action::Record(Order {
+                side,
+                qty: s.position.unsigned_abs(),
                 reduce_only: true,
-            }),
-            p if p > 0 => Action::Close(Side::Sell),
-            _ => Action::Close(Side::Buy),
+            })
+        } else {
+            Action::Close(side)
         };
     }
     if s.paused {
