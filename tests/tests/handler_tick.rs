@@ -112,11 +112,8 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
 
     // The function URL shows what the tick did.
     let out = function
-        .dispatch(
-            fixture("url-get-status-iam.json"),
-            deadline(now_ms()),
-            now_ms(),
-        )
+        // On the tick's clock: the orders were recorded at its (pinned) time.
+        .dispatch(fixture("url-get-status-iam.json"), deadline(now), now)
         .await
         .expect("status");
     assert_eq!(out["statusCode"], 200, "{out}");
@@ -136,8 +133,4 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         .expect("load")
         .expect("the bot has a record");
     assert_eq!(stored.value.last_position, Some(-1000));
-}
-
-fn now_ms() -> i64 {
-    maestro_lambda::clock::now_ms()
 }

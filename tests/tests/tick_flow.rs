@@ -240,7 +240,7 @@ async fn dry_run_bot<S: StateStore>(mut h: Harness<S>, flip: usize) {
     let recorded = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 10, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 10, h.now_ms() / 1000)
         .await
         .expect("orders");
     assert_eq!(

@@ -191,7 +191,7 @@ async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point
     let logged = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
     assert_eq!(
@@ -316,7 +316,7 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
     let logged = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
     let recorded = logged

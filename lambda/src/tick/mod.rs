@@ -18,6 +18,7 @@
 
 mod bots;
 mod ids;
+pub mod plan;
 mod report;
 
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
