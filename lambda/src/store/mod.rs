@@ -3,13 +3,14 @@
 #[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod file;
+mod legacy;
 
 #[cfg(feature = "aws")]
 pub use dynamo::DynamoStore;
 pub use file::FileStore;
 
 use crate::exchange::Side;
-use crate::params::BotParams;
+use crate::params::{BotParams, LiveStrategy};
 use core::future::Future;
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,9 @@ pub struct BotRecord {
     pub bot_id: String,
     /// Configuration in force.
     pub params: BotParams,
-    /// The core's state, as encoded by maestro-core's snapshot encoder; `None` before warm-up.
-    pub snapshot: Option<String>,
+    /// The core's state (without the parameters, which are `params` above); `None` before
+    /// warm-up and after a change of settings.
+    pub core: Option<CoreState>,
     /// Close time of the last candle fed to the core (ms).
     pub last_close_ms: Option<i64>,
     /// An order decided and saved but not yet confirmed placed.
@@ -94,7 +96,7 @@ impl BotRecord {
         BotRecord {
             bot_id: bot_id.into(),
             params,
-            snapshot: None,
+            core: None,
             last_close_ms: None,
             pending: None,
             paused: false,
@@ -105,6 +107,46 @@ impl BotRecord {
             open_order: None,
             dry_position: 0,
         }
+    }
+}
+
+/// The core's state as a record keeps it: only what the candles built, since the record's
+/// `params` hold the settings. The core's parameters are those settings on the instrument's lot
+/// size, so the lot size the state was built on is kept with it: when the exchange changes it,
+/// the state no longer fits and the bot warms up again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreState {
+    /// The instrument's lot size (contracts) when the state was built.
+    pub lot_size: u64,
+    /// The state as maestro-core's `Strategy::encode_state` writes it.
+    pub state: String,
+}
+
+impl CoreState {
+    /// The state of `strategy` with the lot size of its parameters.
+    pub fn of(strategy: &LiveStrategy) -> Result<Self, maestro_core::SnapshotError> {
+        let mut buf = vec![0u8; LiveStrategy::MAX_STATE_LEN];
+        let len = strategy.encode_state(&mut buf)?;
+        buf.truncate(len);
+        // serde-json-core writes ASCII JSON, so this never fails; the error is for completeness.
+        let state = String::from_utf8(buf).map_err(|_| maestro_core::SnapshotError::Malformed)?;
+        Ok(CoreState {
+            lot_size: strategy.params().lot_size,
+            state,
+        })
+    }
+
+    /// The strategy this state and `params` describe, re-validated by the core; `Ok(None)` when the
+    /// state was built on another lot size than `lot_size` (it no longer fits the parameters).
+    pub fn restore(
+        &self,
+        params: &BotParams,
+        lot_size: u64,
+    ) -> Result<Option<LiveStrategy>, maestro_core::SnapshotError> {
+        if self.lot_size != lot_size {
+            return Ok(None);
+        }
+        LiveStrategy::restore_state(params.core_params(lot_size), self.state.as_bytes()).map(Some)
     }
 }
 
@@ -266,8 +308,28 @@ fn order_expiry_s(order: &OrderLog) -> i64 {
         .saturating_add(ORDER_RETENTION_S)
 }
 
-/// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.
+/// Schema of the stored order and nonce envelopes; a reader refuses any other as corrupt rather
+/// than guess.
 const SCHEMA: u32 = 1;
+
+/// Schema of the stored bot record. 2: the core's state without its parameters ([`CoreState`]),
+/// guards as one object. 1 (still read, upgraded on load): the core's full snapshot, parameters
+/// included, beside the record's own copy of them.
+const RECORD_SCHEMA: u32 = 2;
+
+/// Reads a record as stored under `schema`; a schema-1 record is upgraded. Errors name what is
+/// wrong for [`StoreError::Corrupt`].
+fn record_from_json(schema: u64, value: serde_json::Value) -> Result<BotRecord, String> {
+    match schema {
+        s if s == u64::from(RECORD_SCHEMA) => {
+            serde_json::from_value(value).map_err(|e| e.to_string())
+        }
+        1 => legacy::upgrade(value),
+        s => Err(format!(
+            "unknown record schema {s} (this build reads 1 and {RECORD_SCHEMA})"
+        )),
+    }
+}
 
 #[cfg(test)]
 mod tests {
