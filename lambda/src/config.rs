@@ -14,12 +14,12 @@
 mod bots;
 
 pub use bots::{
-    BotConfig, BotParamsError, BotSpec, ParamsPatch, STRATEGY_CAPACITY, valid_bot_id,
-    validate_params,
+    BotConfig, BotParamsError, BotSpec, ParamsPatch, STRATEGY_CAPACITY, validate_params,
 };
 
 // Testnet is the default, so nothing trades real money unless the user says so.
 use crate::bitmex::TESTNET_URL;
+use crate::bot_id::BotId;
 use crate::params::BotParams;
 use crate::secrets::{Secret, Secrets};
 use std::time::Duration;
@@ -93,7 +93,7 @@ impl Config {
         let bots = match get("BOTS") {
             Some(text) => parse_bots(&text)?,
             None => vec![BotConfig {
-                id: "ltc".to_owned(),
+                id: BotId::new("ltc").map_err(|e| bad("BOTS", e.to_string()))?,
                 params: BotParams::default(),
             }],
         };
@@ -211,24 +211,13 @@ pub fn parse_bots(text: &str) -> Result<Vec<BotConfig>, ConfigError> {
     }
     let mut bots: Vec<BotConfig> = Vec::with_capacity(specs.len());
     for spec in specs {
-        if !valid_bot_id(&spec.id) {
-            return Err(bad(
-                "BOTS",
-                format!(
-                    "bot id {:?} must be 1 to 32 of a-z 0-9 _ - starting with a letter or digit",
-                    short(&spec.id)
-                ),
-            ));
-        }
-        if bots.iter().any(|b| b.id == spec.id) {
+        let id = BotId::new(spec.id.as_str()).map_err(|e| bad("BOTS", e.to_string()))?;
+        if bots.iter().any(|b| b.id == id) {
             return Err(bad("BOTS", format!("bot id {:?} appears twice", spec.id)));
         }
         let params = spec.params.apply(&BotParams::default());
         validate_params(&params).map_err(|e| bad("BOTS", format!("bot {:?}: {e}", spec.id)))?;
-        bots.push(BotConfig {
-            id: spec.id,
-            params,
-        });
+        bots.push(BotConfig { id, params });
     }
     Ok(bots)
 }

@@ -36,7 +36,7 @@ fn slice_freqtrade(src: &Path, range: std::ops::Range<usize>, dir: &Path) -> Pat
 
 fn bot(short: u32, long: u32, mode: Mode) -> BotConfig {
     BotConfig {
-        id: "parity".to_owned(),
+        id: "parity".parse().expect("a valid bot id"),
         params: BotParams {
             short_window: short,
             long_window: long,

@@ -1,5 +1,6 @@
 //! A bot's settings: their JSON shape (`BOTS`, `set_params`) and the one validation both go through.
 
+use crate::bot_id::BotId;
 use crate::exchange::BinSize;
 use crate::params::{BotParams, guards_json, mode_json};
 use maestro_core::crossover::MAX_HYSTERESIS_BP;
@@ -194,20 +195,9 @@ pub struct BotSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BotConfig {
     /// Bot id (its record key, `?bot=` of `/status`, `bot` of `/control`).
-    pub id: String,
+    pub id: BotId,
     /// Settings at start-up (the stored record's settings win once `set_params` changed them).
     pub params: BotParams,
-}
-
-/// Whether a bot id has the allowed shape (it ends up in storage keys and client order ids).
-pub fn valid_bot_id(id: &str) -> bool {
-    let mut bytes = id.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    first_ok
-        && id.len() <= 32
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

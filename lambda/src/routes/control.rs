@@ -146,7 +146,7 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             }
         }
         Err(store_failure(&StoreError::Conflict {
-            bot_id: bot.id.clone(),
+            bot_id: bot.id.to_string(),
             expected: None,
         }))
     }

@@ -243,21 +243,10 @@ pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
 /// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
 pub const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
 
-/// Checks that a bot id is 1 to 64 of `[A-Za-z0-9_-]`: it becomes a file name and a key, so nothing
-/// that could leave a directory or split a key gets through.
+/// Checks a bot id by the one rule ([`BotId`](crate::bot_id::BotId)): the store takes exactly
+/// the ids the configuration takes.
 pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
-    let ok = (1..=64).contains(&bot_id.len())
-        && bot_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Failed(format!(
-            "invalid bot id {:?}: use 1 to 64 of A-Z a-z 0-9 _ -",
-            shorten(bot_id)
-        )))
-    }
+    crate::bot_id::BotId::check(bot_id).map_err(|e| StoreError::Failed(e.to_string()))
 }
 
 /// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
@@ -337,11 +326,12 @@ mod tests {
 
     #[test]
     fn bot_ids_are_file_and_key_safe() {
-        let max = "a".repeat(64);
-        let too_long = "a".repeat(65);
+        let max = "a".repeat(32);
+        let too_long = "a".repeat(33);
         let cases: &[(&str, bool)] = &[
             ("ltc-main", true),
-            ("Bot_2", true),
+            ("bot_2", true),
+            ("Bot_2", false),
             (&max, true),
             ("", false),
             (&too_long, false),

@@ -135,12 +135,9 @@ impl RunArgs {
             dry_run: self.dry_run,
         };
         validate_params(&params).map_err(|e| CliError::Usage(e.to_string()))?;
-        maestro_lambda::store::validate_bot_id(&self.bot)
+        let id = maestro_lambda::bot_id::BotId::new(self.bot.as_str())
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        Ok(BotConfig {
-            id: self.bot.clone(),
-            params,
-        })
+        Ok(BotConfig { id, params })
     }
 
     /// The simulated run's options.
