@@ -313,6 +313,10 @@ impl server::Host for Local {
     fn bots(&self) -> &[BotConfig] {
         &self.bots
     }
+
+    fn now_ms(&self) -> i64 {
+        self.exchange.now_ms()
+    }
 }
 
 /// The simulated exchange with every accepted order journaled (whether the tick or a route placed
