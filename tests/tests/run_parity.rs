@@ -6,9 +6,10 @@ use maestro_cli::backtest::{BacktestReport, backtest};
 use maestro_cli::candles_file::{LoadOptions, load};
 use maestro_cli::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use maestro_cli::sim::account::{FeeRate, Fill};
+use maestro_core::Mode;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::params::{BotParams, TradeMode};
+use maestro_lambda::params::BotParams;
 use maestro_tests::data::data_file;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,9 +34,9 @@ fn slice_freqtrade(src: &Path, range: std::ops::Range<usize>, dir: &Path) -> Pat
     out
 }
 
-fn bot(short: u32, long: u32, mode: TradeMode) -> BotConfig {
+fn bot(short: u32, long: u32, mode: Mode) -> BotConfig {
     BotConfig {
-        id: "parity".to_owned(),
+        id: "parity".parse().expect("a valid bot id"),
         params: BotParams {
             short_window: short,
             long_window: long,
@@ -105,7 +106,7 @@ async fn replaying_real_candles_trades_exactly_like_the_backtest() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Includes the 19 May 2021 crash.
     let file = slice_freqtrade(&src, 5_000..8_000, dir.path());
-    for (short, long, mode) in [(10, 50, TradeMode::LongShort), (5, 30, TradeMode::LongOnly)] {
+    for (short, long, mode) in [(10, 50, Mode::LongShort), (5, 30, Mode::LongOnly)] {
         let bot = bot(short, long, mode);
         let state = state_dir();
         let summary = run(&options(state.path(), &file, bot.clone(), None)).await;
@@ -126,7 +127,7 @@ async fn a_stopped_and_resumed_run_ends_like_an_uninterrupted_one() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let file = slice_freqtrade(&src, 20_000..22_000, dir.path());
-    let bot = bot(10, 50, TradeMode::LongShort);
+    let bot = bot(10, 50, Mode::LongShort);
     let state = state_dir();
     let first = run(&options(state.path(), &file, bot.clone(), Some(777))).await;
     assert_eq!(first.end, RunEnd::MaxTicks);
@@ -155,7 +156,7 @@ async fn an_exchange_outage_in_the_data_is_handled_like_the_backtest() {
     let gap = full.gaps.first().expect("the April file has outages");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = slice_freqtrade(&src, gap.index - 1_200..gap.index + 1_200, dir.path());
-    let bot = bot(10, 50, TradeMode::LongShort);
+    let bot = bot(10, 50, Mode::LongShort);
     let report = backtest_of(&file, &bot);
     assert_eq!(report.gaps.len(), 1, "the slice must hold the outage");
     let state = state_dir();

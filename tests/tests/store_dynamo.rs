@@ -83,7 +83,7 @@ async fn table_has_keys_and_ttl_and_the_record_item_has_the_documented_layout() 
         .expect("save");
     let item = raw_get(&t, "bot#bot1", "state").await.expect("record item");
     assert_eq!(item.get("version"), Some(&n(1)));
-    assert_eq!(item.get("schema"), Some(&n(1)));
+    assert_eq!(item.get("schema"), Some(&n(2)));
     let json = item
         .get("record")
         .and_then(|v| v.as_s().ok())
@@ -147,7 +147,7 @@ async fn corrupt_record_items_load_as_corrupt_and_stay_untouched() {
         HashMap::from([
             ("pk".to_owned(), s("bot#bot")),
             ("sk".to_owned(), s("state")),
-            ("schema".to_owned(), n(1)),
+            ("schema".to_owned(), n(2)),
             ("version".to_owned(), version),
             ("record".to_owned(), record),
         ])
@@ -174,9 +174,9 @@ async fn corrupt_record_items_load_as_corrupt_and_stay_untouched() {
     let mut no_record = base(n(3), s(&good_json));
     no_record.remove("record");
     cases.push(("record missing", no_record));
-    let mut schema2 = base(n(3), s(&good_json));
-    schema2.insert("schema".to_owned(), n(2));
-    cases.push(("unknown schema", schema2));
+    let mut schema3 = base(n(3), s(&good_json));
+    schema3.insert("schema".to_owned(), n(3));
+    cases.push(("unknown schema", schema3));
 
     for (what, item) in cases {
         raw_put(&t, item.clone()).await;

@@ -153,7 +153,7 @@ pub async fn concurrent_nonce_claims_have_one_winner<S: StateStore + Clone + 'st
 /// Ids that could escape a directory or a key, and malformed nonces and orders, are refused with a
 /// permanent error and store nothing.
 pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
-    let long = "x".repeat(65);
+    let long = "x".repeat(33);
     for bad in [
         "",
         "../escape",
@@ -162,6 +162,8 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
         "bot#1",
         "spa ce",
         "é",
+        "Upper",
+        "-dash-first",
         long.as_str(),
     ] {
         let load = store.load(bad).await;
@@ -185,10 +187,11 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
             "recent_orders({bad:?}): {list:?}"
         );
     }
-    let ok_id = "x".repeat(64);
+    // The same rule as the configuration's: 32 characters at most.
+    let ok_id = "x".repeat(32);
     assert!(
         store.save(&record(&ok_id, "x"), None).await.is_ok(),
-        "64 characters are allowed"
+        "32 characters are allowed"
     );
     for bad in [
         order(-1, "c", "New"),
