@@ -12,7 +12,7 @@
 
 pub mod backtest;
 pub mod candles_file;
-pub mod chart;
+mod chart;
 pub mod commands;
 pub mod fetch;
 pub mod local;

@@ -12,7 +12,7 @@ macro_rules! say {
     }};
 }
 
-pub mod args;
+mod args;
 mod backtest_cmd;
 mod fetch_cmd;
 mod run_cmd;
@@ -23,10 +23,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub use backtest_cmd::BacktestArgs;
-pub use fetch_cmd::FetchArgs;
-pub use run_cmd::RunArgs;
-pub use sweep_cmd::SweepArgs;
+pub(crate) use backtest_cmd::BacktestArgs;
+pub(crate) use fetch_cmd::FetchArgs;
+pub(crate) use run_cmd::RunArgs;
+pub(crate) use sweep_cmd::SweepArgs;
 
 /// `maestro`: CryptoMaestro's local tools.
 #[derive(Parser, Debug)]

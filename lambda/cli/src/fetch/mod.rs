@@ -49,9 +49,10 @@ mod times;
 
 pub use error::FetchError;
 pub use options::{FetchOptions, RequestRate};
-pub use progress::{BarProgress, NoProgress, Position, Progress};
-pub use rows::HEADER;
-pub use times::{iso, parse_time};
+pub(crate) use progress::BarProgress;
+pub use progress::{NoProgress, Position, Progress};
+pub(crate) use times::parse_time;
+pub use times::iso;
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::exchange::{Exchange, ExchangeError};
