@@ -52,6 +52,7 @@ pub use options::{FetchOptions, RequestRate};
 pub(crate) use progress::BarProgress;
 pub use progress::{NoProgress, Position, Progress};
 pub(crate) use times::parse_time;
+pub use rows::HEADER;
 pub use times::iso;
 
 use maestro_lambda::bitmex::BitmexClient;
