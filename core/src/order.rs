@@ -31,3 +31,13 @@ pub struct Order {
     /// The order only closes (part of) the position and never opens the other side.
     pub reduce_only: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sides_are_spelt_as_bitmex_spells_them() {
+        assert_eq!([Side::Buy, Side::Sell].map(Side::as_str), ["Buy", "Sell"]);
+    }
+}
