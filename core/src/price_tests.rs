@@ -195,7 +195,7 @@ fn decimal(n: u128, scale: u32) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// Text that lies some units (of its last digit) away from a whole number of ticks rounds to
     /// that tick, or to a neighbour exactly from the half-way point on: the model works it out in
@@ -239,6 +239,10 @@ proptest! {
         };
         prop_assert_eq!(Price::from_decimal(&text, tick), want, "{} at {}", text, tick);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Any digits at any tick: never a panic, and a price only when it is in range.
     #[test]
