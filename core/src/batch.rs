@@ -73,3 +73,91 @@ pub fn run_batch<const CAP: usize>(
     stats.candles = candles.len();
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crossover::{Guards, Regime};
+    use crate::price::Price;
+    use crate::strategy::{Mode, Params};
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    const BIN: i64 = 60_000;
+
+    fn bar(i: i64, p: i64) -> Candle {
+        Candle {
+            close_time_ms: BIN * i,
+            open: Price(p),
+            high: Price(p),
+            low: Price(p),
+            close: Price(p),
+        }
+    }
+
+    fn strategy() -> Strategy<4> {
+        Strategy::new(Params {
+            short_window: 1,
+            long_window: 2,
+            mode: Mode::LongShort,
+            qty: 1,
+            lot_size: 1,
+            max_position: 1,
+            bin_ms: BIN,
+            guards: Guards::default(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_kind_of_step_is_counted() {
+        // Not ready, bullish, duplicate, duplicate, no change, bearish, duplicate.
+        let candles = [
+            bar(1, 10),
+            bar(2, 12),
+            bar(2, 12),
+            bar(2, 12),
+            bar(3, 13),
+            bar(4, 9),
+            bar(4, 9),
+        ];
+        let mut s = strategy();
+        let mut seen = Vec::new();
+        let stats = run_batch(&mut s, &candles, |i, sig| seen.push((i, sig.regime))).unwrap();
+        assert_eq!(
+            stats,
+            BatchStats {
+                candles: 7,
+                signals: 2,
+                duplicates: 3,
+                not_ready: 1,
+            }
+        );
+        assert_eq!(seen, [(1, Regime::Bullish), (5, Regime::Bearish)]);
+    }
+
+    #[test]
+    fn a_refused_candle_stops_the_batch_where_it_is() {
+        let candles = [bar(1, 10), bar(2, 12), bar(4, 13), bar(5, 14)];
+        let mut s = strategy();
+        let mut signals = 0;
+        let err = run_batch(&mut s, &candles, |_, _| signals += 1).unwrap_err();
+        let gap = CandleError::Gap {
+            last_ms: 2 * BIN,
+            got_ms: 4 * BIN,
+            missing: 1,
+        };
+        assert_eq!(
+            err,
+            BatchError {
+                index: 2,
+                error: gap
+            }
+        );
+        assert_eq!((signals, s.last_close_ms()), (1, Some(2 * BIN)));
+        assert_eq!(
+            err.to_string(),
+            "candle #2: gap: 1 bar(s) missing between 120000 and 240000"
+        );
+    }
+}

@@ -157,4 +157,9 @@ mod tests {
         assert_eq!(order(Side::Sell, u64::MAX).delta(), -i128::from(u64::MAX));
         assert_eq!(order(Side::Sell, 0).delta(), 0);
     }
+
+    #[test]
+    fn sides_are_spelt_as_bitmex_spells_them() {
+        assert_eq!([Side::Buy, Side::Sell].map(Side::as_str), ["Buy", "Sell"]);
+    }
 }

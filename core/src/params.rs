@@ -168,3 +168,235 @@ impl Params {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn params() -> Params {
+        Params {
+            short_window: 2,
+            long_window: 3,
+            mode: Mode::LongShort,
+            qty: 2000,
+            lot_size: 1000,
+            max_position: 5000,
+            bin_ms: 60_000,
+            guards: Guards::default(),
+        }
+    }
+
+    /// Every limit checked on both sides: the last value accepted and the first refused.
+    #[test]
+    fn every_limit_holds_exactly_at_its_edge() {
+        let p = params();
+        let huge = i64::MAX as u64;
+        let band = |hysteresis_bp| Guards {
+            hysteresis_bp,
+            ..Guards::default()
+        };
+        let too_long = |long, capacity| Err(ParamsError::LongAboveCapacity { long, capacity });
+        let cases: &[(&str, Params, usize, Result<u64, ParamsError>)] = &[
+            ("base", p, 8, Ok(2000)),
+            (
+                "long = capacity",
+                Params {
+                    long_window: 8,
+                    ..p
+                },
+                8,
+                Ok(2000),
+            ),
+            (
+                "long = capacity + 1",
+                Params {
+                    long_window: 9,
+                    ..p
+                },
+                8,
+                too_long(9, 8),
+            ),
+            (
+                "long = MAX_WINDOW",
+                Params {
+                    long_window: MAX_WINDOW as u32,
+                    ..p
+                },
+                usize::MAX,
+                Ok(2000),
+            ),
+            (
+                "long = MAX_WINDOW + 1 under a larger capacity",
+                Params {
+                    long_window: MAX_WINDOW as u32 + 1,
+                    ..p
+                },
+                usize::MAX,
+                too_long(MAX_WINDOW as u32 + 1, usize::MAX),
+            ),
+            (
+                "qty = i64::MAX",
+                Params {
+                    qty: huge,
+                    lot_size: 1,
+                    ..p
+                },
+                8,
+                Ok(5000),
+            ),
+            (
+                "qty = i64::MAX + 1",
+                Params {
+                    qty: huge + 1,
+                    lot_size: 1,
+                    ..p
+                },
+                8,
+                Err(ParamsError::TooLarge),
+            ),
+            (
+                "max_position = i64::MAX",
+                Params {
+                    max_position: huge,
+                    ..p
+                },
+                8,
+                Ok(2000),
+            ),
+            (
+                "max_position = i64::MAX + 1",
+                Params {
+                    max_position: huge + 1,
+                    ..p
+                },
+                8,
+                Err(ParamsError::TooLarge),
+            ),
+            (
+                "max_position = u64::MAX",
+                Params {
+                    max_position: u64::MAX,
+                    ..p
+                },
+                8,
+                Err(ParamsError::TooLarge),
+            ),
+            (
+                "both at i64::MAX: the largest position",
+                Params {
+                    qty: huge,
+                    max_position: huge,
+                    lot_size: 1,
+                    ..p
+                },
+                8,
+                Ok(huge),
+            ),
+            (
+                "max_position = one lot",
+                Params {
+                    max_position: 1000,
+                    ..p
+                },
+                8,
+                Ok(1000),
+            ),
+            (
+                "max_position one below a lot",
+                Params {
+                    max_position: 999,
+                    ..p
+                },
+                8,
+                Err(ParamsError::MaxPositionBelowLot),
+            ),
+            ("bin_ms = 1", Params { bin_ms: 1, ..p }, 8, Ok(2000)),
+            (
+                "hysteresis = maximum",
+                Params {
+                    guards: band(MAX_HYSTERESIS_BP),
+                    ..p
+                },
+                8,
+                Ok(2000),
+            ),
+            (
+                "hysteresis = maximum + 1",
+                Params {
+                    guards: band(MAX_HYSTERESIS_BP + 1),
+                    ..p
+                },
+                8,
+                Err(ParamsError::HysteresisTooWide),
+            ),
+            (
+                "qty rounded down to the lot under max_position",
+                Params {
+                    qty: 9000,
+                    max_position: 3500,
+                    ..p
+                },
+                8,
+                Ok(3000),
+            ),
+            (
+                "qty below max_position is kept",
+                Params {
+                    qty: 3000,
+                    max_position: 3999,
+                    ..p
+                },
+                8,
+                Ok(3000),
+            ),
+        ];
+        for (name, params, capacity, want) in cases {
+            assert_eq!(params.validate(*capacity), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_error_says_what_was_wrong() {
+        let cases: &[(ParamsError, &str)] = &[
+            (
+                ParamsError::ShortWindowZero,
+                "short window must be at least 1",
+            ),
+            (
+                ParamsError::ShortNotBelowLong { short: 5, long: 4 },
+                "short window (5) must be smaller than the long window (4)",
+            ),
+            (
+                ParamsError::LongAboveCapacity {
+                    long: 9,
+                    capacity: 8,
+                },
+                "long window (9) exceeds the buffer capacity (8)",
+            ),
+            (ParamsError::LotSizeZero, "lot size must be positive"),
+            (
+                ParamsError::QtyNotPositiveLotMultiple,
+                "quantity must be a positive multiple of the lot size",
+            ),
+            (
+                ParamsError::TooLarge,
+                "quantity or max position is too large",
+            ),
+            (
+                ParamsError::MaxPositionBelowLot,
+                "max position must be at least one lot",
+            ),
+            (ParamsError::BinNotPositive, "bin length must be positive"),
+            (
+                ParamsError::HysteresisTooWide,
+                "hysteresis band must be at most 10000 basis points",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), *text);
+        }
+        let modes = [Mode::LongShort, Mode::LongOnly, Mode::ShortOnly].map(|m| m.to_string());
+        assert_eq!(modes, ["long-short", "long-only", "short-only"]);
+    }
+}

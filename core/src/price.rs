@@ -36,15 +36,27 @@ impl Price {
     /// ```
     pub fn from_decimal(text: &str, tick: TickSize) -> Result<Self, PriceError> {
         let (digits, scale) = parse_decimal(text)?;
-        // price / tick = digits * 10^-scale / (mantissa * 10^-exp)
-        //              = digits * 10^exp / (mantissa * 10^scale)
-        let num = digits
-            .checked_mul(pow10(tick.exp)?)
-            .ok_or(PriceError::TooLarge)?;
-        let den = i128::from(tick.mantissa)
-            .checked_mul(pow10(scale)?)
-            .ok_or(PriceError::TooLarge)?;
-        Self::from_ratio(num, den)
+        if digits <= 0 {
+            return Err(PriceError::NotPositive);
+        }
+        // price / tick = digits * 10^-scale / (mantissa * 10^-exp); only the difference of the
+        // exponents matters, and cancelling it first keeps both sides as small as they can be.
+        let mantissa = i128::from(tick.mantissa);
+        if scale <= tick.exp {
+            // digits * 10^(exp - scale) / mantissa. Too big for i128 means more than
+            // 2^127 / 2^32 ticks: far above MAX_TICKS.
+            let num = digits
+                .checked_mul(pow10(tick.exp - scale))
+                .ok_or(PriceError::TooLarge)?;
+            Self::from_ratio(num, mantissa)
+        } else {
+            // digits / (mantissa * 10^(scale - exp)). Too big for i128 means a price below
+            // 10^30 / 2^127 ticks (digits has at most 30 digits): it rounds to zero.
+            let den = mantissa
+                .checked_mul(pow10(scale - tick.exp))
+                .ok_or(PriceError::NotPositive)?;
+            Self::from_ratio(digits, den)
+        }
     }
 
     /// Converts a floating-point price (as JSON numbers arrive) to the nearest tick.
@@ -63,24 +75,18 @@ impl Price {
             return Err(PriceError::NotPositive);
         }
         let ticks = value * pow10_f64(tick.exp) / f64::from(tick.mantissa);
-        if ticks > MAX_TICKS as f64 + 0.5 {
-            return Err(PriceError::TooLarge);
-        }
-        // `ticks` is within (0, 1e12]: adding 0.5 and truncating rounds half up without libm.
-        let rounded = (ticks + 0.5) as i64;
-        Self::checked(rounded)
+        // Adding 0.5 and truncating rounds a positive value half up without libm. `as` saturates,
+        // so a value beyond i64 (even an infinite quotient) becomes i64::MAX, refused as too large.
+        Self::checked((ticks + 0.5) as i64)
     }
 
-    /// `num / den` rounded to the nearest integer (halves away from zero), then range-checked.
+    /// `num / den` for positive `num` and `den`, rounded to the nearest integer (halves up),
+    /// then range-checked. `num + den / 2` could overflow; the remainder cannot.
     fn from_ratio(num: i128, den: i128) -> Result<Self, PriceError> {
-        if num <= 0 || den <= 0 {
-            return Err(PriceError::NotPositive);
-        }
-        let rounded = (num + den / 2) / den;
-        if rounded > i128::from(MAX_TICKS) {
-            return Err(PriceError::TooLarge);
-        }
-        Self::checked(rounded as i64)
+        let (q, r) = (num / den, num % den);
+        // r < den, so `den - r` is positive and `r >= den - r` is `2r >= den` without overflow.
+        let rounded = if r >= den - r { q + 1 } else { q };
+        i64::try_from(rounded).map_or(Err(PriceError::TooLarge), Self::checked)
     }
 
     fn checked(ticks: i64) -> Result<Self, PriceError> {
@@ -102,10 +108,29 @@ impl Price {
 
 /// The instrument's tick size as an exact decimal: `mantissa × 10^-exp` (0.01 = `(1, 2)`,
 /// 0.5 = `(5, 1)`).
+///
+/// Deserialising checks the same rules as [`TickSize::new`]: the conversions rely on a positive
+/// mantissa and an exponent of at most 12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawTickSize")]
 pub struct TickSize {
     mantissa: u32,
     exp: u8,
+}
+
+/// A tick size as stored, before [`TickSize::new`] has checked it.
+#[derive(Deserialize)]
+struct RawTickSize {
+    mantissa: u32,
+    exp: u8,
+}
+
+impl TryFrom<RawTickSize> for TickSize {
+    type Error = PriceError;
+
+    fn try_from(raw: RawTickSize) -> Result<Self, PriceError> {
+        Self::new(raw.mantissa, raw.exp)
+    }
 }
 
 /// The largest decimal exponent a tick size may have (1e-12).
@@ -164,18 +189,19 @@ impl TickSize {
     /// assert_eq!(TickSize::from_f64(0.01), Ok(TickSize::CENT));
     /// ```
     pub fn from_f64(value: f64) -> Result<Self, PriceError> {
-        if !value.is_finite() || value <= 0.0 || value > f64::from(u32::MAX) {
+        // Only a value that would round to a mantissa of u32::MAX needs refusing up front. NaN,
+        // zero and negative values never pass the loop's test (or reach a mantissa of 0, which
+        // `new` refuses), and an infinity only matches as a mantissa too large for u32.
+        if value > f64::from(u32::MAX) {
             return Err(PriceError::BadTickSize);
         }
-        let mut exp = 0u8;
-        while exp <= MAX_TICK_EXP {
+        for exp in 0..=MAX_TICK_EXP {
             let scaled = value * pow10_f64(exp);
             let nearest = (scaled + 0.5) as u64;
-            if nearest > 0 && (scaled - nearest as f64).abs() <= scaled * 1e-9 {
+            if (scaled - nearest as f64).abs() <= scaled * 1e-9 {
                 let mantissa = u32::try_from(nearest).map_err(|_| PriceError::BadTickSize)?;
                 return Self::new(mantissa, exp);
             }
-            exp += 1;
         }
         Err(PriceError::BadTickSize)
     }
@@ -257,10 +283,10 @@ fn parse_decimal(text: &str) -> Result<(i128, u8), PriceError> {
     Ok((if negative { -value } else { value }, scale))
 }
 
-fn pow10(exp: u8) -> Result<i128, PriceError> {
-    10i128
-        .checked_pow(u32::from(exp))
-        .ok_or(PriceError::TooLarge)
+/// `10^exp`; `exp` is at most 30 (a parsed decimal's scale or a tick's exponent), far below
+/// i128's 38 digits, so the power itself never overflows.
+fn pow10(exp: u8) -> i128 {
+    10i128.pow(u32::from(exp))
 }
 
 fn pow10_f64(exp: u8) -> f64 {
@@ -272,80 +298,5 @@ fn pow10_f64(exp: u8) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CENT: TickSize = TickSize::CENT;
-    const HALF: TickSize = TickSize {
-        mantissa: 5,
-        exp: 1,
-    };
-
-    #[test]
-    fn decimal_text_rounds_to_nearest_tick() {
-        let cases: &[(&str, TickSize, Result<Price, PriceError>)] = &[
-            ("71.23", CENT, Ok(Price(7123))),
-            ("71.234", CENT, Ok(Price(7123))),
-            ("71.235", CENT, Ok(Price(7124))),
-            ("+71", CENT, Ok(Price(7100))),
-            ("0.004", CENT, Err(PriceError::NotPositive)),
-            ("0.005", CENT, Ok(Price(1))),
-            ("9750.25", HALF, Ok(Price(19501))),
-            ("9750.24", HALF, Ok(Price(19500))),
-            ("0", CENT, Err(PriceError::NotPositive)),
-            ("-3", CENT, Err(PriceError::NotPositive)),
-            ("", CENT, Err(PriceError::Malformed)),
-            (".", CENT, Err(PriceError::Malformed)),
-            ("1.2.3", CENT, Err(PriceError::Malformed)),
-            ("1e5", CENT, Err(PriceError::Malformed)),
-            ("10000000000.01", CENT, Err(PriceError::TooLarge)),
-            ("10000000000.00", CENT, Ok(Price(MAX_TICKS))),
-            (
-                "1234567890123456789012345678901",
-                CENT,
-                Err(PriceError::TooLarge),
-            ),
-        ];
-        for (text, tick, want) in cases {
-            assert_eq!(
-                Price::from_decimal(text, *tick),
-                *want,
-                "parsing {text:?} at {tick}"
-            );
-        }
-    }
-
-    #[test]
-    fn floats_round_to_nearest_tick_and_reject_junk() {
-        let cases: &[(f64, Result<Price, PriceError>)] = &[
-            (123.45, Ok(Price(12345))),
-            (0.1 + 0.2, Ok(Price(30))),
-            (f64::NAN, Err(PriceError::NotFinite)),
-            (f64::INFINITY, Err(PriceError::NotFinite)),
-            (-1.0, Err(PriceError::NotPositive)),
-            (0.0, Err(PriceError::NotPositive)),
-            (1e300, Err(PriceError::TooLarge)),
-        ];
-        for (value, want) in cases {
-            assert_eq!(Price::from_f64(*value, CENT), *want, "converting {value}");
-        }
-    }
-
-    #[test]
-    fn tick_sizes_parse_from_text_and_float() {
-        assert_eq!(TickSize::from_decimal("0.01"), Ok(CENT));
-        assert_eq!(TickSize::from_decimal("0.010"), Ok(CENT));
-        assert_eq!(TickSize::from_decimal("0"), Err(PriceError::BadTickSize));
-        assert_eq!(TickSize::from_f64(0.5), Ok(HALF));
-        assert_eq!(TickSize::from_f64(0.01), Ok(CENT));
-        assert_eq!(TickSize::from_f64(1.0), TickSize::new(1, 0));
-        assert_eq!(TickSize::from_f64(-0.01), Err(PriceError::BadTickSize));
-        assert_eq!(std::format!("{}", TickSize::CENT), "0.01");
-        assert_eq!(std::format!("{HALF}"), "0.5");
-    }
-
-    #[test]
-    fn display_price_as_float_is_for_humans_only() {
-        assert!((Price(12345).to_f64(CENT) - 123.45).abs() < 1e-9);
-    }
-}
+#[path = "price_tests.rs"]
+mod tests;

@@ -298,6 +298,77 @@ mod tests {
         assert!(big_moves > 10, "{big_moves} jumps");
     }
 
+    /// FNV-1a over every field of `n` demo candles.
+    fn market_digest(seed: u64, bin_ms: i64, n: usize) -> u64 {
+        let mut d = Digest::new();
+        for c in DemoMarket::new(seed, DEMO_START_MS, bin_ms).take(n) {
+            for v in [c.close_time_ms, c.open.0, c.high.0, c.low.0, c.close.0] {
+                d.write_i64(v);
+            }
+        }
+        d.value()
+    }
+
+    /// The demo market is a contract: the host and the firmware run it separately and compare
+    /// digests, and recorded digests stay comparable only while the series stays the same.
+    #[test]
+    fn the_demo_market_is_pinned() {
+        let first = DemoMarket::new(1, DEMO_START_MS, 60_000).next();
+        let want = Candle {
+            close_time_ms: DEMO_START_MS,
+            open: Price(10_000),
+            high: Price(10_004),
+            low: Price(9_977),
+            close: Price(9_978),
+        };
+        assert_eq!(first, Some(want));
+        // Every field of every candle: trends, chop, whipsaws, jumps and repeats all count.
+        assert_eq!(market_digest(1, 60_000, 20_000), 0x8b32_47c2_c5bb_3d9d);
+        // The one seed that mixes to 0, which xorshift cannot leave: it takes the fixed state.
+        assert_eq!(
+            market_digest(0x9E37_79B9_7F4A_7C15, 1, 2_000),
+            0x2409_49cf_4dad_5d2e
+        );
+        assert_eq!(
+            demo_digest::<50>(params(), 1, 20_000),
+            Ok((0x11d5_936d_7758_032e, 467))
+        );
+    }
+
+    #[test]
+    fn the_digest_is_fnv_1a() {
+        // The published FNV-1a 64-bit test vectors for "" and "a".
+        assert_eq!(Digest::default().value(), 0xcbf2_9ce4_8422_2325);
+        let mut d = Digest::new();
+        d.byte(b'a');
+        assert_eq!(d.value(), 0xaf63_dc4c_8601_ec8c);
+        let mut d = Digest::new();
+        d.write_i64(i64::from_le_bytes(*b"foobar\0\0"));
+        let mut e = Digest::new();
+        for b in *b"foobar\0\0" {
+            e.byte(b);
+        }
+        assert_eq!(d, e, "little-endian bytes in order");
+    }
+
+    #[test]
+    fn draws_stay_below_their_bound_and_reach_both_ends() {
+        let mut m = DemoMarket::new(5, DEMO_START_MS, 60_000);
+        for n in [1u32, 2, 3, 32, 256, u32::MAX] {
+            let draws: std::vec::Vec<i64> = (0..4000).map(|_| m.below(n)).collect();
+            let (lo, hi) = (*draws.iter().min().unwrap(), *draws.iter().max().unwrap());
+            assert!(lo >= 0 && hi < i64::from(n), "below({n}) drew {lo}..={hi}");
+            if n <= 256 {
+                assert_eq!((lo, hi), (0, i64::from(n) - 1), "below({n}) range");
+            } else {
+                assert!(
+                    hi > i64::from(n / 2) && lo < i64::from(n / 2),
+                    "below({n}) spread"
+                );
+            }
+        }
+    }
+
     #[test]
     fn digests_depend_on_every_decision() {
         let (a, signals) = demo_digest::<50>(params(), 1, 5_000).unwrap();

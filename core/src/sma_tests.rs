@@ -31,6 +31,7 @@ fn rolling_sma_matches_the_naive_mean_through_wraps() {
     let series: std::vec::Vec<i64> = (0..40).map(|i| 100 + (i * 37 % 23) as i64).collect();
     for window in 1..=5usize {
         let mut sma = RollingSma::<5>::new(window).unwrap();
+        assert!(sma.is_empty() && !sma.is_ready() && sma.mean().is_none());
         for (i, &x) in series.iter().enumerate() {
             let got = sma.push(Price(x));
             assert_eq!(
@@ -41,6 +42,14 @@ fn rolling_sma_matches_the_naive_mean_through_wraps() {
             );
             assert_eq!(sma.mean(), got);
             assert_eq!(sma.len(), (i + 1).min(window));
+            assert_eq!(sma.window(), window);
+            assert!(!sma.is_empty(), "window {window} after a price");
+            assert_eq!(
+                sma.is_ready(),
+                i + 1 >= window,
+                "window {window}, {} prices",
+                i + 1
+            );
         }
         sma.clear();
         assert!(sma.is_empty() && !sma.is_ready());
@@ -63,6 +72,10 @@ fn pair_tracks_both_windows_in_one_buffer() {
             );
             assert_eq!(pair.long_mean(), naive(seen, long), "long {short}/{long}");
             assert_eq!(pair.last(), Some(x));
+            // The short sum is partial while its window fills, as a snapshot stores it.
+            let sum = |n: usize| seen[seen.len() - n.min(seen.len())..].iter().sum::<i64>();
+            assert_eq!(pair.sums(), (sum(short), sum(long)), "sums {short}/{long}");
+            assert_eq!(pair.len(), seen.len().min(long));
             let held: std::vec::Vec<i64> = pair.closes().collect();
             assert_eq!(held, seen[seen.len().saturating_sub(long)..]);
             let rebuilt = SmaPair::<5>::from_closes(short, long, &held).unwrap();
@@ -79,4 +92,29 @@ fn empty_pair_has_nothing() {
     assert_eq!(pair.means(), None);
     assert!(SmaPair::<3>::from_closes(1, 3, &[1, 2, 3, 4]).is_none());
     assert!(SmaPair::<3>::from_closes(2, 2, &[]).is_none());
+}
+
+#[test]
+fn window_errors_say_what_fits() {
+    let e = RollingSma::<4>::new(0).err().unwrap();
+    assert_eq!(
+        std::string::ToString::to_string(&e),
+        "window 0 is outside 1..=4 (the buffer's capacity)"
+    );
+}
+
+#[test]
+fn means_display_in_quote_currency() {
+    let cases: &[(Mean, crate::TickSize, f64)] = &[
+        (Mean { sum: 301, n: 2 }, crate::TickSize::CENT, 1.505),
+        (Mean { sum: 7, n: 7 }, crate::TickSize::CENT, 0.01),
+        (
+            Mean { sum: 10, n: 4 },
+            crate::TickSize::new(5, 1).unwrap(),
+            1.25,
+        ),
+    ];
+    for &(m, tick, want) in cases {
+        assert!((m.to_f64(tick) - want).abs() < 1e-12, "{m:?} at {tick}");
+    }
 }

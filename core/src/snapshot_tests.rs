@@ -287,3 +287,146 @@ fn a_duplicate_after_decode_is_still_a_duplicate() {
         Ok(Step::Duplicate)
     );
 }
+
+/// A snapshot whose `v` is `version` and whose body is not a schema-1 body.
+fn with_version(version: &str) -> std::string::String {
+    std::format!(r#"{{"v":{version},"state":[1,2,3]}}"#)
+}
+
+#[test]
+fn versions_are_read_from_any_snapshot_that_starts_like_one() {
+    use SnapshotError as E;
+    let cases: &[(&str, SnapshotError)] = &[
+        ("2", E::UnsupportedVersion(2)),
+        ("0", E::UnsupportedVersion(0)),
+        ("12", E::UnsupportedVersion(12)),
+        ("1", E::Malformed),
+        ("01", E::Malformed),
+        ("907", E::UnsupportedVersion(907)),
+        // Nine digits always fit a u32; ten may not, and are not read as a version at all.
+        ("999999999", E::UnsupportedVersion(999_999_999)),
+        ("123456789", E::UnsupportedVersion(123_456_789)),
+        ("1000000000", E::Malformed),
+        ("4294967295", E::Malformed),
+        ("99999999999999999999", E::Malformed),
+        ("", E::Malformed),
+        ("-1", E::Malformed),
+        ("\"2\"", E::Malformed),
+    ];
+    for (version, want) in cases {
+        let text = with_version(version);
+        assert_eq!(
+            Strategy::<8>::decode(text.as_bytes()).err(),
+            Some(*want),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        Strategy::<8>::decode(b"  \n{\"v\":3,").err(),
+        Some(E::UnsupportedVersion(3)),
+        "leading white space"
+    );
+    assert_eq!(
+        Strategy::<8>::decode(b"{ \"v\":3,").err(),
+        Some(E::Malformed),
+        "not the schema's own spelling"
+    );
+}
+
+#[test]
+fn closes_at_max_ticks_round_trip_and_past_it_are_refused() {
+    let mut s = Strategy::<8>::new(params()).unwrap();
+    for i in 1..=6 {
+        let p = if i % 2 == 0 { MAX_TICKS } else { MAX_TICKS - 1 };
+        s.on_candle(&bar(i, p)).unwrap();
+    }
+    let text = encode(&s);
+    let max = std::format!("{MAX_TICKS}");
+    assert!(
+        text.contains(&std::format!(r#""closes":[{},{max},"#, MAX_TICKS - 1)),
+        "{text}"
+    );
+    let back = Strategy::<8>::decode(text.as_bytes()).unwrap();
+    assert_eq!(encode(&back), text);
+    assert_eq!(back.long_sma(), s.long_sma());
+    // One close past the limit, the sums left as they were: refused for the close itself.
+    let past = text.replacen(&max, &std::format!("{}", MAX_TICKS + 1), 1);
+    assert_eq!(
+        Strategy::<8>::decode(past.as_bytes()).err(),
+        Some(SnapshotError::BadClose)
+    );
+    let zero = text.replacen(&max, "0", 1);
+    assert_eq!(
+        Strategy::<8>::decode(zero.as_bytes()).err(),
+        Some(SnapshotError::BadClose)
+    );
+}
+
+#[test]
+fn stored_sums_are_the_sums_of_the_stored_closes() {
+    // After 3 bars of a 2/4 pair: both sums are of real closes, the long one still partial.
+    let s = after(3);
+    let text = encode(&s);
+    assert!(text.contains(r#""closes":[107,103,110]"#), "{text}");
+    assert!(text.contains(r#""short_sum":213,"long_sum":320"#), "{text}");
+}
+
+/// A deserialiser error that keeps its message, which serde-json-core's errors do not.
+#[derive(Debug)]
+struct Message(std::string::String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl de::StdError for Message {}
+
+impl de::Error for Message {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Message(std::string::ToString::to_string(&msg))
+    }
+}
+
+#[test]
+fn more_closes_than_the_buffer_holds_are_an_error_that_says_so() {
+    use serde::de::value::SeqDeserializer;
+    let read = |closes: &[i64]| {
+        ClosesIn::<2>::deserialize(SeqDeserializer::<_, Message>::new(closes.iter().copied()))
+            .map(|c| c.buf[..c.len].to_vec())
+            .map_err(|e| e.0)
+    };
+    assert_eq!(read(&[]), Ok(std::vec![]));
+    assert_eq!(read(&[5, 6]), Ok(std::vec![5, 6]));
+    assert_eq!(
+        read(&[5, 6, 7]),
+        Err("invalid length 3, expected at most 2 closes".into())
+    );
+}
+
+#[test]
+fn every_snapshot_error_says_what_happened() {
+    use SnapshotError as E;
+    let cases: &[(SnapshotError, &str)] = &[
+        (E::BufferTooSmall, "snapshot buffer is too small"),
+        (E::Malformed, "snapshot is not valid snapshot JSON"),
+        (
+            E::UnsupportedVersion(7),
+            "snapshot schema version 7 is not supported (expected 1)",
+        ),
+        (
+            E::Params(ParamsError::BinNotPositive),
+            "snapshot parameters are invalid: bin length must be positive",
+        ),
+        (E::BadClose, "snapshot holds a close that is not a price"),
+        (
+            E::SumMismatch,
+            "snapshot running sums do not match its closes",
+        ),
+        (E::Inconsistent, "snapshot state is inconsistent"),
+    ];
+    for (e, text) in cases {
+        assert_eq!(std::string::ToString::to_string(e), *text);
+    }
+}

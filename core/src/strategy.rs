@@ -355,3 +355,7 @@ fn price_error(o: i64, h: i64, l: i64, x: i64) -> CandleError {
 #[cfg(test)]
 #[path = "strategy_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "strategy_edge_tests.rs"]
+mod edge_tests;

@@ -51,9 +51,9 @@ pub use error::FetchError;
 pub use options::{FetchOptions, RequestRate};
 pub(crate) use progress::BarProgress;
 pub use progress::{NoProgress, Position, Progress};
-pub(crate) use times::parse_time;
 pub use rows::HEADER;
 pub use times::iso;
+pub(crate) use times::parse_time;
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::exchange::{Exchange, ExchangeError};
