@@ -1,13 +1,11 @@
 //! `GET /health` and `GET /status` end to end over the real adapters (a `FileStore` on disk, the
 //! real BitMEX client against the fake BitMEX on 127.0.0.1).
 
-mod routes_support;
-
+use super::support::*;
 use maestro_core::{Candle, Guards, Mode, Params, Price, Strategy};
 use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::{BotRecord, OrderIntent, OrderLog, StateStore};
-use routes_support::*;
 use serde_json::{Value, json};
 
 // GET /health

@@ -2,14 +2,12 @@
 //! panics, none gets a 5xx, and none that should be refused changes the stored state or sends
 //! anything to the exchange.
 
-mod routes_support;
-
+use super::support::*;
 use maestro_lambda::routes::Request;
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use maestro_lambda::store::{BotRecord, StateStore};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use routes_support::*;
 use serde_json::json;
 
 fn runner(cases: u32) -> TestRunner {

@@ -2,9 +2,6 @@
 //! behaviour, the item layout, corrupt items planted with the raw SDK, error classification, and
 //! the emulator harness itself.
 
-#[macro_use]
-mod store_suite;
-
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{

@@ -2,12 +2,10 @@
 //! saves in a `FileStore`, flatten through the real BitMEX client against the fake BitMEX. Every
 //! refused command is checked to leave the stored state byte-for-byte unchanged.
 
-mod routes_support;
-
+use super::support::*;
 use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::{BotRecord, OrderIntent, StateStore};
-use routes_support::*;
 use serde_json::{Value, json};
 
 async fn pause(h: &Harness, bot: &str, now: i64) -> Value {

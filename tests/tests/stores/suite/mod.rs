@@ -1,5 +1,5 @@
 //! The behaviour every `StateStore` adapter must show, written once and run against each adapter
-//! (`store_dynamo.rs`, `store_file.rs`) through [`store_behaviour_tests!`].
+//! (`dynamo.rs`, `file.rs`) through [`store_behaviour_tests!`].
 
 use maestro_lambda::exchange::Side;
 use maestro_lambda::params::BotParams;
@@ -32,7 +32,7 @@ macro_rules! store_behaviour_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let fixture = $fixture(stringify!($case)).await;
-                store_suite::$case(fixture.store.clone()).await;
+                crate::suite::$case(fixture.store.clone()).await;
             }
         )*
     };

@@ -1,9 +1,6 @@
 //! `FileStore` end to end on a real directory: the shared store behaviour, corrupt files, path
 //! traversal, crash leftovers, and separate OS processes racing on one bot.
 
-#[macro_use]
-mod store_suite;
-
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{BotRecord, FileStore, OrderLog, StateStore, StoreError};
 use std::io::{BufRead, BufReader, Write};

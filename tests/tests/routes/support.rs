@@ -2,7 +2,7 @@
 //! directory, the `BitmexClient` against the fake BitMEX on 127.0.0.1), signed requests, and a
 //! byte-exact picture of the stored state to prove that a refused request changed nothing.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)] // not every helper is used by every route test
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::config::{BotConfig, parse_bots};

@@ -2,11 +2,9 @@
 //! (missing, wrong, stale, replayed) and every bad-input class, each checked to leave the stored
 //! state byte-for-byte unchanged.
 
-mod routes_support;
-
+use super::support::*;
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_SKEW_S};
 use maestro_lambda::routes::{MAX_BODY_BYTES, Request};
-use routes_support::*;
 use serde_json::json;
 
 // Authentication
