@@ -3,23 +3,12 @@
 
 use maestro_core::{Candle, Price, TickSize};
 use maestro_lambda::exchange::{BinSize, Exchange, ExchangeError};
-use maestro_tests::fake_bitmex::{Bar, FakeBitmex, iso, synthetic};
+use maestro_tests::fake_bitmex::{Bar, iso};
+use maestro_tests::market::FakeMarket;
 
 const SYMBOL: &str = "LTCUSDT";
 const TICK: TickSize = TickSize::CENT;
-/// 2024-01-01T00:01:00Z: the close of the first bucket.
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
 const MIN: i64 = 60_000;
-
-/// A fake with `total` one-minute bars of which `completed` are done.
-async fn fake_with_bars(total: usize, completed: usize) -> (FakeBitmex, Vec<Bar>) {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, total, |i| {
-        100.0 + ((i * 37) % 101) as f64 * 0.07
-    });
-    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
-    (fake, bars)
-}
 
 /// The candle the client must produce for bar `i`: BitMEX's open is the previous close.
 fn expected(bars: &[Bar], i: usize) -> Candle {
@@ -39,7 +28,7 @@ fn expected(bars: &[Bar], i: usize) -> Candle {
 
 #[tokio::test]
 async fn candles_after_pages_forward_from_a_close_time() {
-    let (fake, bars) = fake_with_bars(1200, 1000).await;
+    let (fake, bars) = FakeMarket::minutes(1200).completed(1000).start().await;
     let client = fake.client().expect("client");
 
     let page = client
@@ -110,7 +99,7 @@ async fn candles_after_pages_forward_from_a_close_time() {
 
 #[tokio::test]
 async fn last_candles_reads_newest_first_and_returns_oldest_first() {
-    let (fake, bars) = fake_with_bars(1200, 1000).await;
+    let (fake, bars) = FakeMarket::minutes(1200).completed(1000).start().await;
     let client = fake.client().expect("client");
 
     let last10 = client
@@ -152,7 +141,7 @@ async fn last_candles_reads_newest_first_and_returns_oldest_first() {
 
 #[tokio::test]
 async fn public_client_downloads_history_without_credentials() {
-    let (fake, bars) = fake_with_bars(1500, 1500).await;
+    let (fake, bars) = FakeMarket::minutes(1500).completed(1500).start().await;
     let client = fake.public_client().expect("public client");
     let mut pages = Vec::new();
     let got = client
@@ -190,7 +179,7 @@ async fn public_client_downloads_history_without_credentials() {
 
 #[tokio::test]
 async fn instrument_reads_lot_tick_multipliers_fees_and_state() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     let ins = client.instrument(SYMBOL).await.expect("instrument");
     assert_eq!(ins.symbol, SYMBOL);

@@ -1,22 +1,11 @@
 //! The BitMEX client's account and order calls against the fake BitMEX: position, market orders,
 //! duplicates, look-up, cancel-all, the dead-man's switch, rate-limit headers.
 
-use maestro_lambda::exchange::{BinSize, Exchange, ExchangeError, OrderRequest, Side};
-use maestro_tests::fake_bitmex::{Bar, FakeBitmex, TEST_API_KEY, synthetic};
+use maestro_lambda::exchange::{Exchange, ExchangeError, OrderRequest, Side};
+use maestro_tests::fake_bitmex::TEST_API_KEY;
+use maestro_tests::market::FakeMarket;
 
 const SYMBOL: &str = "LTCUSDT";
-/// 2024-01-01T00:01:00Z: the close of the first bucket.
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
-
-/// A fake with `total` one-minute bars of which `completed` are done.
-async fn fake_with_bars(total: usize, completed: usize) -> (FakeBitmex, Vec<Bar>) {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, total, |i| {
-        100.0 + ((i * 37) % 101) as f64 * 0.07
-    });
-    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
-    (fake, bars)
-}
 
 fn order(side: Side, qty: u64, id: &str) -> OrderRequest {
     OrderRequest {
@@ -31,7 +20,7 @@ fn order(side: Side, qty: u64, id: &str) -> OrderRequest {
 
 #[tokio::test]
 async fn position_is_signed_and_flat_when_none_is_listed() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     assert_eq!(
         client.position(SYMBOL).await.expect("flat"),
@@ -59,7 +48,7 @@ async fn position_is_signed_and_flat_when_none_is_listed() {
 
 #[tokio::test]
 async fn market_orders_fill_at_the_close_and_move_the_position() {
-    let (fake, bars) = fake_with_bars(10, 5).await;
+    let (fake, bars) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
 
     let placed = client
@@ -132,7 +121,7 @@ async fn market_orders_fill_at_the_close_and_move_the_position() {
 
 #[tokio::test]
 async fn reduce_only_and_close_never_flip_a_position_changed_by_hand() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     client
         .place_order(&order(Side::Buy, 3000, "cm-long"))
@@ -158,7 +147,7 @@ async fn reduce_only_and_close_never_flip_a_position_changed_by_hand() {
 
 #[tokio::test]
 async fn a_reused_cl_ord_id_is_resolved_to_the_existing_order() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     let first = client
         .place_order(&order(Side::Buy, 1000, "cm-dup"))
@@ -192,7 +181,7 @@ async fn a_reused_cl_ord_id_is_resolved_to_the_existing_order() {
 
 #[tokio::test]
 async fn order_look_up_by_cl_ord_id() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     assert_eq!(
         client
@@ -219,7 +208,7 @@ async fn order_look_up_by_cl_ord_id() {
 
 #[tokio::test]
 async fn cancel_all_cancels_only_the_symbol() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     fake.add_resting_order(SYMBOL, "Buy", 1000, 90.0);
     fake.add_resting_order(SYMBOL, "Sell", 1000, 120.0);
@@ -234,7 +223,7 @@ async fn cancel_all_cancels_only_the_symbol() {
 
 #[tokio::test]
 async fn dead_mans_switch_arms_disarms_and_fires() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     client.cancel_all_after(60_000).await.expect("arm");
     assert_eq!(fake.dead_mans_switch().map(|d| d.timeout_ms), Some(60_000));
@@ -259,7 +248,7 @@ async fn dead_mans_switch_arms_disarms_and_fires() {
 
 #[tokio::test]
 async fn rate_limit_headers_are_exposed() {
-    let (fake, _) = fake_with_bars(10, 5).await;
+    let (fake, _) = FakeMarket::minutes(10).completed(5).start().await;
     let client = fake.client().expect("client");
     assert_eq!(
         client.rate_limit(),

@@ -7,16 +7,16 @@ use maestro_cli::fetch::{
 };
 use maestro_lambda::exchange::{BinSize, ExchangeError};
 use maestro_tests::fake_bitmex::parse_time;
-use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, synthetic};
+use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule};
+use maestro_tests::market::FakeMarket;
+use maestro_tests::scratch::scratch_dir;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
 const SYMBOL: &str = "LTCUSDT";
-/// 2024-01-01T00:01:00Z: the close of the first bucket.
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
 const MIN: i64 = 60_000;
 const PAGE: usize = 200;
 
@@ -24,22 +24,6 @@ const PAGE: usize = 200;
 /// with too few digits would change them.
 fn price(i: usize) -> f64 {
     100.0 + ((i * 37) % 101) as f64 * 0.07 + 0.001 * (i % 3) as f64
-}
-
-/// A fake serving `completed` one-minute LTCUSDT buckets (and one more in progress).
-async fn fake_with(completed: usize) -> (FakeBitmex, Vec<Bar>) {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, completed + 1, price);
-    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
-    (fake, bars)
-}
-
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("maestro-fetch-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
 }
 
 /// Options for the buckets `bars[0..=last]` into `path`, at a pace that keeps tests fast.
@@ -119,8 +103,9 @@ async fn served_csv(fake: &FakeBitmex, from_ms: i64, to_ms: i64) -> String {
 
 #[tokio::test]
 async fn a_full_download_equals_the_series_served() {
-    let (fake, bars) = fake_with(1200).await;
-    let dir = scratch("full");
+    let (fake, bars) = synthetic_fake(1200).await;
+    let scratch = scratch_dir("full");
+    let dir = scratch.path();
     let path = dir.join("ltc.csv");
     let opts = options(&fake, &bars, 1100, &path);
 
@@ -243,8 +228,9 @@ impl Progress for Recorder {
 
 #[tokio::test]
 async fn an_interrupted_download_continues_to_the_same_file_as_one_shot() {
-    let (fake, bars) = fake_with(1200).await;
-    let dir = scratch("resume");
+    let (fake, bars) = synthetic_fake(1200).await;
+    let scratch = scratch_dir("resume");
+    let dir = scratch.path();
     let one_shot = dir.join("one-shot.csv");
     fetch_history(&options(&fake, &bars, 1150, &one_shot), &NoProgress)
         .await
@@ -319,8 +305,9 @@ async fn an_interrupted_download_continues_to_the_same_file_as_one_shot() {
 
 #[tokio::test]
 async fn a_half_written_last_line_is_cut_off_and_the_download_continues() {
-    let (fake, bars) = fake_with(700).await;
-    let dir = scratch("repair");
+    let (fake, bars) = synthetic_fake(700).await;
+    let scratch = scratch_dir("repair");
+    let dir = scratch.path();
     let one_shot = dir.join("one-shot.csv");
     fetch_history(&options(&fake, &bars, 650, &one_shot), &NoProgress)
         .await
@@ -373,4 +360,13 @@ async fn a_half_written_last_line_is_cut_off_and_the_download_continues() {
         &expected,
         "header repaired + downloaded = one shot",
     );
+}
+
+/// A fake serving `completed` one-minute LTCUSDT buckets of [`price`] (and one more in progress).
+async fn synthetic_fake(completed: usize) -> (FakeBitmex, Vec<Bar>) {
+    FakeMarket::minutes(completed + 1)
+        .prices(price)
+        .completed(completed)
+        .start()
+        .await
 }

@@ -5,27 +5,14 @@ use maestro_cli::fetch::{
     FetchError, FetchOptions, HEADER, NoProgress, RequestRate, fetch_history, iso,
 };
 use maestro_lambda::exchange::BinSize;
-use maestro_tests::fake_bitmex::{Bar, FakeBitmex, synthetic};
-use std::path::{Path, PathBuf};
+use maestro_tests::fake_bitmex::{Bar, FakeBitmex};
+use maestro_tests::market::FakeMarket;
+use maestro_tests::scratch::scratch_dir;
+use std::path::Path;
 use std::time::Duration;
 
 const SYMBOL: &str = "LTCUSDT";
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
 const MIN: i64 = 60_000;
-
-async fn fake_with(completed: usize) -> (FakeBitmex, Vec<Bar>) {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, completed + 1, |i| 60.0 + i as f64);
-    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
-    (fake, bars)
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("maestro-fetch-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir
-}
 
 fn options(fake: &FakeBitmex, bars: &[Bar], last: usize, path: &Path) -> FetchOptions {
     let mut opts = FetchOptions::new(
@@ -43,8 +30,9 @@ fn options(fake: &FakeBitmex, bars: &[Bar], last: usize, path: &Path) -> FetchOp
 
 #[tokio::test]
 async fn files_that_cannot_be_continued_are_refused_and_left_untouched() {
-    let (fake, bars) = fake_with(300).await;
-    let dir = scratch("foreign");
+    let (fake, bars) = synthetic_fake(300).await;
+    let scratch = scratch_dir("foreign");
+    let dir = scratch.path();
     let good_line = format!(
         "{},{SYMBOL},1,2,0.5,1.5,3,4,,,5,6.0,7.0",
         iso(bars[9].close_time_ms)
@@ -121,8 +109,9 @@ async fn files_that_cannot_be_continued_are_refused_and_left_untouched() {
 
 #[tokio::test]
 async fn bad_symbol_range_and_path_are_clear_errors() {
-    let (fake, bars) = fake_with(300).await;
-    let dir = scratch("errors");
+    let (fake, bars) = synthetic_fake(300).await;
+    let scratch = scratch_dir("errors");
+    let dir = scratch.path();
     let path = dir.join("out.csv");
 
     let mut opts = options(&fake, &bars, 250, &path);
@@ -169,7 +158,7 @@ async fn bad_symbol_range_and_path_are_clear_errors() {
 
     for (what, target) in [
         ("missing directory", dir.join("no/such/dir/out.csv")),
-        ("a directory", dir.clone()),
+        ("a directory", dir.to_path_buf()),
     ] {
         let o = options(&fake, &bars, 250, &target);
         let err = fetch_history(&o, &NoProgress).await.expect_err(what);
@@ -183,4 +172,13 @@ async fn bad_symbol_range_and_path_are_clear_errors() {
         fake.requests().is_empty(),
         "an unwritable path fails before any request"
     );
+}
+
+/// A fake serving `completed` one-minute LTCUSDT buckets (and one more in progress).
+async fn synthetic_fake(completed: usize) -> (FakeBitmex, Vec<Bar>) {
+    FakeMarket::minutes(completed + 1)
+        .prices(|i| 60.0 + i as f64)
+        .completed(completed)
+        .start()
+        .await
 }

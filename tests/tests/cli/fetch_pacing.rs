@@ -4,38 +4,23 @@
 
 use maestro_cli::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history, iso};
 use maestro_lambda::exchange::BinSize;
-use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, RecordedRequest, synthetic};
-use std::path::PathBuf;
+use maestro_tests::fake_bitmex::{Bar, FakeBitmex, Fault, FaultRule, RecordedRequest};
+use maestro_tests::market::FakeMarket;
+use maestro_tests::scratch::scratch_dir;
+use std::path::Path;
 use std::time::Duration;
 
 const SYMBOL: &str = "LTCUSDT";
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
 const MIN: i64 = 60_000;
 
-async fn fake_with(completed: usize) -> (FakeBitmex, Vec<Bar>) {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, completed + 1, |i| {
-        50.0 + (i % 17) as f64 * 0.25
-    });
-    fake.set_series(SYMBOL, BinSize::M1, bars.clone(), completed);
-    (fake, bars)
-}
-
-fn output(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("maestro-fetch-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    dir.join("out.csv")
-}
-
-/// All completed bars, 50 a page, at `rate`.
-fn options(fake: &FakeBitmex, bars: &[Bar], rate: RequestRate, test: &str) -> FetchOptions {
+/// All completed bars, 50 a page, at `rate`, into `dir`.
+fn options(fake: &FakeBitmex, bars: &[Bar], rate: RequestRate, dir: &Path) -> FetchOptions {
     let mut opts = FetchOptions::new(
         SYMBOL,
         BinSize::M1,
         bars[0].close_time_ms - MIN,
         bars[bars.len() - 2].close_time_ms,
-        output(test),
+        dir.join("out.csv"),
     );
     opts.base_url = fake.base_url();
     opts.page_size = 50;
@@ -74,9 +59,10 @@ fn gaps(requests: &[RecordedRequest]) -> Vec<Duration> {
 
 #[tokio::test]
 async fn requests_keep_to_the_configured_rate_retries_included() {
-    let (fake, bars) = fake_with(600).await;
+    let (fake, bars) = synthetic_fake(600).await;
     let rate = RequestRate::new(5, Duration::from_millis(500)).expect("rate");
-    let opts = options(&fake, &bars, rate, "rate");
+    let scratch = scratch_dir("rate");
+    let opts = options(&fake, &bars, rate, scratch.path());
     // Two overloaded answers: the client's own retries must keep the pace too.
     fake.inject(
         FaultRule::new(Fault::Overloaded)
@@ -111,9 +97,10 @@ async fn requests_keep_to_the_configured_rate_retries_included() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out() {
-    let (fake, bars) = fake_with(120).await;
+    let (fake, bars) = synthetic_fake(120).await;
     let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
-    let opts = options(&fake, &bars, fast, "retry-after");
+    let scratch = scratch_dir("retry-after");
+    let opts = options(&fake, &bars, fast, scratch.path());
     fake.inject(
         FaultRule::new(Fault::RateLimited { retry_after_s: 1 }).on("GET", "/trade/bucketed"),
     );
@@ -139,9 +126,10 @@ async fn a_429_with_retry_after_is_waited_out() {
 
 #[tokio::test]
 async fn an_empty_bucket_at_the_exchange_is_waited_out() {
-    let (fake, bars) = fake_with(120).await;
+    let (fake, bars) = synthetic_fake(120).await;
     let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
-    let opts = options(&fake, &bars, fast, "empty-bucket");
+    let scratch = scratch_dir("empty-bucket");
+    let opts = options(&fake, &bars, fast, scratch.path());
     fake.set_rate_tokens(0);
 
     let summary = fetch_history(&opts, &NoProgress).await.expect("download");
@@ -159,9 +147,10 @@ async fn an_empty_bucket_at_the_exchange_is_waited_out() {
 
 #[tokio::test]
 async fn rate_limit_headers_slow_the_download_below_the_configured_rate() {
-    let (fake, bars) = fake_with(300).await;
+    let (fake, bars) = synthetic_fake(300).await;
     let fast = RequestRate::new(1000, Duration::from_secs(1)).expect("rate");
-    let opts = options(&fake, &bars, fast, "headers");
+    let scratch = scratch_dir("headers");
+    let opts = options(&fake, &bars, fast, scratch.path());
     // BitMEX says: 30 a minute, none left, full again in 3 s: one request per token's refill time
     // (at least 2 s / 30 ≈ 66 ms), whatever the configured rate allows.
     fake.report_rate_limit(Some((30, 0, 3)));
@@ -179,4 +168,13 @@ async fn rate_limit_headers_slow_the_download_below_the_configured_rate() {
             i + 1
         );
     }
+}
+
+/// A fake serving `completed` one-minute LTCUSDT buckets (and one more in progress).
+async fn synthetic_fake(completed: usize) -> (FakeBitmex, Vec<Bar>) {
+    FakeMarket::minutes(completed + 1)
+        .prices(|i| 50.0 + (i % 17) as f64 * 0.25)
+        .completed(completed)
+        .start()
+        .await
 }

@@ -4,23 +4,12 @@
 use maestro_cli::fetch::{FetchOptions, NoProgress, RequestRate, fetch_history};
 use maestro_lambda::exchange::BinSize;
 use maestro_tests::data::data_file;
-use maestro_tests::fake_bitmex::{FakeBitmex, InstrumentSpec, SeriesFormat, load_bars, parse_time};
+use maestro_tests::fake_bitmex::{SeriesFormat, load_bars, parse_time};
+use maestro_tests::market::{FakeMarket, xbtusd};
+use maestro_tests::scratch::scratch_dir;
 use std::time::Duration;
 
 const FILE: &str = "xbtusd-bitmex-testnet-1m-2020-05.csv";
-
-fn xbtusd() -> InstrumentSpec {
-    InstrumentSpec {
-        symbol: "XBTUSD".into(),
-        lot_size: 100,
-        tick_size: 0.5,
-        multiplier: -100_000_000,
-        underlying_to_position_multiplier: None,
-        taker_fee: 0.00075,
-        maker_fee: -0.00025,
-        state: "Open".into(),
-    }
-}
 
 /// (close time, high, low, close) of every data line of a BitMEX-layout CSV.
 fn hlc(text: &str) -> Vec<(i64, f64, f64, f64)> {
@@ -43,12 +32,13 @@ async fn the_real_xbtusd_month_downloads_with_its_prices_unchanged() {
         return;
     };
     let bars = load_bars(&source, SeriesFormat::BitmexCsv, BinSize::M1).expect("shared file reads");
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    fake.add_instrument(xbtusd());
-    fake.set_series("XBTUSD", BinSize::M1, bars.clone(), bars.len());
-    let dir = std::env::temp_dir().join(format!("maestro-fetch-{}-real", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let (fake, bars) = FakeMarket::minutes(0)
+        .instrument(xbtusd())
+        .bars(bars)
+        .start()
+        .await;
+    let scratch = scratch_dir("fetch-real");
+    let dir = scratch.path();
     let first = bars.first().expect("bars").close_time_ms;
     let last = bars.last().expect("bars").close_time_ms;
     let mut opts = FetchOptions::new(

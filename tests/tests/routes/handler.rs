@@ -14,6 +14,7 @@ use maestro_lambda::routes::auth::sign;
 use maestro_lambda::secrets::Secret;
 use maestro_lambda::store::{DynamoStore, StateStore};
 use maestro_lambda::tick::{BotOutcome, TickSummary};
+use maestro_tests::clock::now_ms;
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
 use serde_json::{Value, json};
@@ -31,10 +32,6 @@ fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
-}
-
-fn now_ms() -> i64 {
-    maestro_lambda::clock::now_ms()
 }
 
 /// Calls the tick received: (now_ms, time left until its deadline when it was called).

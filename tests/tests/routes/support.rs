@@ -11,18 +11,15 @@ use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMEST
 use maestro_lambda::routes::{Request, Response, RouteAuth, Routes};
 use maestro_lambda::secrets::Secret;
 use maestro_lambda::store::FileStore;
+/// The wall clock in UNIX ms. Route tests run at the real time because the stores expire nonces by
+/// the real clock; each test takes `now` once and derives every timestamp from it.
+pub use maestro_tests::clock::now_ms;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The route secret of these tests.
 pub const ROUTE_SECRET: &str = "route-secret-for-tests-0123456789";
-
-/// The wall clock in UNIX ms. Route tests run at the real time because the stores expire nonces by
-/// the real clock; each test takes `now` once and derives every timestamp from it.
-pub fn now_ms() -> i64 {
-    maestro_lambda::clock::now_ms()
-}
 
 /// Two bots on LTCUSDT: `ltc` trades, `paper` is dry-run.
 pub const BOTS: &str = r#"[

@@ -7,6 +7,7 @@ use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{
     BotRecord, DynamoStore, ORDER_RETENTION_S, OrderLog, StateStore, StoreError,
 };
+use maestro_tests::clock::now_s;
 use maestro_tests::dynamo::{self, DynamoTable, MotoServer, fresh_table};
 use std::collections::HashMap;
 use std::net::TcpStream;
@@ -28,13 +29,6 @@ fn s(v: &str) -> AttributeValue {
 
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
 }
 
 async fn raw_get(t: &DynamoTable, pk: &str, sk: &str) -> Option<Item> {

@@ -4,6 +4,7 @@
 use super::record;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::{OrderLog, StateStore, StoreError};
+use maestro_tests::clock::now_s;
 
 fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
     OrderLog {
@@ -87,13 +88,6 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         .await
         .expect("list 0");
     assert!(none.is_empty(), "limit 0 lists nothing");
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
 }
 
 /// A nonce is claimed once while it lives; an expired one may be claimed again.
