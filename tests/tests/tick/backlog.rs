@@ -5,22 +5,22 @@
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::Outcome;
 use maestro_tests::fake_bitmex::Bar;
-use maestro_tests::tick_harness::{Harness, find_segment, params, real_bars, stored_strategy};
+use maestro_tests::tick_harness::{Harness, find_segment, params, stored_strategy, synthetic_bars};
 
 const SHORT: u32 = 5;
 const LONG: u32 = 20;
 const READY: usize = LONG as usize;
 
-/// Real bars where a fresh 5/20 model takes its first regime on the 20th bar and then flips an odd
+/// Bars of the synthetic market where a fresh 5/20 model takes its first regime on the 20th bar and then flips an odd
 /// number of times within the next `missed` bars (so the backlog moves the target).
-fn segment(test: &str, missed: usize) -> Option<Vec<Bar>> {
-    let bars = real_bars(test)?;
+fn segment(missed: usize) -> Vec<Bar> {
+    let bars = synthetic_bars();
     let len = READY + missed;
     let start = find_segment(SHORT, LONG, &bars, 2000, len, |s| {
         s.first() == Some(&(READY - 1)) && (s.len() - 1) % 2 == 1
     })
-    .expect("the real data holds such a stretch");
-    Some(bars[start..start + len].to_vec())
+    .expect("the synthetic market holds such a stretch");
+    bars[start..start + len].to_vec()
 }
 
 /// Runs `a` tick by tick and `b` once after `missed` minutes, then compares them.
@@ -77,9 +77,7 @@ async fn backlog<S: StateStore>(mut a: Harness<S>, mut b: Harness<S>, missed: us
 
 #[tokio::test]
 async fn thirty_missed_minutes_dynamo() {
-    let Some(bars) = segment("thirty_missed_minutes_dynamo", 30) else {
-        return;
-    };
+    let bars = segment(30);
     let a = Harness::dynamo("backlog-a", params(SHORT, LONG), bars.clone(), READY).await;
     let b = Harness::dynamo("backlog-b", params(SHORT, LONG), bars, READY).await;
     backlog(a, b, 30).await;
@@ -87,9 +85,7 @@ async fn thirty_missed_minutes_dynamo() {
 
 #[tokio::test]
 async fn thirty_missed_minutes_file() {
-    let Some(bars) = segment("thirty_missed_minutes_file", 30) else {
-        return;
-    };
+    let bars = segment(30);
     let a = Harness::file(params(SHORT, LONG), bars.clone(), READY).await;
     let b = Harness::file(params(SHORT, LONG), bars, READY).await;
     backlog(a, b, 30).await;
@@ -98,16 +94,14 @@ async fn thirty_missed_minutes_file() {
 /// Longer than one page (500 candles): the tick pages through it.
 #[tokio::test]
 async fn seven_hundred_missed_minutes_file() {
-    let Some(bars) = segment("seven_hundred_missed_minutes_file", 700) else {
-        return;
-    };
+    let bars = segment(700);
     let a = Harness::file(params(SHORT, LONG), bars.clone(), READY).await;
     let b = Harness::file(params(SHORT, LONG), bars, READY).await;
     backlog(a, b, 700).await;
 }
 
-/// A real exchange outage (151 minutes between two buckets, 150 never produced, April 2021): the averages over the hole
-/// are unknowable, so the bot warms up again from the first candle after it, holds its position
+/// An exchange outage (151 minutes between two buckets, 150 never produced, as in April 2021): the
+/// averages over the hole are unknowable, so the bot warms up again from the first candle after it, holds its position
 /// meanwhile, and then follows a fresh model started at that candle.
 async fn outage<S: StateStore>(mut h: Harness<S>, gap_at: usize) {
     let first = h.tick_ok().await;
@@ -171,6 +165,36 @@ fn outage_bars(test: &str) -> Option<(Vec<Bar>, usize)> {
         + 1;
     let start = gap - 40;
     Some((bars[start..gap + 40].to_vec(), 40))
+}
+
+/// The synthetic market with an outage cut in like April 2021's first one: 40 bars, 150 missing,
+/// 40 bars; and the index of the first bar after it.
+fn synthetic_outage_bars() -> (Vec<Bar>, usize) {
+    let bars = synthetic_bars();
+    let from = 2000;
+    let mut cut = bars[from..from + 40].to_vec();
+    cut.extend_from_slice(&bars[from + 190..from + 230]);
+    (cut, 40)
+}
+
+#[tokio::test]
+async fn exchange_outage_synthetic_file() {
+    let (bars, gap_at) = synthetic_outage_bars();
+    outage(
+        Harness::file(params(SHORT, LONG), bars, READY).await,
+        gap_at,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn exchange_outage_synthetic_dynamo() {
+    let (bars, gap_at) = synthetic_outage_bars();
+    outage(
+        Harness::dynamo("outage-synthetic", params(SHORT, LONG), bars, READY).await,
+        gap_at,
+    )
+    .await;
 }
 
 #[tokio::test]

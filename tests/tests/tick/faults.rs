@@ -1,11 +1,11 @@
-//! The fake exchange misbehaves across a run of real candles: 503 storms, 429s and timeouts, some
+//! The fake exchange misbehaves across a run of synthetic candles: 503 storms, 429s and timeouts, some
 //! absorbed by the client's retries inside a tick, some long enough to fail whole ticks (one with an
 //! order intent saved but not sent). No clOrdID reaches the engine twice, and once the faults stop
 //! the position is the model's target.
 
 use maestro_lambda::store::StateStore;
 use maestro_tests::fake_bitmex::{Bar, Fault, FaultRule};
-use maestro_tests::tick_harness::{Harness, Oracle, find_segment, params, real_bars, signals};
+use maestro_tests::tick_harness::{Harness, Oracle, find_segment, params, signals, synthetic_bars};
 use std::time::Duration;
 
 const SHORT: u32 = 5;
@@ -13,17 +13,17 @@ const LONG: u32 = 20;
 const READY: usize = LONG as usize;
 const LEN: usize = 90;
 
-/// Real bars where a fresh 5/20 model takes its first regime on the 20th bar and flips at least
+/// Bars of the synthetic market where a fresh 5/20 model takes its first regime on the 20th bar and flips at least
 /// twice afterwards, the flips at least 8 minutes apart and the first one 4 or more minutes after
 /// the start. Returns the bars and the two flip minutes (completed counts).
-fn segment(test: &str) -> Option<(Vec<Bar>, usize, usize)> {
-    let bars = real_bars(test)?;
+fn segment() -> (Vec<Bar>, usize, usize) {
+    let bars = synthetic_bars();
     let start = find_segment(SHORT, LONG, &bars, 5000, LEN, |s| {
         s.len() >= 3 && s[0] == READY - 1 && s[1] >= READY + 4 && s[2] >= s[1] + 8 && s[2] + 4 < LEN
     })
-    .expect("the real data holds such a stretch");
+    .expect("the synthetic market holds such a stretch");
     let s = signals(SHORT, LONG, &bars, start, LEN);
-    Some((bars[start..start + LEN].to_vec(), s[1] + 1, s[2] + 1))
+    (bars[start..start + LEN].to_vec(), s[1] + 1, s[2] + 1)
 }
 
 fn on(fault: Fault, times: u32, method: &str, route: &str) -> FaultRule {
@@ -135,9 +135,7 @@ async fn faulty_run<S: StateStore>(mut h: Harness<S>, flip1: usize, flip2: usize
 
 #[tokio::test]
 async fn fault_storms_across_a_run_dynamo() {
-    let Some((bars, f1, f2)) = segment("fault_storms_across_a_run_dynamo") else {
-        return;
-    };
+    let (bars, f1, f2) = segment();
     faulty_run(
         Harness::dynamo("storms", params(SHORT, LONG), bars, READY).await,
         f1,
@@ -148,9 +146,7 @@ async fn fault_storms_across_a_run_dynamo() {
 
 #[tokio::test]
 async fn fault_storms_across_a_run_file() {
-    let Some((bars, f1, f2)) = segment("fault_storms_across_a_run_file") else {
-        return;
-    };
+    let (bars, f1, f2) = segment();
     faulty_run(
         Harness::file(params(SHORT, LONG), bars, READY).await,
         f1,

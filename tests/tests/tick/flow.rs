@@ -1,4 +1,4 @@
-//! The tick end to end on real LTC candles, with the real BitMEX client against the fake BitMEX and
+//! The tick end to end on a seeded synthetic market, with the real BitMEX client against the fake BitMEX and
 //! each real store (DynamoDB on moto, and the file store): warm-up from empty state, the first
 //! regime and a crossover, the same minute ticked twice, paused and dry-run bots, a hand trade,
 //! and missed ticks caught up from a backlog.
@@ -9,7 +9,7 @@ use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::{InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{
-    Harness, Oracle, SYMBOL, TICK_BUDGET, find_segment, params, real_bars, stored_strategy,
+    Harness, Oracle, SYMBOL, TICK_BUDGET, find_segment, params, stored_strategy, synthetic_bars,
 };
 use std::time::Instant;
 
@@ -18,11 +18,11 @@ const LONG: u32 = 20;
 /// Bars already completed when the bot first runs: fewer than the long window, so it warms up.
 const FIRST_COMPLETED: usize = 15;
 
-/// Real bars from the first stretch where a fresh 5/20 crossover takes its first regime on the
+/// Bars of the synthetic market from the first stretch where a fresh 5/20 crossover takes its first regime on the
 /// 20th bar, flips 3 to 13 bars later, and then holds for at least 8 bars. Returns the bars and the
 /// index of the flip.
-fn crossover_segment(test: &str) -> Option<(Vec<Bar>, usize)> {
-    let bars = real_bars(test)?;
+fn crossover_segment() -> (Vec<Bar>, usize) {
+    let bars = synthetic_bars();
     let len = 60;
     let start = find_segment(SHORT, LONG, &bars, 1000, len, |s| {
         s.len() >= 2
@@ -30,9 +30,9 @@ fn crossover_segment(test: &str) -> Option<(Vec<Bar>, usize)> {
             && (s[0] + 3..=s[0] + 13).contains(&s[1])
             && s.get(2).is_none_or(|&next| next > s[1] + 8)
     })
-    .expect("the real data holds such a crossover");
+    .expect("the synthetic market holds such a crossover");
     let flip = maestro_tests::tick_harness::signals(SHORT, LONG, &bars, start, len)[1];
-    Some((bars[start..start + len].to_vec(), flip))
+    (bars[start..start + len].to_vec(), flip)
 }
 
 fn side_for(delta: i64) -> Side {
@@ -140,18 +140,14 @@ async fn warm_up_then_crossover<S: StateStore>(mut h: Harness<S>, flip: usize) {
 
 #[tokio::test]
 async fn warm_up_then_crossover_dynamo() {
-    let Some((bars, flip)) = crossover_segment("warm_up_then_crossover_dynamo") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     let h = Harness::dynamo("warm-up", params(SHORT, LONG), bars, FIRST_COMPLETED).await;
     warm_up_then_crossover(h, flip).await;
 }
 
 #[tokio::test]
 async fn warm_up_then_crossover_file() {
-    let Some((bars, flip)) = crossover_segment("warm_up_then_crossover_file") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     let h = Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await;
     warm_up_then_crossover(h, flip).await;
 }
@@ -208,18 +204,14 @@ async fn paused_bot<S: StateStore>(mut h: Harness<S>, flip: usize) {
 
 #[tokio::test]
 async fn paused_bot_dynamo() {
-    let Some((bars, flip)) = crossover_segment("paused_bot_dynamo") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     let h = Harness::dynamo("paused", params(SHORT, LONG), bars, FIRST_COMPLETED).await;
     paused_bot(h, flip).await;
 }
 
 #[tokio::test]
 async fn paused_bot_file() {
-    let Some((bars, flip)) = crossover_segment("paused_bot_file") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     paused_bot(
         Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await,
         flip,
@@ -240,7 +232,7 @@ async fn dry_run_bot<S: StateStore>(mut h: Harness<S>, flip: usize) {
     let recorded = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 10, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 10, h.now_ms() / 1000)
         .await
         .expect("orders");
     assert_eq!(
@@ -268,9 +260,7 @@ async fn dry_run_bot<S: StateStore>(mut h: Harness<S>, flip: usize) {
 
 #[tokio::test]
 async fn dry_run_dynamo() {
-    let Some((bars, flip)) = crossover_segment("dry_run_dynamo") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     let mut p = params(SHORT, LONG);
     p.dry_run = true;
     dry_run_bot(
@@ -282,9 +272,7 @@ async fn dry_run_dynamo() {
 
 #[tokio::test]
 async fn dry_run_file() {
-    let Some((bars, flip)) = crossover_segment("dry_run_file") else {
-        return;
-    };
+    let (bars, flip) = crossover_segment();
     let mut p = params(SHORT, LONG);
     p.dry_run = true;
     dry_run_bot(Harness::file(p, bars, FIRST_COMPLETED).await, flip).await;
@@ -315,17 +303,13 @@ async fn hand_trade<S: StateStore>(mut h: Harness<S>) {
 
 #[tokio::test]
 async fn hand_trade_dynamo() {
-    let Some((bars, _)) = crossover_segment("hand_trade_dynamo") else {
-        return;
-    };
+    let (bars, _) = crossover_segment();
     hand_trade(Harness::dynamo("hand", params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }
 
 #[tokio::test]
 async fn hand_trade_file() {
-    let Some((bars, _)) = crossover_segment("hand_trade_file") else {
-        return;
-    };
+    let (bars, _) = crossover_segment();
     hand_trade(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }
 
@@ -372,16 +356,12 @@ async fn several_bots<S: StateStore>(h: Harness<S>) {
 
 #[tokio::test]
 async fn several_bots_dynamo() {
-    let Some((bars, _)) = crossover_segment("several_bots_dynamo") else {
-        return;
-    };
+    let (bars, _) = crossover_segment();
     several_bots(Harness::dynamo("bots", params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }
 
 #[tokio::test]
 async fn several_bots_file() {
-    let Some((bars, _)) = crossover_segment("several_bots_file") else {
-        return;
-    };
+    let (bars, _) = crossover_segment();
     several_bots(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }

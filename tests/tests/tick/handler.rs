@@ -110,13 +110,11 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
     let orders = fake.orders("LTCUSDT");
     assert_eq!(orders.len(), 2, "{orders:?}");
 
-    // The function URL shows what the tick did.
+    // The function URL shows what the tick did, asked at the last tick's time: the orders it lists
+    // are those not yet expired then, whatever today's date.
+    let now = minute(completed);
     let out = function
-        .dispatch(
-            fixture("url-get-status-iam.json"),
-            deadline(now_ms()),
-            now_ms(),
-        )
+        .dispatch(fixture("url-get-status-iam.json"), deadline(now), now)
         .await
         .expect("status");
     assert_eq!(out["statusCode"], 200, "{out}");
@@ -136,8 +134,4 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         .expect("load")
         .expect("the bot has a record");
     assert_eq!(stored.value.last_position, Some(-1000));
-}
-
-fn now_ms() -> i64 {
-    maestro_lambda::clock::now_ms()
 }

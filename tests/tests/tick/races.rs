@@ -6,7 +6,7 @@ use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::{Failpoint, NoFailpoints, Outcome, TickError};
 use maestro_tests::fake_bitmex::{Bar, Fault, FaultRule};
 use maestro_tests::tick_harness::{
-    Bot, CrashOnce, Harness, LoadGate, find_segment, params, real_bars, stored_strategy,
+    Bot, CrashOnce, Harness, LoadGate, find_segment, params, stored_strategy, synthetic_bars,
 };
 use std::time::Duration;
 
@@ -15,16 +15,16 @@ const LONG: u32 = 20;
 const READY: usize = LONG as usize;
 const TICKS: usize = 8;
 
-/// Real bars where a fresh 5/20 model takes its first regime on the 20th bar and flips 2 to 10 bars
+/// Bars of the synthetic market where a fresh 5/20 model takes its first regime on the 20th bar and flips 2 to 10 bars
 /// later; returns them and the minute (completed count) of the flip.
-fn segment(test: &str) -> Option<(Vec<Bar>, usize)> {
-    let bars = real_bars(test)?;
+fn segment() -> (Vec<Bar>, usize) {
+    let bars = synthetic_bars();
     let start = find_segment(SHORT, LONG, &bars, 3000, 40, |s| {
         s.first() == Some(&(READY - 1)) && s.get(1).is_some_and(|&f| f > READY && f < READY + 10)
     })
-    .expect("the real data holds such a crossover");
+    .expect("the synthetic market holds such a crossover");
     let flip = maestro_tests::tick_harness::signals(SHORT, LONG, &bars, start, 40)[1] + 1;
-    Some((bars[start..start + 40].to_vec(), flip))
+    (bars[start..start + 40].to_vec(), flip)
 }
 
 /// Ticks (one order for the first regime) up to the minute before the flip.
@@ -127,9 +127,7 @@ async fn eight_at_once<S: StateStore + Clone + 'static>(mut h: Harness<S>, flip:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_concurrent_ticks_dynamo() {
-    let Some((bars, flip)) = segment("eight_concurrent_ticks_dynamo") else {
-        return;
-    };
+    let (bars, flip) = segment();
     eight_at_once(
         Harness::dynamo("eight", params(SHORT, LONG), bars, READY).await,
         flip,
@@ -139,9 +137,7 @@ async fn eight_concurrent_ticks_dynamo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_concurrent_ticks_file() {
-    let Some((bars, flip)) = segment("eight_concurrent_ticks_file") else {
-        return;
-    };
+    let (bars, flip) = segment();
     eight_at_once(Harness::file(params(SHORT, LONG), bars, READY).await, flip).await;
 }
 
@@ -191,7 +187,7 @@ async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point
     let logged = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
     assert_eq!(
@@ -216,9 +212,7 @@ const CRASH_POINTS: [Failpoint; 3] = [
 
 #[tokio::test]
 async fn crash_at_each_failpoint_dynamo() {
-    let Some((bars, flip)) = segment("crash_at_each_failpoint_dynamo") else {
-        return;
-    };
+    let (bars, flip) = segment();
     for point in CRASH_POINTS {
         let h = Harness::dynamo("crash", params(SHORT, LONG), bars.clone(), READY).await;
         crash_then_recover(h, flip, point).await;
@@ -227,9 +221,7 @@ async fn crash_at_each_failpoint_dynamo() {
 
 #[tokio::test]
 async fn crash_at_each_failpoint_file() {
-    let Some((bars, flip)) = segment("crash_at_each_failpoint_file") else {
-        return;
-    };
+    let (bars, flip) = segment();
     for point in CRASH_POINTS {
         let h = Harness::file(params(SHORT, LONG), bars.clone(), READY).await;
         crash_then_recover(h, flip, point).await;
@@ -265,9 +257,7 @@ async fn lost_response<S: StateStore>(mut h: Harness<S>, flip: usize, fault: Fau
 
 #[tokio::test]
 async fn dropped_order_response_dynamo() {
-    let Some((bars, flip)) = segment("dropped_order_response_dynamo") else {
-        return;
-    };
+    let (bars, flip) = segment();
     let drop = Fault::ExecuteThenDrop(Duration::from_millis(600));
     lost_response(
         Harness::dynamo("dropped", params(SHORT, LONG), bars, READY).await,
@@ -279,9 +269,7 @@ async fn dropped_order_response_dynamo() {
 
 #[tokio::test]
 async fn dropped_order_response_file() {
-    let Some((bars, flip)) = segment("dropped_order_response_file") else {
-        return;
-    };
+    let (bars, flip) = segment();
     for fault in [
         Fault::ExecuteThenDrop(Duration::from_millis(600)),
         Fault::ExecuteThenOverloaded,
@@ -316,7 +304,7 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
     let logged = h
         .bot
         .store
-        .recent_orders(&h.bot.id, 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
     let recorded = logged
@@ -343,9 +331,7 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
 
 #[tokio::test]
 async fn crash_then_pause_dynamo() {
-    let Some((bars, flip)) = segment("crash_then_pause_dynamo") else {
-        return;
-    };
+    let (bars, flip) = segment();
     for point in [Failpoint::AfterIntentSaved, Failpoint::AfterOrderAccepted] {
         let h = Harness::dynamo("pause", params(SHORT, LONG), bars.clone(), READY).await;
         crash_then_pause(h, flip, point).await;
@@ -354,9 +340,7 @@ async fn crash_then_pause_dynamo() {
 
 #[tokio::test]
 async fn crash_then_pause_file() {
-    let Some((bars, flip)) = segment("crash_then_pause_file") else {
-        return;
-    };
+    let (bars, flip) = segment();
     for point in [Failpoint::AfterIntentSaved, Failpoint::AfterOrderAccepted] {
         let h = Harness::file(params(SHORT, LONG), bars.clone(), READY).await;
         crash_then_pause(h, flip, point).await;
