@@ -8,10 +8,15 @@
 //! The counts are printed at the end (`cargo test ... -- --nocapture` shows them).
 //!
 //! The seed is fixed so a failure replays exactly; `MAESTRO_CHAOS_SEED=<u64>` tries another.
+//!
+//! The real-data runs skip on a clone without `../shared/data`; the synthetic runs check the same
+//! invariants on a seeded rough market (trends, chop and a crash, [`rough_market`]) and always run.
 
+use maestro_lambda::exchange::BinSize;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::{Failpoint, Failpoints, NoFailpoints, TickError, TickReport};
-use maestro_tests::fake_bitmex::{Fault, FaultRule};
+use maestro_tests::fake_bitmex::{Fault, FaultRule, synthetic};
+use maestro_tests::market::{FIRST_CLOSE, rough_market};
 use maestro_tests::tick_harness::{
     Harness, Oracle, SYMBOL, assert_no_duplicates, build_client, params, real_bars, stored_strategy,
 };
@@ -23,8 +28,13 @@ use std::time::{Duration, Instant};
 
 const SHORT: u32 = 5;
 const LONG: u32 = 20;
-/// Simulated minutes of the run.
+/// Simulated minutes of the run on real data.
 const MINUTES: usize = 2000;
+/// Simulated minutes of the synthetic runs: enough for every fault kind, failpoint and race to
+/// occur, short enough to run on every `cargo test`.
+const SYNTHETIC_MINUTES: usize = 700;
+/// The synthetic market's seed (the fault draws have their own).
+const MARKET_SEED: u64 = 0x005e_ed0f_c4a0;
 /// Where the run starts in the May 2021 file: a few hours before the 19 May crash.
 const START: usize = 5000;
 const DEFAULT_SEED: u64 = 0x6d61_6573_7472_6f21;
@@ -124,7 +134,7 @@ impl Counts {
     }
 }
 
-async fn chaos<S: StateStore + Clone + 'static>(mut h: Harness<S>, label: &str) {
+async fn chaos<S: StateStore + Clone + 'static>(mut h: Harness<S>, label: &str, minutes: usize) {
     let seed = std::env::var("MAESTRO_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -154,7 +164,7 @@ async fn chaos<S: StateStore + Clone + 'static>(mut h: Harness<S>, label: &str) 
     let mut version = 0;
     let mut seen_orders = 0;
     let mut ids = HashSet::new();
-    for _ in 0..MINUTES {
+    for _ in 0..minutes {
         h.advance(1);
         let signal = oracle
             .push(&h.completed_bars()[h.completed() - 1])
@@ -274,7 +284,7 @@ async fn chaos<S: StateStore + Clone + 'static>(mut h: Harness<S>, label: &str) 
     }
     let crashes = crashes.lock().map(|c| c.clone()).unwrap_or_default();
     println!(
-        "chaos run ({label}, seed {seed}): {MINUTES} minutes in {:.1?}",
+        "chaos run ({label}, seed {seed}): {minutes} minutes in {:.1?}",
         started.elapsed()
     );
     println!(
@@ -319,6 +329,12 @@ fn check_orders<S: StateStore>(h: &Harness<S>, seen: &mut usize, ids: &mut HashS
     *seen = orders.len();
 }
 
+/// The synthetic market of the always-running chaos runs, one bar more than the run's minutes.
+fn synthetic_chaos_bars(minutes: usize) -> Vec<maestro_tests::fake_bitmex::Bar> {
+    let closes = rough_market(MARKET_SEED, minutes + 1);
+    synthetic(FIRST_CLOSE, BinSize::M1, closes.len(), |i| closes[i])
+}
+
 fn chaos_bars(test: &str) -> Option<Vec<maestro_tests::fake_bitmex::Bar>> {
     let bars = real_bars(test)?;
     Some(bars[START..START + MINUTES + 1].to_vec())
@@ -332,6 +348,7 @@ async fn chaos_run_dynamo() {
     chaos(
         Harness::dynamo("chaos", params(SHORT, LONG), bars, 1).await,
         "DynamoStore on moto",
+        MINUTES,
     )
     .await;
 }
@@ -343,5 +360,28 @@ async fn chaos_run_file() {
     };
     // In RAM: every minute saves, and a disk's fsync (about 14 ms here) would dominate the run.
     let h = Harness::file_in_memory(params(SHORT, LONG), bars, 1).await;
-    chaos(h, "FileStore in /dev/shm").await;
+    chaos(h, "FileStore in /dev/shm", MINUTES).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_run_synthetic_dynamo() {
+    let bars = synthetic_chaos_bars(SYNTHETIC_MINUTES);
+    chaos(
+        Harness::dynamo("chaos-synthetic", params(SHORT, LONG), bars, 1).await,
+        "synthetic market, DynamoStore on moto",
+        SYNTHETIC_MINUTES,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_run_synthetic_file() {
+    let bars = synthetic_chaos_bars(SYNTHETIC_MINUTES);
+    let h = Harness::file_in_memory(params(SHORT, LONG), bars, 1).await;
+    chaos(
+        h,
+        "synthetic market, FileStore in /dev/shm",
+        SYNTHETIC_MINUTES,
+    )
+    .await;
 }
