@@ -4,21 +4,18 @@
 use maestro_core::{Price, TickSize};
 use maestro_lambda::bitmex::{ApiSecret, signature};
 use maestro_lambda::exchange::{BinSize, Exchange};
+use maestro_tests::clock;
 use maestro_tests::data::data_file;
 use maestro_tests::fake_bitmex::{
-    FakeBitmex, InstrumentSpec, SeriesFormat, TEST_API_KEY, TEST_API_SECRET, iso, load_bars,
-    synthetic,
+    Bar, FakeBitmex, SeriesFormat, TEST_API_KEY, TEST_API_SECRET, iso, load_bars, synthetic,
 };
+use maestro_tests::market::{FIRST_CLOSE, FakeMarket, rough_market, write_freqtrade, xbtusd};
+use maestro_tests::scratch::scratch_dir;
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
-
+/// BitMEX's `api-expires` is unsigned whole seconds.
 fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(clock::now_s()).unwrap_or(0)
 }
 
 /// A raw signed GET; `expires` and `secret` chosen by the test.
@@ -210,18 +207,38 @@ async fn real_bitmex_candles_round_trip_through_the_client() {
         return;
     };
     let bars = load_bars(&path, SeriesFormat::BitmexCsv, BinSize::M1).expect("loads");
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    fake.add_instrument(InstrumentSpec {
-        symbol: "XBTUSD".into(),
-        lot_size: 100,
-        tick_size: 0.5,
-        multiplier: -100_000_000,
-        underlying_to_position_multiplier: None,
-        taker_fee: 0.00075,
-        maker_fee: -0.00025,
-        state: "Open".into(),
+    let (fake, bars) = FakeMarket::minutes(0)
+        .instrument(xbtusd())
+        .bars(bars)
+        .start()
+        .await;
+    xbtusd_round_trip(&fake, &bars).await;
+}
+
+#[tokio::test]
+async fn synthetic_bitmex_candles_round_trip_through_the_client() {
+    let closes = rough_market(0x00b1_7c01, 1_500);
+    // XBTUSD-like prices on its 0.5 tick.
+    let mut bars = synthetic(FIRST_CLOSE, BinSize::M1, closes.len(), |i| {
+        (closes[i] * 60.0).round() / 2.0
     });
-    fake.set_series("XBTUSD", BinSize::M1, bars.clone(), bars.len());
+    // Every fifth bucket's range holds only its own close: the open BitMEX serves (the previous
+    // close) then lies outside [low, high], as in real BitMEX data.
+    for b in bars.iter_mut().skip(1).step_by(5) {
+        b.high = b.close + 0.5;
+        b.low = b.close - 0.5;
+    }
+    let (fake, bars) = FakeMarket::minutes(0)
+        .instrument(xbtusd())
+        .bars(bars)
+        .start()
+        .await;
+    xbtusd_round_trip(&fake, &bars).await;
+}
+
+/// Every XBTUSD bar comes back through the client with its time and price on the 0.5 tick, opens
+/// outside [low, high] included.
+async fn xbtusd_round_trip(fake: &FakeBitmex, bars: &[Bar]) {
     let client = fake.client().expect("client");
     let ins = client.instrument("XBTUSD").await.expect("instrument");
     assert_eq!(ins.tick_size, TickSize::new(5, 1).expect("0.5"));
@@ -230,7 +247,7 @@ async fn real_bitmex_candles_round_trip_through_the_client() {
         .await
         .expect("every candle");
     assert_eq!(candles.len(), bars.len());
-    for (c, b) in candles.iter().zip(&bars) {
+    for (c, b) in candles.iter().zip(bars) {
         assert_eq!(c.close_time_ms, b.close_time_ms);
         assert_eq!(
             c.close,
@@ -247,6 +264,52 @@ async fn real_bitmex_candles_round_trip_through_the_client() {
         outside > 0,
         "BitMEX opens outside [low, high] are accepted ({outside} of them)"
     );
+}
+
+#[test]
+fn loaders_read_each_file_format_as_close_times_on_synthetic_files() {
+    let dir = scratch_dir("loaders_synthetic");
+    let freqtrade = write_freqtrade(dir.path(), &[100.0, 100.5, 101.25], &[]);
+    let start_of_bar = dir.path().join("start.csv");
+    std::fs::write(
+        &start_of_bar,
+        "timestamp,open,high,low,close,volume\n\
+         2024-12-26T17:45:00Z,102.4,102.65,102.4,102.62,543.077\n\
+         2024-12-26T17:46:00Z,102.62,102.7,102.5,102.55,12.5\n",
+    )
+    .expect("write");
+    let bitmex = dir.path().join("bitmex.csv");
+    std::fs::write(
+        &bitmex,
+        "timestamp,symbol,open,high,low,close,trades,volume,vwap,lastSize,turnover,homeNotional,foreignNotional\n\
+         2020-05-29 00:00:00+00:00,XBTUSD,9509.0,9509.5,9509.0,9509.0,13,1291,9509.5,509.0,13576156,0.13576156,1291.0\n\
+         2020-05-29 00:01:00+00:00,XBTUSD,9509.0,9509.5,9505.0,9506.0,3,100,9507.5,9.0,1357615,0.01357615,100.0\n",
+    )
+    .expect("write");
+    let cases = [
+        (&freqtrade, SeriesFormat::FreqtradeJson, 3, iso(FIRST_CLOSE)),
+        (
+            &start_of_bar,
+            SeriesFormat::CsvStartOfBar,
+            2,
+            "2024-12-26T17:46:00.000Z".to_owned(),
+        ),
+        (
+            &bitmex,
+            SeriesFormat::BitmexCsv,
+            2,
+            "2020-05-29T00:00:00.000Z".to_owned(),
+        ),
+    ];
+    for (path, format, rows, first_close) in cases {
+        let bars = load_bars(path, format, BinSize::M1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bars.len(), rows, "{format:?}");
+        assert_eq!(
+            iso(bars[0].close_time_ms),
+            first_close,
+            "{format:?}: start-of-bar files shift by one bar"
+        );
+    }
 }
 
 #[tokio::test]

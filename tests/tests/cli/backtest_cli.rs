@@ -3,13 +3,8 @@
 
 use maestro_cli::commands::{Cli, CliError, run};
 use maestro_tests::data::data_file;
-use std::path::PathBuf;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("maestro-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir.join(name)
-}
+use maestro_tests::market::{rough_market, write_freqtrade};
+use maestro_tests::scratch::scratch_dir;
 
 fn cli(args: &[&str]) -> Result<(), CliError> {
     let mut argv = vec!["maestro"];
@@ -33,11 +28,24 @@ fn backtest_writes_its_chart_and_sweep_its_heatmap() {
     let Some(file) = data_file(test, "ltcusdt-binance-spot-1m-2024-12.csv") else {
         return;
     };
-    let file = file.to_string_lossy().into_owned();
-    let chart = scratch("bt.svg");
+    let dir = scratch_dir(test);
+    charts_are_written(&file.to_string_lossy(), &dir, "start");
+}
+
+#[test]
+fn backtest_writes_its_chart_and_sweep_its_heatmap_on_synthetic_data() {
+    let dir = scratch_dir("charts_synthetic");
+    let file = write_freqtrade(dir.path(), &rough_market(0x0063_6c69, 3_000), &[]);
+    // freqtrade JSON is start-of-bar by definition.
+    charts_are_written(&file.to_string_lossy(), &dir, "start");
+}
+
+/// `maestro backtest --chart` and `maestro sweep --heatmap` on `file` write SVGs into `dir`.
+fn charts_are_written(file: &str, dir: &tempfile::TempDir, stamp: &str) {
+    let chart = dir.path().join("bt.svg");
     let chart_s = chart.to_string_lossy().into_owned();
     cli(&[
-        "backtest", &file, "--short", "20", "--long", "90", "--stamp", "start", "--chart", &chart_s,
+        "backtest", file, "--short", "20", "--long", "90", "--stamp", stamp, "--chart", &chart_s,
     ])
     .unwrap_or_else(|e| panic!("{e}"));
     let svg = std::fs::read_to_string(&chart).unwrap_or_default();
@@ -45,11 +53,11 @@ fn backtest_writes_its_chart_and_sweep_its_heatmap() {
         svg.starts_with("<svg") && svg.contains("SMA 20/90"),
         "chart must be an SVG with the pair"
     );
-    let heat = scratch("heat.svg");
+    let heat = dir.path().join("heat.svg");
     let heat_s = heat.to_string_lossy().into_owned();
     cli(&[
         "sweep",
-        &file,
+        file,
         "--short",
         "2..8",
         "--long",
@@ -69,6 +77,7 @@ fn backtest_writes_its_chart_and_sweep_its_heatmap() {
 
 #[test]
 fn usage_errors_exit_2_and_failures_exit_1_with_a_way_out() {
+    let dir = scratch_dir("usage_errors");
     // Parser-level: unknown values and malformed ranges.
     assert_eq!(
         usage_exit_code(&["backtest", "f.json", "--mode", "sideways"]),
@@ -83,7 +92,7 @@ fn usage_errors_exit_2_and_failures_exit_1_with_a_way_out() {
     assert_eq!(usage_exit_code(&["backtest", "--help"]), 0);
 
     // A file that does not exist: failure, naming the path.
-    let missing = scratch("nope.json").to_string_lossy().into_owned();
+    let missing = dir.path().join("nope.json").to_string_lossy().into_owned();
     let e = cli(&["backtest", &missing]).err();
     assert!(
         matches!(&e, Some(CliError::Failed(m)) if m.contains("nope.json")),
@@ -95,7 +104,7 @@ fn usage_errors_exit_2_and_failures_exit_1_with_a_way_out() {
     );
 
     // A broken row: the record, line and what is wrong.
-    let bad = scratch("bad.csv");
+    let bad = dir.path().join("bad.csv");
     std::fs::write(
         &bad,
         "timestamp,open,high,low,close,volume\n\

@@ -1,4 +1,4 @@
-//! Backtest/simulated-exchange parity on real data: driving `SimExchange` through the `Exchange`
+//! Backtest/simulated-exchange parity on real and synthetic data: driving `SimExchange` through the `Exchange`
 //! port the way the tick does (advance the clock, fetch new candles, feed the core, place the
 //! planned market order with a deterministic clOrdID) gives exactly the backtest's fills, fees and
 //! PnL. This is what lets a replay through `maestro run` match `maestro backtest`.
@@ -9,7 +9,10 @@ use maestro_cli::sim::{SimExchange, account::FeeRate, ltcusdt};
 use maestro_core::{Guards, Mode, Params, Step, Strategy, TickSize};
 use maestro_lambda::exchange::{BinSize, Exchange, OrderRequest};
 use maestro_tests::data::data_file;
+use maestro_tests::market::{rough_market, write_freqtrade};
+use maestro_tests::scratch::scratch_dir;
 use std::future::Future;
+use std::path::Path;
 use std::task::{Context, Poll, Waker};
 
 /// `SimExchange` never waits, so one poll completes any of its calls.
@@ -27,8 +30,22 @@ fn sim_exchange_trades_exactly_like_the_backtest() {
     let Some(path) = data_file(test, "ltcusdt-binance-spot-1m-2021-05.json") else {
         return;
     };
-    let series = load(&path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let candles = series.candles[..12_000].to_vec();
+    // The month's first 12,000 minutes.
+    sim_matches_backtest(&path, 12_000, 50);
+}
+
+#[test]
+fn sim_exchange_trades_exactly_like_the_backtest_on_synthetic_data() {
+    let dir = scratch_dir("sim_parity_synthetic");
+    let path = write_freqtrade(dir.path(), &rough_market(0x0051_4d50, 4_000), &[]);
+    sim_matches_backtest(&path, 4_000, 20);
+}
+
+/// Drives `SimExchange` over the first `n` candles of `path` like the tick does, and finds the
+/// backtest's fills, account and PnL, with more than `min_fills` fills.
+fn sim_matches_backtest(path: &Path, n: usize, min_fills: usize) {
+    let series = load(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let candles = series.candles[..n].to_vec();
     let mut short_series = series.clone();
     short_series.candles = candles.clone();
     for (short, long, mode) in [(10, 50, Mode::LongShort), (5, 30, Mode::LongOnly)] {
@@ -95,8 +112,9 @@ fn sim_exchange_trades_exactly_like_the_backtest() {
         let mark = candles[candles.len() - 1].close;
         assert_eq!(ex.account().equity(mark), report.final_pnl());
         assert!(
-            fills.len() > 50,
-            "the month's first 12,000 minutes must trade"
+            fills.len() > min_fills,
+            "{short}/{long} {mode:?}: the {n} minutes must trade ({} fills)",
+            fills.len()
         );
     }
 }

@@ -1,13 +1,16 @@
 //! The core on real market data: 44,447 one-minute LTC/USDT candles (May–June 2021, including the
 //! 19 May crash). The O(1) strategy's signal times must equal, exactly, those of a naive reference
 //! that recomputes both means from scratch on every candle (the original script's
-//! `sum(closes[-n:]) / n`) and compares them as exact rationals.
+//! `sum(closes[-n:]) / n`) and compares them as exact rationals. Each check also runs on a seeded
+//! synthetic market (trends, chop, a crash, outages cut in), so it runs on every clone.
 #![allow(clippy::unwrap_used)]
 
 use maestro_core::{
     Candle, CandleError, Guards, Mode, Params, Price, Regime, Strategy, TickSize, run_batch,
 };
 use maestro_tests::data::data_file;
+use maestro_tests::market::{rough_market, write_freqtrade};
+use maestro_tests::scratch::scratch_dir;
 use std::path::Path;
 
 const MINUTE: i64 = 60_000;
@@ -77,18 +80,33 @@ fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
     };
     let candles = load_freqtrade(&path);
     assert_eq!(candles.len(), 44_447, "candles in {}", path.display());
+    plain_signals_equal_the_naive_reference(&candles, 500, 20_011);
+}
 
+#[test]
+fn signal_times_on_synthetic_data_equal_the_naive_reference() {
+    let candles = synthetic_candles(&[]);
+    plain_signals_equal_the_naive_reference(&candles, 60, 5_011);
+}
+
+/// The core's 10/50 signals over `candles` (more than `min_signals`) equal the naive reference's,
+/// also when the run is cut in two by a snapshot at candle `cut`.
+fn plain_signals_equal_the_naive_reference(candles: &[Candle], min_signals: usize, cut: usize) {
     let mut s = Strategy::<64>::new(params(10, 50)).unwrap();
     let mut got = Vec::new();
-    let stats = run_batch(&mut s, &candles, |_, sig| {
+    let stats = run_batch(&mut s, candles, |_, sig| {
         got.push((sig.close_time_ms, sig.regime))
     })
-    .unwrap_or_else(|e| panic!("real data refused: {e}"));
-    let want = naive_signals(&candles, 10, 50);
+    .unwrap_or_else(|e| panic!("candles refused: {e}"));
+    let want = naive_signals(candles, 10, 50);
 
     assert_eq!(stats.candles, candles.len());
     assert_eq!(stats.not_ready, 49);
-    assert!(want.len() > 500, "only {} reference signals", want.len());
+    assert!(
+        want.len() > min_signals,
+        "only {} reference signals",
+        want.len()
+    );
     if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
         panic!(
             "first difference at signal #{i}: core {:?}, reference {:?}",
@@ -97,13 +115,12 @@ fn signal_times_on_real_ltc_data_equal_the_naive_reference() {
     }
     assert_eq!(got.len(), want.len(), "signal counts differ");
     eprintln!(
-        "10/50 on {} real candles: {} signals, equal to the naive reference",
+        "10/50 on {} candles: {} signals, equal to the naive reference",
         candles.len(),
         got.len()
     );
 
     // Cut the run in two with a snapshot (as the runner does between ticks): same signals.
-    let cut = 20_011;
     let mut first = Strategy::<64>::new(params(10, 50)).unwrap();
     run_batch(&mut first, &candles[..cut], |_, _| {}).unwrap();
     let mut buf = [0u8; Strategy::<64>::MAX_SNAPSHOT_LEN];
@@ -179,7 +196,18 @@ fn guarded_signal_times_on_real_ltc_data_equal_the_naive_reference() {
         return;
     };
     let candles = load_freqtrade(&path);
-    let plain = naive_signals(&candles, 10, 50).len();
+    guarded_signals_equal_the_naive_reference(&candles);
+}
+
+#[test]
+fn guarded_signal_times_on_synthetic_data_equal_the_naive_reference() {
+    guarded_signals_equal_the_naive_reference(&synthetic_candles(&[]));
+}
+
+/// With each kind of guard, the core's signals over `candles` equal the naive guarded reference's,
+/// and are fewer than the plain crossover's.
+fn guarded_signals_equal_the_naive_reference(candles: &[Candle]) {
+    let plain = naive_signals(candles, 10, 50).len();
     let cases = [
         Guards {
             hysteresis_bp: 10,
@@ -209,11 +237,11 @@ fn guarded_signal_times_on_real_ltc_data_equal_the_naive_reference() {
         })
         .unwrap();
         let mut got = Vec::new();
-        run_batch(&mut s, &candles, |_, sig| {
+        run_batch(&mut s, candles, |_, sig| {
             got.push((sig.close_time_ms, sig.regime))
         })
         .unwrap();
-        let want = naive_guarded_signals(&candles, 10, 50, g);
+        let want = naive_guarded_signals(candles, 10, 50, g);
         assert_eq!(got, want, "{g:?}");
         assert!(
             got.len() < plain,
@@ -233,6 +261,22 @@ fn real_exchange_outages_are_reported_as_gaps() {
     };
     let candles = load_freqtrade(&path);
     assert_eq!(candles.len(), 61_277, "candles in {}", path.display());
+    let gaps = outages(&candles);
+    eprintln!("missing bars per outage: {gaps:?}");
+    // The data README lists outages of 151 and 284 minutes between bars: 150 and 283 missing.
+    assert_eq!(gaps, [150, 283], "the file has two real outages");
+}
+
+#[test]
+fn synthetic_exchange_outages_are_reported_as_gaps() {
+    // Outages as long as the April 2021 file's: 150 and 283 bars never produced.
+    let candles = synthetic_candles(&[3_000..3_150, 8_000..8_283]);
+    assert_eq!(outages(&candles), [150, 283]);
+}
+
+/// The bars missing in each outage the core refuses to bridge, restarting the strategy after each
+/// as a runner does.
+fn outages(candles: &[Candle]) -> Vec<u64> {
     let mut s = Strategy::<64>::new(params(10, 50)).unwrap();
     let mut from = 0;
     let mut gaps = Vec::new();
@@ -258,7 +302,13 @@ fn real_exchange_outages_are_reported_as_gaps() {
             }
         }
     }
-    eprintln!("missing bars per outage: {gaps:?}");
-    // The data README lists outages of 151 and 284 minutes between bars: 150 and 283 missing.
-    assert_eq!(gaps, [150, 283], "the file has two real outages");
+    gaps
+}
+
+/// 12,000 minutes of the seeded rough market (trends, chop, a crash), less the bars in `holes`,
+/// through the same freqtrade file reader as the real data.
+fn synthetic_candles(holes: &[std::ops::Range<usize>]) -> Vec<Candle> {
+    let dir = scratch_dir("core_synthetic");
+    let path = write_freqtrade(dir.path(), &rough_market(0x0000_636f_7265, 12_000), holes);
+    load_freqtrade(&path)
 }
