@@ -20,7 +20,7 @@ use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const ROUTE_SECRET: &str = "handler-route-secret-0123456789abcdef";
@@ -68,6 +68,7 @@ struct Setup<T> {
 }
 
 async fn setup<T>(test: &str, auth: RouteAuth, tick: T) -> Setup<T> {
+    captured_logs();
     let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
     let table = fresh_table(test).await;
     let bots =
@@ -447,7 +448,10 @@ async fn other_events_are_a_clear_error() {
 // ---------------------------------------------------------------------------------------------
 // Secrets
 
-/// Everything logged while a [`capture_logs`] guard is alive on this thread.
+/// Everything logged by this test binary: a global subscriber, installed by [`setup`] before any
+/// test logs. A per-thread one (`set_default`, even with the interest cache rebuilt) misses the
+/// handler's events when the other handler tests in this binary hit the same callsites at the same
+/// time; no other test in the binary installs a subscriber, and the scan then covers their logs too.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -464,29 +468,28 @@ impl Write for Captured {
     }
 }
 
-/// A JSON subscriber at TRACE for this thread only: the test shares its binary with others running
-/// on parallel threads, so a process-global subscriber would both see their logs and forbid any
-/// other test from installing its own. The test runs on a current-thread runtime, so every task
-/// the handler spawns logs here too.
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
+fn captured_logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || sink.clone())
+            .finish();
+        // Another global subscriber would make the scan blind: fail loudly instead.
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        captured
+    })
 }
 
 /// Runs every kind of invocation, including failures (bad auth, exchange refusing the key,
-/// foreign events), with logging at TRACE, and finds no secret in any log line of the test, nor
-/// in any response or error.
+/// foreign events), with logging at TRACE, and finds no secret in any log line of the whole test
+/// binary, nor in any response or error.
 #[tokio::test]
 async fn nothing_logged_or_answered_holds_a_secret() {
     use maestro_tests::fake_bitmex::{Fault, FaultRule};
-    let (captured, _logging) = capture_logs();
     let s = setup("handler-secrets", hmac(), no_tick()).await;
     s._fake.set_position("LTCUSDT", 1000);
     s._fake
@@ -521,7 +524,7 @@ async fn nothing_logged_or_answered_holds_a_secret() {
         }
     }
     seen.push_str(&format!("{:?}", s.function.auth));
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("logs")).into_owned();
+    let logs = String::from_utf8_lossy(&captured_logs().0.lock().expect("logs")).into_owned();
     assert!(
         logs.contains("route"),
         "the handler logged its requests: {logs}"
