@@ -28,6 +28,7 @@ pub mod price;
 pub mod replay;
 pub mod sma;
 pub mod snapshot;
+pub mod state;
 pub mod strategy;
 
 pub use batch::{BatchError, BatchStats, run_batch};
@@ -39,4 +40,5 @@ pub use price::{Price, PriceError, TickSize};
 pub use replay::{DemoMarket, Digest, demo_digest};
 pub use sma::{Mean, RollingSma, WindowError};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use state::STATE_VERSION;
 pub use strategy::{CandleError, Signal, Step, Strategy};

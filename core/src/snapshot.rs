@@ -69,7 +69,7 @@ impl fmt::Display for SnapshotError {
 impl core::error::Error for SnapshotError {}
 
 /// The closes of a pair, serialised oldest first.
-struct ClosesOut<'a, const CAP: usize>(&'a SmaPair<CAP>);
+pub(crate) struct ClosesOut<'a, const CAP: usize>(pub(crate) &'a SmaPair<CAP>);
 
 impl<const CAP: usize> Serialize for ClosesOut<'_, CAP> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -83,9 +83,9 @@ impl<const CAP: usize> Serialize for ClosesOut<'_, CAP> {
 }
 
 /// Closes read back into a fixed array; more than `CAP` is an error, not a panic.
-struct ClosesIn<const CAP: usize> {
-    buf: [i64; CAP],
-    len: usize,
+pub(crate) struct ClosesIn<const CAP: usize> {
+    pub(crate) buf: [i64; CAP],
+    pub(crate) len: usize,
 }
 
 impl<'de, const CAP: usize> Deserialize<'de> for ClosesIn<CAP> {
@@ -150,7 +150,7 @@ struct SnapIn<const CAP: usize> {
 /// The version of a snapshot that starts the way every schema starts (`{"v":N`), so that a
 /// snapshot of another schema says so instead of failing as malformed. Hand-parsed: a generic
 /// JSON skip over the rest would recurse on hostile nesting.
-fn leading_version(bytes: &[u8]) -> Option<u32> {
+pub(crate) fn leading_version(bytes: &[u8]) -> Option<u32> {
     let rest = bytes.trim_ascii_start().strip_prefix(b"{\"v\":")?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || digits > 9 {

@@ -14,7 +14,10 @@ fn file_store(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = FileStore::open(dir.path()).expect("store");
     let mut record = BotRecord::new("bench", BotParams::default());
-    record.snapshot = Some("x".repeat(600));
+    record.core = Some(maestro_lambda::store::CoreState {
+        lot_size: 1000,
+        state: "x".repeat(600),
+    });
     record.last_close_ms = Some(1_620_000_000_000);
     let mut version = runtime
         .block_on(store.save(&record, None))

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `BOTS` | JSON list of bots (see [`BotSpec`]) | one bot `ltc` with [`BotParams::default`] |
 //! | `TABLE_NAME` | DynamoDB table | required |
-//! | `BITMEX_BASE_URL` | BitMEX REST base | testnet ([`TESTNET_BASE_URL`]) |
+//! | `BITMEX_BASE_URL` | BitMEX REST base | testnet ([`TESTNET_URL`]) |
 //! | `SECRET_ARN` | Secrets Manager secret (JSON) with the credentials | — |
 //! | `BITMEX_API_KEY`, `BITMEX_API_SECRET`, `ROUTE_SECRET` | local stand-ins when `SECRET_ARN` is unset | — |
 //! | `ROUTE_AUTH` | `iam` (the function URL checks SigV4) or `hmac` (the function checks) | `iam` |
@@ -14,16 +14,15 @@
 mod bots;
 
 pub use bots::{
-    BotConfig, BotSpec, GuardsSpec, ParamError, ParamsPatch, STRATEGY_CAPACITY, valid_bot_id,
-    validate_params,
+    BotConfig, BotParamsError, BotSpec, ParamsPatch, STRATEGY_CAPACITY, validate_params,
 };
 
+// Testnet is the default, so nothing trades real money unless the user says so.
+use crate::bitmex::TESTNET_URL;
+use crate::bot_id::BotId;
 use crate::params::BotParams;
 use crate::secrets::{Secret, Secrets};
 use std::time::Duration;
-
-/// BitMEX testnet: the default, so nothing trades real money unless the user says so.
-pub const TESTNET_BASE_URL: &str = "https://testnet.bitmex.com/api/v1";
 
 /// How the routes authenticate callers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +93,7 @@ impl Config {
         let bots = match get("BOTS") {
             Some(text) => parse_bots(&text)?,
             None => vec![BotConfig {
-                id: "ltc".to_owned(),
+                id: BotId::new("ltc").map_err(|e| bad("BOTS", e.to_string()))?,
                 params: BotParams::default(),
             }],
         };
@@ -113,7 +112,7 @@ impl Config {
 
         let bitmex_base_url = match get("BITMEX_BASE_URL") {
             Some(text) => parse_base_url(&text)?,
-            None => TESTNET_BASE_URL.to_owned(),
+            None => TESTNET_URL.to_owned(),
         };
 
         let route_auth = match get("ROUTE_AUTH").as_deref().map(str::trim) {
@@ -212,24 +211,13 @@ pub fn parse_bots(text: &str) -> Result<Vec<BotConfig>, ConfigError> {
     }
     let mut bots: Vec<BotConfig> = Vec::with_capacity(specs.len());
     for spec in specs {
-        if !valid_bot_id(&spec.id) {
-            return Err(bad(
-                "BOTS",
-                format!(
-                    "bot id {:?} must be 1 to 32 of a-z 0-9 _ - starting with a letter or digit",
-                    short(&spec.id)
-                ),
-            ));
-        }
-        if bots.iter().any(|b| b.id == spec.id) {
+        let id = BotId::new(spec.id.as_str()).map_err(|e| bad("BOTS", e.to_string()))?;
+        if bots.iter().any(|b| b.id == id) {
             return Err(bad("BOTS", format!("bot id {:?} appears twice", spec.id)));
         }
         let params = spec.params.apply(&BotParams::default());
         validate_params(&params).map_err(|e| bad("BOTS", format!("bot {:?}: {e}", spec.id)))?;
-        bots.push(BotConfig {
-            id: spec.id,
-            params,
-        });
+        bots.push(BotConfig { id, params });
     }
     Ok(bots)
 }
@@ -276,7 +264,7 @@ fn parse_base_url(text: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
     use crate::exchange::BinSize;
-    use crate::params::TradeMode;
+    use maestro_core::{Guards, Mode};
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -306,7 +294,7 @@ mod tests {
     #[test]
     fn defaults_are_testnet_one_lot_daily_10_50_iam() {
         let cfg = Config::from_lookup(env(BASE)).expect("valid");
-        assert_eq!(cfg.bitmex_base_url, TESTNET_BASE_URL);
+        assert_eq!(cfg.bitmex_base_url, TESTNET_URL);
         assert_eq!(cfg.route_auth, RouteAuthMode::Iam);
         assert_eq!(cfg.bots.len(), 1);
         let p = &cfg.bots[0].params;
@@ -326,11 +314,15 @@ mod tests {
         assert_eq!(a.symbol, "XBTUSDT");
         assert_eq!(a.bin, BinSize::H1);
         assert_eq!((a.short_window, a.long_window), (5, 20));
-        assert_eq!(a.mode, TradeMode::LongOnly);
+        assert_eq!(a.mode, Mode::LongOnly);
         assert_eq!((a.qty, a.max_position), (2000, 4000));
         assert_eq!(
-            (a.hysteresis_bp, a.confirm_bars, a.min_hold_bars),
-            (25, 2, 3)
+            a.guards,
+            Guards {
+                hysteresis_bp: 25,
+                confirm_bars: 2,
+                min_hold_bars: 3
+            }
         );
         assert!(a.dry_run);
         assert_eq!(cfg.bots[1].params, BotParams::default());

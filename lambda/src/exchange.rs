@@ -109,8 +109,22 @@ pub struct PlacedOrder {
     pub filled_qty: u64,
     /// Average fill price in quote currency, if any fill (display only).
     pub avg_price: Option<f64>,
-    /// BitMEX `ordStatus` (`New`, `Filled`, `Canceled`, `Rejected`, ...).
+    /// BitMEX `ordStatus` (`New`, `PartiallyFilled`, `Filled`, `Canceled`, `Rejected`, ...).
     pub status: String,
+    /// Contracts still working (`leavesQty`): more than 0 only while the order is open.
+    #[serde(default)]
+    pub leaves_qty: u64,
+    /// When the exchange last stamped the order (`timestamp`), ms since the UNIX epoch; 0 when
+    /// unknown.
+    #[serde(default)]
+    pub timestamp_ms: i64,
+}
+
+impl PlacedOrder {
+    /// Whether the order can still execute (BitMEX's working states `New` and `PartiallyFilled`).
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "New" | "PartiallyFilled")
+    }
 }
 
 /// A failure talking to the exchange, split by what the caller should do about it.
@@ -195,14 +209,38 @@ pub trait Exchange: Send + Sync {
         order: &OrderRequest,
     ) -> impl Future<Output = ExchangeResult<PlacedOrder>> + Send;
 
-    /// Looks an order up by its client order id.
+    /// Looks an order up by its client order id; when several orders carried it (an exchange that
+    /// frees a finished order's id), the newest.
     fn order_by_cl_ord_id(
         &self,
         symbol: &str,
         cl_ord_id: &str,
     ) -> impl Future<Output = ExchangeResult<Option<PlacedOrder>>> + Send;
 
-    /// Cancels every open order for the symbol; returns how many were cancelled.
+    /// The orders for the symbol whose client order id starts with `cl_ord_id_prefix` (every order
+    /// when it is empty), stamped at or after `since_ms`, oldest first. When more than `max` match,
+    /// the newest `max`. Every state is listed (open, filled, cancelled, rejected); the same id may
+    /// appear more than once when the exchange lets a finished order's id be used again.
+    fn orders_since(
+        &self,
+        symbol: &str,
+        cl_ord_id_prefix: &str,
+        since_ms: i64,
+        max: usize,
+    ) -> impl Future<Output = ExchangeResult<Vec<PlacedOrder>>> + Send;
+
+    /// Cancels the symbol's orders with these client order ids, and only those. Returns the orders
+    /// the exchange reported, as they now stand: a cancelled one as `Canceled`, one that had already
+    /// finished (filled, perhaps just before) unchanged. An id the exchange does not know is not an
+    /// error: it is simply not in the answer.
+    fn cancel_orders(
+        &self,
+        symbol: &str,
+        cl_ord_ids: &[String],
+    ) -> impl Future<Output = ExchangeResult<Vec<PlacedOrder>>> + Send;
+
+    /// Cancels every open order for the symbol, the trader's own included; returns how many were
+    /// cancelled. Prefer [`cancel_orders`](Self::cancel_orders), which touches only the bot's.
     fn cancel_all(&self, symbol: &str) -> impl Future<Output = ExchangeResult<usize>> + Send;
 
     /// Arms the dead-man's switch: cancel everything after `timeout_ms` unless re-armed (0 disarms).

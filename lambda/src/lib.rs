@@ -10,6 +10,7 @@
 //! Lambda runtime and its events) is behind the default feature `aws`.
 
 pub mod bitmex;
+pub mod bot_id;
 pub mod clock;
 pub mod config;
 pub mod exchange;

@@ -232,6 +232,8 @@ impl SimExchange {
             filled_qty: qty,
             avg_price,
             status: status.to_owned(),
+            leaves_qty: 0,
+            timestamp_ms: st.now_ms,
         };
         let index = st.orders.len();
         st.orders.push(placed.clone());
@@ -300,6 +302,44 @@ impl Exchange for SimExchange {
             .by_cl_ord_id
             .get(cl_ord_id)
             .map(|&i| st.orders[i].clone()))
+    }
+
+    async fn orders_since(
+        &self,
+        symbol: &str,
+        cl_ord_id_prefix: &str,
+        since_ms: i64,
+        max: usize,
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        self.check_symbol(symbol)?;
+        let st = self.state();
+        let mut found: Vec<PlacedOrder> = st
+            .orders
+            .iter()
+            .rev()
+            .filter(|o| o.timestamp_ms >= since_ms && o.cl_ord_id.starts_with(cl_ord_id_prefix))
+            .take(max)
+            .cloned()
+            .collect();
+        found.reverse();
+        Ok(found)
+    }
+
+    async fn cancel_orders(
+        &self,
+        symbol: &str,
+        cl_ord_ids: &[String],
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        // Market orders fill at once, so nothing is left to cancel; like BitMEX, the known ones
+        // are reported as they stand and unknown ids are skipped.
+        self.check_symbol(symbol)?;
+        let st = self.state();
+        Ok(st
+            .orders
+            .iter()
+            .filter(|o| !o.cl_ord_id.is_empty() && cl_ord_ids.contains(&o.cl_ord_id))
+            .cloned()
+            .collect())
     }
 
     async fn cancel_all(&self, symbol: &str) -> ExchangeResult<usize> {

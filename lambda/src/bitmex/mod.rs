@@ -8,7 +8,8 @@
 //! candles.rs   GET /trade/bucketed → core candles (END-of-bucket stamps = close_time_ms)
 //! account.rs   GET /instrument, GET /position
 //! orders.rs    POST /order (retried with the same clOrdID; "Duplicate clOrdID" = look it up),
-//!              GET /order, DELETE /order/all, POST /order/cancelAllAfter
+//!              GET /order (one clOrdID, or the bot's prefix over a window, paged),
+//!              DELETE /order (by clOrdID; 404 = gone), DELETE /order/all, POST /order/cancelAllAfter
 //! ```
 //!
 //! A client is cheap to clone: clones share one connection pool and the rate-limit state. The
@@ -33,6 +34,7 @@ mod rate;
 mod sign;
 
 pub use candles::MAX_CANDLES_PER_REQUEST;
+pub use orders::{CANCEL_BATCH, MAX_ORDER_PAGES, ORDERS_PAGE};
 pub use rate::RateLimit;
 pub use sign::{ApiSecret, Credentials, signature};
 
@@ -235,6 +237,25 @@ impl Exchange for BitmexClient {
         cl_ord_id: &str,
     ) -> ExchangeResult<Option<PlacedOrder>> {
         self.find_order(symbol, cl_ord_id).await
+    }
+
+    async fn orders_since(
+        &self,
+        symbol: &str,
+        cl_ord_id_prefix: &str,
+        since_ms: i64,
+        max: usize,
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        self.list_orders_since(symbol, cl_ord_id_prefix, since_ms, max)
+            .await
+    }
+
+    async fn cancel_orders(
+        &self,
+        symbol: &str,
+        cl_ord_ids: &[String],
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        self.cancel_by_cl_ord_ids(symbol, cl_ord_ids).await
     }
 
     async fn cancel_all(&self, symbol: &str) -> ExchangeResult<usize> {

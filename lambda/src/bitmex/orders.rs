@@ -2,6 +2,7 @@
 
 use super::BitmexClient;
 use super::account::whole;
+use super::candles::{iso_from_ms, ms_from_iso};
 use super::error::is_duplicate_cl_ord_id;
 use super::http::{Call, parse_json};
 use crate::exchange::{ExchangeError, ExchangeResult, OrderRequest, PlacedOrder, Side};
@@ -10,6 +11,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::exchange::MAX_CL_ORD_ID_LEN;
+
+/// Rows per `GET /order` page (BitMEX's documented default is 100; 500 is the most its tables
+/// serve per request).
+pub const ORDERS_PAGE: usize = 500;
+/// Pages read at most by one [`orders_since`](crate::exchange::Exchange::orders_since) call:
+/// beyond that the window holds more orders than a bot makes, and an answer cut short would be
+/// mistaken for the whole story, so the call fails instead.
+pub const MAX_ORDER_PAGES: usize = 20;
+/// Client order ids per `DELETE /order` request.
+pub const CANCEL_BATCH: usize = 100;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,6 +35,8 @@ struct OrderRow {
     cum_qty: Option<f64>,
     avg_px: Option<f64>,
     ord_status: Option<String>,
+    leaves_qty: Option<f64>,
+    timestamp: Option<String>,
 }
 
 fn to_placed(route: &str, row: OrderRow) -> ExchangeResult<PlacedOrder> {
@@ -45,6 +58,9 @@ fn to_placed(route: &str, row: OrderRow) -> ExchangeResult<PlacedOrder> {
     Ok(PlacedOrder {
         qty: qty("orderQty", row.order_qty)?,
         filled_qty: qty("cumQty", row.cum_qty)?,
+        leaves_qty: qty("leavesQty", row.leaves_qty)?,
+        // The time only orders the answer for a reader; a missing stamp is no reason to refuse it.
+        timestamp_ms: row.timestamp.as_deref().and_then(ms_from_iso).unwrap_or(0),
         order_id: row.order_id,
         cl_ord_id: row.cl_ord_id.unwrap_or_default(),
         symbol: row.symbol.unwrap_or_default(),
@@ -143,12 +159,125 @@ impl BitmexClient {
         let call = Call::new(Method::GET, "/order")
             .query("symbol", symbol)
             .query("filter", filter)
-            .query("count", "1");
+            .query("count", "1")
+            // Newest first: where BitMEX lets a finished order's id be used again, the id names
+            // several orders, and the one that matters is the latest.
+            .query("reverse", "true");
         let rows: Vec<OrderRow> = parse_json(ROUTE, &self.send(&call).await?)?;
         rows.into_iter()
             .find(|r| r.cl_ord_id.as_deref() == Some(cl_ord_id))
             .map(|row| to_placed(ROUTE, row))
             .transpose()
+    }
+
+    /// `GET /order?symbol=..&startTime=..&count=500&reverse=true[&start=..]`, paged newest first
+    /// until a short page or `max` matches; the prefix is matched here because BitMEX's `filter`
+    /// matches exact values only. Paging by offset while orders arrive can show a row twice (it
+    /// shifts to the next page), never hide one; the order id removes the repeat.
+    pub(crate) async fn list_orders_since(
+        &self,
+        symbol: &str,
+        cl_ord_id_prefix: &str,
+        since_ms: i64,
+        max: usize,
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        const ROUTE: &str = "GET /order";
+        let start_time = iso_from_ms(since_ms)?;
+        let mut found: Vec<PlacedOrder> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for page in 0..MAX_ORDER_PAGES {
+            if found.len() >= max {
+                break;
+            }
+            let mut call = Call::new(Method::GET, "/order")
+                .query("symbol", symbol)
+                .query("startTime", start_time.clone())
+                .query("count", ORDERS_PAGE.to_string())
+                .query("reverse", "true");
+            if page > 0 {
+                call = call.query("start", (page * ORDERS_PAGE).to_string());
+            }
+            let rows: Vec<OrderRow> = parse_json(ROUTE, &self.send(&call).await?)?;
+            let full = rows.len() >= ORDERS_PAGE;
+            for row in rows {
+                let ours = row.symbol.as_deref().is_none_or(|s| s == symbol)
+                    && row
+                        .cl_ord_id
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with(cl_ord_id_prefix));
+                if ours && seen.insert(row.order_id.clone()) {
+                    found.push(to_placed(ROUTE, row)?);
+                }
+            }
+            if !full {
+                found.truncate(max);
+                found.reverse();
+                return Ok(found);
+            }
+        }
+        if found.len() >= max {
+            found.truncate(max);
+            found.reverse();
+            return Ok(found);
+        }
+        Err(ExchangeError::Rejected {
+            status: 0,
+            name: "TooManyOrders".into(),
+            message: format!(
+                "{ROUTE}: more than {} orders on {symbol} since {start_time}; not all were read",
+                MAX_ORDER_PAGES * ORDERS_PAGE
+            ),
+        })
+    }
+
+    /// `DELETE /order` with `{"clOrdID": [..]}` in batches. A 404 means BitMEX knows none of the
+    /// batch; whether it would also answer 404 for a batch with one unknown id among open orders
+    /// is not documented, so such a batch is sent again one id at a time.
+    pub(crate) async fn cancel_by_cl_ord_ids(
+        &self,
+        symbol: &str,
+        cl_ord_ids: &[String],
+    ) -> ExchangeResult<Vec<PlacedOrder>> {
+        let ids: Vec<&String> = cl_ord_ids.iter().filter(|id| !id.is_empty()).collect();
+        let mut reported = Vec::new();
+        for batch in ids.chunks(CANCEL_BATCH) {
+            match self.delete_orders(symbol, batch).await? {
+                Some(rows) => reported.extend(rows),
+                None if batch.len() > 1 => {
+                    for id in batch {
+                        reported.extend(
+                            self.delete_orders(symbol, &[*id])
+                                .await?
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(reported)
+    }
+
+    /// One `DELETE /order`; `None` for a 404 (no such order: already gone, or never placed).
+    async fn delete_orders(
+        &self,
+        symbol: &str,
+        ids: &[&String],
+    ) -> ExchangeResult<Option<Vec<PlacedOrder>>> {
+        const ROUTE: &str = "DELETE /order";
+        let call = Call::new(Method::DELETE, "/order").body(serde_json::json!({ "clOrdID": ids }));
+        let body = match self.send(&call).await {
+            Ok(body) => body,
+            Err(ExchangeError::Rejected { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let rows: Vec<OrderRow> = parse_json(ROUTE, &body)?;
+        rows.into_iter()
+            // An id reused on another symbol is not this bot's order here.
+            .filter(|r| r.symbol.as_deref().is_none_or(|s| s == symbol))
+            .map(|row| to_placed(ROUTE, row))
+            .collect::<ExchangeResult<Vec<_>>>()
+            .map(Some)
     }
 
     pub(crate) async fn delete_all_orders(&self, symbol: &str) -> ExchangeResult<usize> {

@@ -1,7 +1,10 @@
 //! A bot's settings: their JSON shape (`BOTS`, `set_params`) and the one validation both go through.
 
+use crate::bot_id::BotId;
 use crate::exchange::BinSize;
-use crate::params::{BotParams, TradeMode};
+use crate::params::{BotParams, guards_json, mode_json};
+use maestro_core::crossover::MAX_HYSTERESIS_BP;
+use maestro_core::{Guards, Mode};
 use serde::Deserialize;
 
 /// The largest window a bot may use: the live strategy's ring-buffer capacity.
@@ -11,12 +14,9 @@ pub use crate::params::LIVE_CAPACITY as STRATEGY_CAPACITY;
 /// typo).
 const MAX_GUARD_BARS: u32 = 10_000;
 
-/// Largest hysteresis band: 100 %.
-const MAX_HYSTERESIS_BP: u32 = 10_000;
-
 /// A bot's settings that cannot be used, naming the setting.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ParamError {
+pub enum BotParamsError {
     /// The symbol is empty, too long or not made of capital letters and digits.
     #[error("symbol {0:?} must be 2 to 20 capital letters or digits (e.g. LTCUSDT)")]
     Symbol(String),
@@ -68,69 +68,54 @@ pub enum ParamError {
 
 /// Checks a bot's settings. The one check used both at start-up and by the `set_params` route, so a
 /// setting refused at deployment is refused at run time too.
-pub fn validate_params(params: &BotParams) -> Result<(), ParamError> {
+pub fn validate_params(params: &BotParams) -> Result<(), BotParamsError> {
     let symbol = params.symbol.as_str();
     let symbol_ok = (2..=20).contains(&symbol.len())
         && symbol
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if !symbol_ok {
-        return Err(ParamError::Symbol(symbol.chars().take(40).collect()));
+        return Err(BotParamsError::Symbol(symbol.chars().take(40).collect()));
     }
     if params.short_window == 0 {
-        return Err(ParamError::ShortWindowZero);
+        return Err(BotParamsError::ShortWindowZero);
     }
     if params.short_window >= params.long_window {
-        return Err(ParamError::WindowsOrder {
+        return Err(BotParamsError::WindowsOrder {
             short: params.short_window,
             long: params.long_window,
         });
     }
     if usize::try_from(params.long_window).map_or(true, |long| long > STRATEGY_CAPACITY) {
-        return Err(ParamError::LongWindowTooLarge {
+        return Err(BotParamsError::LongWindowTooLarge {
             long: params.long_window,
             max: STRATEGY_CAPACITY,
         });
     }
     if params.qty == 0 {
-        return Err(ParamError::QtyZero);
+        return Err(BotParamsError::QtyZero);
     }
     if params.max_position < params.qty {
-        return Err(ParamError::MaxPositionBelowQty {
+        return Err(BotParamsError::MaxPositionBelowQty {
             qty: params.qty,
             max_position: params.max_position,
         });
     }
     if i64::try_from(params.max_position).is_err() {
-        return Err(ParamError::MaxPositionTooLarge(params.max_position));
+        return Err(BotParamsError::MaxPositionTooLarge(params.max_position));
     }
-    if params.hysteresis_bp > MAX_HYSTERESIS_BP {
-        return Err(ParamError::Hysteresis(params.hysteresis_bp));
+    if params.guards.hysteresis_bp > MAX_HYSTERESIS_BP {
+        return Err(BotParamsError::Hysteresis(params.guards.hysteresis_bp));
     }
     for (name, value) in [
-        ("confirm_bars", params.confirm_bars),
-        ("min_hold_bars", params.min_hold_bars),
+        ("confirm_bars", params.guards.confirm_bars),
+        ("min_hold_bars", params.guards.min_hold_bars),
     ] {
         if value > MAX_GUARD_BARS {
-            return Err(ParamError::GuardBars { name, value });
+            return Err(BotParamsError::GuardBars { name, value });
         }
     }
     Ok(())
-}
-
-/// The whipsaw guards as written in `BOTS` and in `set_params` (all off by default).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GuardsSpec {
-    /// Hysteresis band in basis points.
-    #[serde(default)]
-    pub hysteresis_bp: u32,
-    /// Closes a new regime must hold.
-    #[serde(default)]
-    pub confirm_bars: u32,
-    /// Minimum candles between flips.
-    #[serde(default)]
-    pub min_hold_bars: u32,
 }
 
 /// A bot's settings as written in JSON (`BOTS`, `set_params`): every field optional; what is absent
@@ -147,13 +132,15 @@ pub struct ParamsPatch {
     /// Long SMA window.
     pub long_window: Option<u32>,
     /// `long_short`, `long_only` or `short_only`.
-    pub mode: Option<TradeMode>,
+    #[serde(default, with = "mode_json::option")]
+    pub mode: Option<Mode>,
     /// Position size in contracts.
     pub qty: Option<u64>,
     /// Position limit in contracts.
     pub max_position: Option<u64>,
     /// Whipsaw guards (given as a whole).
-    pub guards: Option<GuardsSpec>,
+    #[serde(default, with = "guards_json::option")]
+    pub guards: Option<Guards>,
     /// Record orders without sending them.
     pub dry_run: Option<bool>,
 }
@@ -184,9 +171,7 @@ impl ParamsPatch {
             p.max_position = v;
         }
         if let Some(g) = self.guards {
-            p.hysteresis_bp = g.hysteresis_bp;
-            p.confirm_bars = g.confirm_bars;
-            p.min_hold_bars = g.min_hold_bars;
+            p.guards = g;
         }
         if let Some(v) = self.dry_run {
             p.dry_run = v;
@@ -210,20 +195,9 @@ pub struct BotSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BotConfig {
     /// Bot id (its record key, `?bot=` of `/status`, `bot` of `/control`).
-    pub id: String,
+    pub id: BotId,
     /// Settings at start-up (the stored record's settings win once `set_params` changed them).
     pub params: BotParams,
-}
-
-/// Whether a bot id has the allowed shape (it ends up in storage keys and client order ids).
-pub fn valid_bot_id(id: &str) -> bool {
-    let mut bytes = id.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    first_ok
-        && id.len() <= 32
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -252,10 +226,18 @@ mod tests {
             ("qty 0", |p| p.qty = 0, false),
             ("max below qty", |p| p.max_position = 999, false),
             ("max huge", |p| p.max_position = u64::MAX, false),
-            ("hysteresis 100%", |p| p.hysteresis_bp = 10_000, true),
-            ("hysteresis over 100%", |p| p.hysteresis_bp = 10_001, false),
-            ("confirm absurd", |p| p.confirm_bars = 1_000_000, false),
-            ("hold absurd", |p| p.min_hold_bars = 1_000_000, false),
+            ("hysteresis 100%", |p| p.guards.hysteresis_bp = 10_000, true),
+            (
+                "hysteresis over 100%",
+                |p| p.guards.hysteresis_bp = 10_001,
+                false,
+            ),
+            (
+                "confirm absurd",
+                |p| p.guards.confirm_bars = 1_000_000,
+                false,
+            ),
+            ("hold absurd", |p| p.guards.min_hold_bars = 1_000_000, false),
             ("symbol empty", |p| p.symbol.clear(), false),
             ("symbol lower", |p| p.symbol = "ltcusdt".into(), false),
             ("symbol path", |p| p.symbol = "LTC/USDT".into(), false),

@@ -146,7 +146,7 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             }
         }
         Err(store_failure(&StoreError::Conflict {
-            bot_id: bot.id.clone(),
+            bot_id: bot.id.to_string(),
             expected: None,
         }))
     }
@@ -169,14 +169,14 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                 if new == r.params {
                     return Ok(false);
                 }
-                // Everything but dry_run shapes the core's decisions, and the snapshot carries the
-                // settings it was built with: drop it so the next tick re-warms from recent candles
+                // Everything but dry_run shapes the core's decisions, and the core's state was built
+                // under the old settings: drop it so the next tick re-warms from recent candles
                 // under the new settings instead of mixing old state with new windows.
                 let mut old_core = r.params.clone();
                 old_core.dry_run = new.dry_run;
                 rewarm = old_core != new;
                 if rewarm {
-                    r.snapshot = None;
+                    r.core = None;
                     r.last_close_ms = None;
                 }
                 r.params = new;

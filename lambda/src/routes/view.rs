@@ -1,17 +1,25 @@
-//! The core's state as `/status` shows it, decoded from the record's snapshot with the core's own
-//! decoder (which re-validates everything, so a corrupt snapshot is reported, not trusted).
+//! The core's state as `/status` shows it, restored from the record's state and settings with the
+//! core's own decoder (which re-validates everything, so a corrupt state is reported, not trusted).
 
+use crate::params::{BotParams, LiveStrategy};
+use crate::store::CoreState;
 use maestro_core::{Mean, TickSize};
 use serde_json::{Value, json};
 
-/// What the stored core snapshot says; `null` before the first warm-up. Prices are in quote
+/// What the stored core state says; `null` before the first warm-up. Prices are in quote
 /// currency when the instrument's tick size is known (display only), and always as exact tick sums.
-pub(super) fn core_view(snapshot: Option<&str>, tick: Option<TickSize>) -> Value {
-    let Some(text) = snapshot else {
+pub(super) fn core_view(
+    core: Option<&CoreState>,
+    params: &BotParams,
+    tick: Option<TickSize>,
+) -> Value {
+    let Some(core) = core else {
         return Value::Null;
     };
+    // The lot size the state was built on: the state as the bot last saw it.
+    let params = params.core_params(core.lot_size);
     // Boxed: the ring buffer is several KiB, and this runs on an async task's stack.
-    let strategy = match crate::params::LiveStrategy::decode(text.as_bytes()).map(Box::new) {
+    let strategy = match LiveStrategy::restore_state(params, core.state.as_bytes()).map(Box::new) {
         Ok(s) => s,
         Err(e) => return json!({ "error": format!("stored core state is unreadable: {e}") }),
     };

@@ -4,7 +4,7 @@
 //!
 //! | item | pk | sk | other attributes |
 //! |---|---|---|---|
-//! | bot record | `bot#<id>` | `state` | `version` (N), `schema` (N), `record` (S, JSON) |
+//! | bot record | `bot#<id>` | `state` | `version` (N), `schema` (N: 2, or 1 upgraded on load), `record` (S, JSON) |
 //! | order | `bot#<id>` | `order#<decided_at_ms, 13 digits>#<clOrdID>` | `ttl`, `schema`, `order` (S, JSON) |
 //! | route nonce | `nonce#<nonce>` | `nonce` | `ttl` |
 //!
@@ -15,8 +15,8 @@
 mod item;
 
 use super::{
-    BotRecord, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned, order_expiry_s,
-    order_sort_key, validate_bot_id, validate_nonce, validate_order,
+    BotRecord, OrderLog, RECORD_SCHEMA, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
+    order_expiry_s, order_sort_key, validate_bot_id, validate_nonce, validate_order,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
@@ -191,7 +191,7 @@ impl StateStore for DynamoStore {
             .item("pk", s(bot_pk(&record.bot_id)))
             .item("sk", s(STATE_SK))
             .item("version", n(new_version))
-            .item("schema", n(SCHEMA))
+            .item("schema", n(RECORD_SCHEMA))
             .item("record", s(json));
         let put = match expected {
             None => put.condition_expression("attribute_not_exists(pk)"),

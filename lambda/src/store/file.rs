@@ -2,7 +2,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `<bot_id>.json` | `{"schema":1,"version":N,"record":{...}}` |
+//! | `<bot_id>.json` | `{"schema":2,"version":N,"record":{...}}` (schema 1 is still read) |
 //! | `<bot_id>.orders.json` | the bot's recent orders with their expiry |
 //! | `nonces.auth.json` | route-auth nonces with their expiry |
 //! | `<bot_id>.lock`, `nonces.auth.lock` | empty; exclusive `flock`s serialise writers |
@@ -15,8 +15,8 @@
 //! OS drops it when a holder dies.
 
 use super::{
-    BotRecord, OrderLog, SCHEMA, StateStore, StoreError, StoreResult, Versioned, order_expiry_s,
-    order_sort_key, validate_bot_id, validate_nonce, validate_order,
+    BotRecord, OrderLog, RECORD_SCHEMA, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
+    order_expiry_s, order_sort_key, validate_bot_id, validate_nonce, validate_order,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,7 @@ impl FileStore {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct RecordFile {
     schema: u32,
     version: u64,
@@ -118,7 +118,7 @@ impl StateStore for FileStore {
                     .ok_or_else(|| StoreError::Failed("record version overflow".to_owned()))?,
             };
             let file = RecordFile {
-                schema: SCHEMA,
+                schema: RECORD_SCHEMA,
                 version,
                 record,
             };
@@ -206,25 +206,43 @@ fn orders_file(bot_id: &str) -> String {
 }
 
 fn read_record(dir: &Path, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
-    let Some(file) = read_json::<RecordFile>(dir, &record_file(bot_id))? else {
-        return Ok(None);
+    let name = record_file(bot_id);
+    let path = dir.join(&name);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("reading", &path, &e)),
     };
-    if file.version == 0 {
+    let corrupt = |what: String| StoreError::Corrupt(format!("{}: {what}", path.display()));
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let schema = file
+        .get("schema")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| corrupt("no schema number".to_owned()))?;
+    let version = file
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| corrupt("no version number".to_owned()))?;
+    if version == 0 {
         return Err(StoreError::Corrupt(format!(
-            "{}: version 0 was never written",
-            record_file(bot_id)
+            "{name}: version 0 was never written"
         )));
     }
-    if file.record.bot_id != bot_id {
+    let record = file
+        .get_mut("record")
+        .map(serde_json::Value::take)
+        .ok_or_else(|| corrupt("no record".to_owned()))?;
+    let record = super::record_from_json(schema, record).map_err(corrupt)?;
+    if record.bot_id != bot_id {
         return Err(StoreError::Corrupt(format!(
-            "{}: record belongs to bot {:?}",
-            record_file(bot_id),
-            super::shorten(&file.record.bot_id)
+            "{name}: record belongs to bot {:?}",
+            super::shorten(&record.bot_id)
         )));
     }
     Ok(Some(Versioned {
-        value: file.record,
-        version: file.version,
+        value: record,
+        version,
     }))
 }
 

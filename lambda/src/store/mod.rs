@@ -3,13 +3,14 @@
 #[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod file;
+mod legacy;
 
 #[cfg(feature = "aws")]
 pub use dynamo::DynamoStore;
 pub use file::FileStore;
 
 use crate::exchange::Side;
-use crate::params::BotParams;
+use crate::params::{BotParams, LiveStrategy};
 use core::future::Future;
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,9 @@ pub struct BotRecord {
     pub bot_id: String,
     /// Configuration in force.
     pub params: BotParams,
-    /// The core's state, as encoded by maestro-core's snapshot encoder; `None` before warm-up.
-    pub snapshot: Option<String>,
+    /// The core's state (without the parameters, which are `params` above); `None` before
+    /// warm-up and after a change of settings.
+    pub core: Option<CoreState>,
     /// Close time of the last candle fed to the core (ms).
     pub last_close_ms: Option<i64>,
     /// An order decided and saved but not yet confirmed placed.
@@ -94,7 +96,7 @@ impl BotRecord {
         BotRecord {
             bot_id: bot_id.into(),
             params,
-            snapshot: None,
+            core: None,
             last_close_ms: None,
             pending: None,
             paused: false,
@@ -105,6 +107,46 @@ impl BotRecord {
             open_order: None,
             dry_position: 0,
         }
+    }
+}
+
+/// The core's state as a record keeps it: only what the candles built, since the record's
+/// `params` hold the settings. The core's parameters are those settings on the instrument's lot
+/// size, so the lot size the state was built on is kept with it: when the exchange changes it,
+/// the state no longer fits and the bot warms up again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreState {
+    /// The instrument's lot size (contracts) when the state was built.
+    pub lot_size: u64,
+    /// The state as maestro-core's `Strategy::encode_state` writes it.
+    pub state: String,
+}
+
+impl CoreState {
+    /// The state of `strategy` with the lot size of its parameters.
+    pub fn of(strategy: &LiveStrategy) -> Result<Self, maestro_core::SnapshotError> {
+        let mut buf = vec![0u8; LiveStrategy::MAX_STATE_LEN];
+        let len = strategy.encode_state(&mut buf)?;
+        buf.truncate(len);
+        // serde-json-core writes ASCII JSON, so this never fails; the error is for completeness.
+        let state = String::from_utf8(buf).map_err(|_| maestro_core::SnapshotError::Malformed)?;
+        Ok(CoreState {
+            lot_size: strategy.params().lot_size,
+            state,
+        })
+    }
+
+    /// The strategy this state and `params` describe, re-validated by the core; `Ok(None)` when the
+    /// state was built on another lot size than `lot_size` (it no longer fits the parameters).
+    pub fn restore(
+        &self,
+        params: &BotParams,
+        lot_size: u64,
+    ) -> Result<Option<LiveStrategy>, maestro_core::SnapshotError> {
+        if self.lot_size != lot_size {
+            return Ok(None);
+        }
+        LiveStrategy::restore_state(params.core_params(lot_size), self.state.as_bytes()).map(Some)
     }
 }
 
@@ -201,21 +243,10 @@ pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
 /// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
 pub const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
 
-/// Checks that a bot id is 1 to 64 of `[A-Za-z0-9_-]`: it becomes a file name and a key, so nothing
-/// that could leave a directory or split a key gets through.
+/// Checks a bot id by the one rule ([`BotId`](crate::bot_id::BotId)): the store takes exactly
+/// the ids the configuration takes.
 pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
-    let ok = (1..=64).contains(&bot_id.len())
-        && bot_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Failed(format!(
-            "invalid bot id {:?}: use 1 to 64 of A-Z a-z 0-9 _ -",
-            shorten(bot_id)
-        )))
-    }
+    crate::bot_id::BotId::check(bot_id).map_err(|e| StoreError::Failed(e.to_string()))
 }
 
 /// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
@@ -266,8 +297,28 @@ fn order_expiry_s(order: &OrderLog) -> i64 {
         .saturating_add(ORDER_RETENTION_S)
 }
 
-/// Schema of the stored envelope; a reader refuses any other as corrupt rather than guess.
+/// Schema of the stored order and nonce envelopes; a reader refuses any other as corrupt rather
+/// than guess.
 const SCHEMA: u32 = 1;
+
+/// Schema of the stored bot record. 2: the core's state without its parameters ([`CoreState`]),
+/// guards as one object. 1 (still read, upgraded on load): the core's full snapshot, parameters
+/// included, beside the record's own copy of them.
+const RECORD_SCHEMA: u32 = 2;
+
+/// Reads a record as stored under `schema`; a schema-1 record is upgraded. Errors name what is
+/// wrong for [`StoreError::Corrupt`].
+fn record_from_json(schema: u64, value: serde_json::Value) -> Result<BotRecord, String> {
+    match schema {
+        s if s == u64::from(RECORD_SCHEMA) => {
+            serde_json::from_value(value).map_err(|e| e.to_string())
+        }
+        1 => legacy::upgrade(value),
+        s => Err(format!(
+            "unknown record schema {s} (this build reads 1 and {RECORD_SCHEMA})"
+        )),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -275,11 +326,12 @@ mod tests {
 
     #[test]
     fn bot_ids_are_file_and_key_safe() {
-        let max = "a".repeat(64);
-        let too_long = "a".repeat(65);
+        let max = "a".repeat(32);
+        let too_long = "a".repeat(33);
         let cases: &[(&str, bool)] = &[
             ("ltc-main", true),
-            ("Bot_2", true),
+            ("bot_2", true),
+            ("Bot_2", false),
             (&max, true),
             ("", false),
             (&too_long, false),

@@ -69,7 +69,7 @@ pub async fn run_all<E: Exchange, S: StateStore>(
                 Err(TickError::Exchange(error))
             }
         };
-        results.push((bot.id.clone(), result));
+        results.push((bot.id.to_string(), result));
     }
     results
 }

@@ -18,6 +18,7 @@
 
 mod bots;
 mod ids;
+pub mod plan;
 mod report;
 
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
@@ -28,7 +29,7 @@ use crate::exchange::{
     Exchange, ExchangeError, Instrument, MAX_CL_ORD_ID_LEN, OrderRequest, PlacedOrder,
 };
 use crate::params::{BotParams, LiveStrategy};
-use crate::store::{BotRecord, OrderIntent, OrderLog, StateStore, StoreError};
+use crate::store::{BotRecord, CoreState, OrderIntent, OrderLog, StateStore, StoreError};
 use maestro_core::{CandleError, Side, Step};
 use std::time::{Duration, Instant};
 
@@ -141,7 +142,8 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
         self.describe(&mut run.report, &strategy);
         let dirty = run.report.candles > 0;
         if dirty {
-            run.record.snapshot = Some(encode(&strategy)?);
+            run.record.core =
+                Some(CoreState::of(&strategy).map_err(|e| TickError::Snapshot(e.to_string()))?);
             run.record.last_close_ms = strategy.last_close_ms();
         }
 
@@ -270,17 +272,17 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
 
     /// The bot's strategy as stored, or a fresh one (first run, parameters changed, or reset).
     fn restore_strategy(&self, record: &BotRecord) -> Result<LiveStrategy, TickError> {
-        let params = record.params.core_params(self.instrument.lot_size);
-        let fresh = || LiveStrategy::new(params).map_err(|e| TickError::Params(e.to_string()));
-        let Some(snapshot) = &record.snapshot else {
-            return fresh();
+        let lot_size = self.instrument.lot_size;
+        let stored = match &record.core {
+            Some(core) => core
+                .restore(&record.params, lot_size)
+                .map_err(|e| TickError::Snapshot(e.to_string()))?,
+            None => None,
         };
-        let stored = LiveStrategy::decode(snapshot.as_bytes())
-            .map_err(|e| TickError::Snapshot(e.to_string()))?;
-        if *stored.params() == params {
-            Ok(stored)
-        } else {
-            fresh()
+        match stored {
+            Some(strategy) => Ok(strategy),
+            None => LiveStrategy::new(record.params.core_params(lot_size))
+                .map_err(|e| TickError::Params(e.to_string())),
         }
     }
 
@@ -297,7 +299,8 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             Some(last) => last,
             None => {
                 // Warm up on just enough history for both windows and the confirmation guard.
-                let bars = i64::from(params.long_window) + i64::from(params.confirm_bars) + 1;
+                let bars =
+                    i64::from(params.long_window) + i64::from(params.guards.confirm_bars) + 1;
                 self.now_ms - bars.saturating_mul(bin_ms)
             }
         };
@@ -563,15 +566,6 @@ fn conflict(mut report: TickReport) -> TickReport {
     report.outcome = Outcome::Conflict;
     report.note = "another tick saved first; this one stopped without acting".to_owned();
     report
-}
-
-fn encode(strategy: &LiveStrategy) -> Result<String, TickError> {
-    let mut buf = vec![0u8; LiveStrategy::MAX_SNAPSHOT_LEN];
-    let len = strategy
-        .encode(&mut buf)
-        .map_err(|e| TickError::Snapshot(e.to_string()))?;
-    buf.truncate(len);
-    String::from_utf8(buf).map_err(|e| TickError::Snapshot(e.to_string()))
 }
 
 fn request(symbol: &str, intent: &OrderIntent) -> OrderRequest {

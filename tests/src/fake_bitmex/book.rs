@@ -64,8 +64,10 @@ pub struct FakeOrder {
     pub ord_type: String,
     /// `execInst` as sent.
     pub exec_inst: String,
-    /// `New`, `Filled`, `Canceled`.
+    /// `New`, `PartiallyFilled`, `Filled`, `Canceled`, `Rejected`.
     pub ord_status: String,
+    /// Why the engine rejected it (empty unless `Rejected`).
+    pub rej_reason: String,
     /// Why it ended as it did.
     pub text: String,
     /// When it was accepted, ms.
@@ -75,7 +77,7 @@ pub struct FakeOrder {
 impl FakeOrder {
     /// The order as BitMEX's JSON.
     pub fn to_json(&self) -> Value {
-        let leaves = if self.ord_status == "New" {
+        let leaves = if self.is_open() {
             self.order_qty - self.cum_qty
         } else {
             0
@@ -87,13 +89,14 @@ impl FakeOrder {
             "pegOffsetValue": null, "pegPriceType": "", "currency": "USDT", "settlCurrency": "USDt",
             "ordType": self.ord_type, "timeInForce": if self.ord_type == "Market" { "ImmediateOrCancel" } else { "GoodTillCancel" },
             "execInst": self.exec_inst, "contingencyType": "", "ordStatus": self.ord_status,
-            "triggered": "", "workingIndicator": self.ord_status == "New", "ordRejReason": "",
+            "triggered": "", "workingIndicator": self.is_open(), "ordRejReason": self.rej_reason,
             "leavesQty": leaves, "cumQty": self.cum_qty, "avgPx": self.avg_px, "text": self.text,
             "transactTime": iso(self.timestamp_ms), "timestamp": iso(self.timestamp_ms),
         })
     }
 
-    pub(crate) fn is_open(&self) -> bool {
+    /// Whether the order is still working (`New` or `PartiallyFilled`).
+    pub fn is_open(&self) -> bool {
         self.ord_status == "New" || self.ord_status == "PartiallyFilled"
     }
 }

@@ -5,6 +5,7 @@ use super::book::{DeadMansSwitch, FakeOrder, InstrumentSpec};
 use super::faults::{FaultRule, RecordedRequest};
 use super::market::Series;
 use super::series::Bar;
+use super::switches::{Execution, IdReuse, MarginRejection, Remainder};
 use super::{FakeBitmex, State};
 use maestro_lambda::exchange::BinSize;
 use std::sync::MutexGuard;
@@ -80,9 +81,112 @@ impl FakeBitmex {
         self.lock().market.last_close(symbol)
     }
 
-    /// A hand trade: sets the position directly, as a human on the website would.
+    /// Sets the position directly, as a trade outside the bot would; the change is journaled as a
+    /// [`ExecKind::HandTrade`](super::ExecKind::HandTrade) without an order.
     pub fn set_position(&self, symbol: &str, qty: i64) {
-        self.lock().market.positions.insert(symbol.to_owned(), qty);
+        self.lock().market.set_position(symbol, qty);
+    }
+
+    /// A trade on the account the bot did not send: a market order without clOrdID, filled at the
+    /// last close, listed by `GET /order` and journaled as [`ExecKind::HandTrade`](super::ExecKind::HandTrade).
+    pub fn hand_trade(&self, symbol: &str, side: &str, qty: i64) -> Result<FakeOrder, String> {
+        self.lock()
+            .market
+            .hand_trade(symbol, side, qty)
+            .map_err(|(status, message)| format!("{status}: {message}"))
+    }
+
+    /// Executes a market order as if it had come through the API (nothing is recorded as a
+    /// request): fills the book fast, e.g. hundreds of orders for a paging test.
+    pub fn place_direct(
+        &self,
+        symbol: &str,
+        side: &str,
+        qty: i64,
+        cl_ord_id: &str,
+    ) -> Result<FakeOrder, String> {
+        self.lock()
+            .market
+            .place(super::book::NewOrder {
+                symbol: symbol.into(),
+                side: side.into(),
+                order_qty: Some(qty),
+                ord_type: "Market".into(),
+                cl_ord_id: Some(cl_ord_id.into()),
+                exec_inst: None,
+            })
+            .map_err(|(status, message)| format!("{status}: {message}"))
+    }
+
+    /// The liquidation engine takes the position over: it becomes 0, journaled as
+    /// [`ExecKind::Liquidation`](super::ExecKind::Liquidation) (no order of the account is listed for it). `None` when flat.
+    pub fn liquidate(&self, symbol: &str) -> Option<Execution> {
+        self.lock().market.liquidate(symbol)
+    }
+
+    /// Every execution on the symbol, oldest first: what the exchange did, not what it was asked.
+    pub fn executions(&self, symbol: &str) -> Vec<Execution> {
+        self.lock()
+            .market
+            .executions
+            .iter()
+            .filter(|e| e.symbol == symbol)
+            .cloned()
+            .collect()
+    }
+
+    /// The sum of the journal's signed quantities (equals [`position`](Self::position) as long as
+    /// every change went through the journal).
+    pub fn executed_position(&self, symbol: &str) -> i64 {
+        self.executions(symbol)
+            .iter()
+            .map(Execution::signed_qty)
+            .sum()
+    }
+
+    /// Chooses how long a clOrdID stays reserved (default [`IdReuse::Forever`]).
+    pub fn set_id_reuse(&self, mode: IdReuse) {
+        self.lock().market.switches.id_reuse = mode;
+    }
+
+    /// The next `orders` market orders are taken by the engine but answered 503 "overloaded"; each
+    /// executes after `lookups` more `GET /order` answers (so with 1, the first look-up still says
+    /// "unknown"). It then meets the same checks as any order: a reused id may be refused.
+    pub fn execute_late(&self, orders: u32, lookups: u32) {
+        self.lock().market.switches.late = (orders > 0).then_some((orders, lookups));
+    }
+
+    /// Executes every late order now, whatever its count of look-ups; returns how many filled.
+    pub fn release_late(&self) -> usize {
+        self.lock().market.release_late(true)
+    }
+
+    /// How many late orders are still waiting.
+    pub fn late_pending(&self) -> usize {
+        self.lock().market.switches.pending.len()
+    }
+
+    /// The next `orders` orders that could add to the position are rejected for insufficient
+    /// margin, in the shape `how` ([`INSUFFICIENT_BALANCE`] is the message); 0 turns it off.
+    pub fn reject_margin(&self, how: MarginRejection, orders: u32) {
+        self.lock().market.switches.margin = (orders > 0).then_some((how, orders));
+    }
+
+    /// The next `orders` orders for more than `max_qty` contracts fill only `max_qty`; the rest is
+    /// cancelled or left working (`remainder`); 0 orders turns it off.
+    pub fn fill_partially(&self, max_qty: i64, remainder: Remainder, orders: u32) {
+        self.lock().market.switches.partial = (orders > 0).then_some((max_qty, remainder, orders));
+    }
+
+    /// Fills the rest of the symbol's working market orders at the last close; returns how many.
+    pub fn fill_resting(&self, symbol: &str) -> usize {
+        self.lock().market.fill_resting(symbol)
+    }
+
+    /// `DELETE /order` with several ids of which one is unknown: `true` answers 404 and cancels
+    /// nothing; `false` (default) cancels the known ones and skips the rest.
+    pub fn set_cancel_all_or_nothing(&self, on: bool) {
+        self.lock().market.switches.cancel_all_or_nothing = on;
     }
 
     /// The signed position in contracts (0 when never held).
@@ -116,11 +220,11 @@ impl FakeBitmex {
             .count()
     }
 
-    /// Open (resting) orders for the symbol.
+    /// Open (working) orders for the symbol.
     pub fn open_orders(&self, symbol: &str) -> Vec<FakeOrder> {
         self.orders(symbol)
             .into_iter()
-            .filter(|o| o.ord_status == "New")
+            .filter(FakeOrder::is_open)
             .collect()
     }
 

@@ -3,6 +3,7 @@
 
 use super::book::{DeadMansSwitch, FakeOrder, InstrumentSpec, NewOrder};
 use super::series::{Bar, iso};
+use super::switches::{Execution, LateOrder, Switches};
 use maestro_lambda::exchange::BinSize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -27,10 +28,28 @@ pub(crate) struct Market {
     pub orders: Vec<FakeOrder>,
     pub dead_mans: Option<DeadMansSwitch>,
     pub dead_mans_fired: u32,
-    next_order: u64,
+    /// The undocumented behaviours currently chosen.
+    pub switches: Switches,
+    /// Every execution, oldest first.
+    pub executions: Vec<Execution>,
+    pub(crate) next_order: u64,
 }
 
-fn wall_ms() -> i64 {
+/// BitMEX's answer when the request (it says) never reached the engine.
+pub const OVERLOADED: &str = "The system is currently overloaded. Please try again later.";
+
+pub(crate) fn exec_insts(new: &NewOrder) -> Vec<String> {
+    new.exec_inst
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -44,6 +63,8 @@ impl Market {
         s.bars.get(s.completed.checked_sub(1)?).map(|b| b.close)
     }
 
+    /// Checks an order as BitMEX's API layer does, then hands it to the engine (at once, or later
+    /// when the late-execution switch is on).
     pub fn place(&mut self, new: NewOrder) -> Result<FakeOrder, Refusal> {
         let bad = |m: &str| Err((400, m.to_owned()));
         let Some(spec) = self.instruments.get(&new.symbol) else {
@@ -53,25 +74,17 @@ impl Market {
         if new.ord_type != "Market" {
             return bad("The fake BitMEX fills ordType=Market only (BitMEX's default is Limit).");
         }
-        let sign = match new.side.as_str() {
-            "Buy" => 1,
-            "Sell" => -1,
-            _ => return bad("Invalid side"),
-        };
-        let exec = new.exec_inst.clone().unwrap_or_default();
-        let insts: Vec<&str> = exec
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        if !matches!(new.side.as_str(), "Buy" | "Sell") {
+            return bad("Invalid side");
+        }
+        let insts = exec_insts(&new);
         if let Some(other) = insts
             .iter()
-            .find(|i| !matches!(**i, "ReduceOnly" | "Close"))
+            .find(|i| !matches!(i.as_str(), "ReduceOnly" | "Close"))
         {
             return bad(&format!("Unsupported execInst {other}"));
         }
-        let close = insts.contains(&"Close");
-        let reduce_only = close || insts.contains(&"ReduceOnly");
+        let close = insts.iter().any(|i| i == "Close");
         match new.order_qty {
             Some(q) if q <= 0 => return bad("Invalid orderQty"),
             Some(q) if q % lot != 0 => {
@@ -82,58 +95,23 @@ impl Market {
             None if !close => return bad("Invalid orderQty"),
             _ => {}
         }
-        if let Some(id) = &new.cl_ord_id {
-            if id.chars().count() > 36 {
-                return bad("Invalid clOrdID: longer than 36 characters");
-            }
-            if !id.is_empty() && self.orders.iter().any(|o| &o.cl_ord_id == id) {
-                return bad("Duplicate clOrdID");
-            }
+        if new
+            .cl_ord_id
+            .as_ref()
+            .is_some_and(|id| id.chars().count() > 36)
+        {
+            return bad("Invalid clOrdID: longer than 36 characters");
         }
-        let Some(price) = self.last_close(&new.symbol) else {
-            return bad("No completed candle to fill at (the test set no series for this symbol)");
-        };
-        let pos = self.positions.get(&new.symbol).copied().unwrap_or(0);
-        let wanted = new.order_qty.unwrap_or(pos.abs());
-        let (fill, text) = if reduce_only && (pos == 0 || pos.signum() == sign) {
-            (
-                0,
-                "Canceled: Order had execInst of ReduceOnly/Close and side would have increased position",
-            )
-        } else if reduce_only && wanted > pos.abs() {
-            (
-                pos.abs(),
-                "Partially filled: ReduceOnly/Close capped the order at the position",
-            )
-        } else {
-            (wanted, "Submitted via API.")
-        };
-        self.next_order += 1;
-        let order = FakeOrder {
-            order_id: format!("00000000-0000-4000-8000-{:012x}", self.next_order),
-            cl_ord_id: new.cl_ord_id.unwrap_or_default(),
-            symbol: new.symbol.clone(),
-            side: new.side,
-            order_qty: wanted,
-            cum_qty: fill,
-            avg_px: (fill > 0).then_some(price),
-            price: None,
-            ord_type: "Market".into(),
-            exec_inst: exec,
-            ord_status: if fill == wanted && fill > 0 {
-                "Filled"
-            } else {
-                "Canceled"
-            }
-            .into(),
-            text: text.into(),
-            timestamp_ms: wall_ms(),
-        };
-        if fill > 0 || self.positions.contains_key(&new.symbol) {
-            *self.positions.entry(new.symbol).or_insert(0) += sign * fill;
+        if let Some((left, lookups)) = self.switches.late {
+            // The engine has the order, but the answer says it never got there.
+            self.switches.late = (left > 1).then_some((left - 1, lookups));
+            self.switches.pending.push(LateOrder {
+                order: new,
+                lookups_left: lookups,
+            });
+            return Err((503, OVERLOADED.to_owned()));
         }
-        self.orders.push(order.clone());
-        Ok(order)
+        self.execute(new)
     }
 
     pub fn add_resting(&mut self, symbol: &str, side: &str, qty: i64, price: f64) -> String {
@@ -150,6 +128,7 @@ impl Market {
             ord_type: "Limit".into(),
             exec_inst: String::new(),
             ord_status: "New".into(),
+            rej_reason: String::new(),
             text: "Resting order placed by the test".into(),
             timestamp_ms: wall_ms(),
         };
@@ -171,19 +150,33 @@ impl Market {
             .collect()
     }
 
-    /// Cancels by orderID / clOrdID; `None` when none of them exists.
+    /// Cancels by orderID / clOrdID; `None` (404) when none of them exists, or, with the
+    /// all-or-nothing switch, when any of them does not. An order that is no longer open is listed
+    /// unchanged with BitMEX's per-order `error`.
     pub fn cancel_ids(&mut self, ids: &[String]) -> Option<Vec<Value>> {
+        let matches = |o: &FakeOrder, id: &String| {
+            *id == o.order_id || (!o.cl_ord_id.is_empty() && *id == o.cl_ord_id)
+        };
+        let known = |id: &String| self.orders.iter().any(|o| matches(o, id));
+        if self.switches.cancel_all_or_nothing && !ids.iter().all(known) {
+            return None;
+        }
         let mut found = Vec::new();
         for o in &mut self.orders {
-            if ids
-                .iter()
-                .any(|id| *id == o.order_id || (!o.cl_ord_id.is_empty() && *id == o.cl_ord_id))
-            {
-                if o.is_open() {
+            if ids.iter().any(|id| matches(o, id)) {
+                let row = if o.is_open() {
                     o.ord_status = "Canceled".into();
                     o.text = "Canceled via API.".into();
-                }
-                found.push(o.to_json());
+                    o.to_json()
+                } else {
+                    let mut row = o.to_json();
+                    row["error"] = Value::String(format!(
+                        "Unable to cancel order due to existing state: {}",
+                        o.ord_status
+                    ));
+                    row
+                };
+                found.push(row);
             }
         }
         (!found.is_empty()).then_some(found)

@@ -28,14 +28,15 @@
 //!   bucket in progress), `startTime`/`endTime` (on the timestamp, inclusive), `count` (1..=1000,
 //!   default 100), `start`, `reverse`.
 //! - `GET /instrument`, `GET /position` (`filter={"symbol":..}`; no row until the symbol was traded
-//!   or set by hand), `GET /order` (`symbol`, `filter` on any order field, `count`, `start`,
-//!   `reverse`).
+//!   or set by hand), `GET /order` (`symbol`, `filter` on any order field's exact value and
+//!   `{"open": true}`, `startTime`/`endTime` on `timestamp`, `count`, `start`, `reverse`).
 //! - `POST /order`: `ordType=Market` only (BitMEX's default `Limit` is refused, so a client that
 //!   forgets `ordType` fails loudly); fills at once at the close of the latest completed bucket;
 //!   `orderQty` must be a positive multiple of `lotSize`; reused `clOrdID` → 400 `Duplicate
 //!   clOrdID`; `execInst=ReduceOnly` never increases the position (cancelled, or capped at it);
 //!   `execInst=Close` without `orderQty` closes the whole position.
-//! - `DELETE /order` (by `orderID`/`clOrdID`, 404 when unknown), `DELETE /order/all` (`symbol`),
+//! - `DELETE /order` (by `orderID`/`clOrdID`, one or a JSON array; 404 when none is known; an
+//!   order no longer open is listed unchanged with BitMEX's per-order `error`), `DELETE /order/all` (`symbol`),
 //!   `POST /order/cancelAllAfter` (`timeout` ms, 0 disarms; fires lazily on the next request or
 //!   inspection after the time passed).
 //! - Rate limit: a 120-request bucket refilled at 2/s; every answer carries `x-ratelimit-limit`,
@@ -47,7 +48,20 @@
 //! | `base_url()`, `client()`, `public_client()`, `client_config()` | API root; ready clients with short test timeouts |
 //! | `set_series(sym, bin, bars, completed)`, `advance(sym, n)`, `completed(sym)`, `last_close(sym)` | the market and its clock |
 //! | `add_instrument(spec)`, `add_key(key, secret)` | listings and API keys |
-//! | `set_position(sym, qty)` | a hand trade: the position changes outside the bot |
+//! | `set_position(sym, qty)` | the position changes outside the bot (journaled as a hand trade) |
+//! | `hand_trade(sym, side, qty)` | a filled market order without clOrdID, as from the website |
+//! | `liquidate(sym)` | the liquidation engine takes the position: it becomes 0 |
+//! | `executions(sym)`, `executed_position(sym)` | the journal of every fill ([`Execution`]) and its sum |
+//!
+//! Switches for what BitMEX does not document (each stays until changed or used up):
+//!
+//! | call | effect |
+//! |---|---|
+//! | `set_id_reuse(IdReuse::Forever / WhileOpen)` | whether a finished order's clOrdID can be used again |
+//! | `execute_late(n, lookups)` | the next `n` orders answer 503 yet execute after `lookups` `GET /order` answers; `release_late()` forces them |
+//! | `reject_margin(MarginRejection::Refused / RejectedOrder, n)` | the next `n` orders that could add to the position are rejected for margin |
+//! | `fill_partially(max_qty, Remainder::Canceled / Resting, n)` | the next `n` orders fill at most `max_qty`; `fill_resting(sym)` completes the resting ones |
+//! | `set_cancel_all_or_nothing(bool)` | `DELETE /order` with any unknown id: 404 for all, nothing cancelled |
 //! | `position(sym)`, `orders(sym)`, `orders_with_cl_ord_id(id)`, `open_orders(sym)` | inspection |
 //! | `add_resting_order(sym, side, qty, price)` | an open limit order for cancel tests |
 //! | `dead_mans_switch()`, `dead_mans_fired()` | the dead-man's switch |
@@ -57,17 +71,22 @@
 
 mod book;
 mod control;
+mod engine;
 mod faults;
 mod market;
 pub mod params;
 mod routes;
 mod series;
 mod server;
+mod switches;
 
 pub use book::{DeadMansSwitch, FakeOrder, InstrumentSpec};
 pub use faults::{Fault, FaultRule, RecordedRequest};
 pub use series::{Bar, SeriesFormat, iso, load_bars, parse_time, synthetic};
 pub use server::API_ROOT;
+pub use switches::{
+    ExecKind, Execution, INSUFFICIENT_BALANCE, IdReuse, MarginRejection, Remainder,
+};
 
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::exchange::ExchangeResult;

@@ -91,7 +91,11 @@ pub(crate) fn dispatch(m: &mut Market, method: &str, route: &str, p: &Params) ->
         ("GET", "/trade/bucketed") => bucketed(m, p),
         ("GET", "/instrument") => Ok(instrument(m, p)),
         ("GET", "/position") => position(m, p),
-        ("GET", "/order") => list_orders(m, p),
+        ("GET", "/order") => {
+            let answer = list_orders(m, p);
+            m.after_lookup();
+            answer
+        }
         ("POST", "/order") => place(m, p),
         ("DELETE", "/order") => cancel(m, p),
         ("DELETE", "/order/all") => {
@@ -170,13 +174,25 @@ fn position(m: &Market, p: &Params) -> Result<Answer, Answer> {
     Ok((200, Value::Array(rows)))
 }
 
+/// `filter` matches exact field values, plus BitMEX's `{"open": true}` for working orders;
+/// `startTime`/`endTime` bound the `timestamp`, inclusive.
 fn list_orders(m: &Market, p: &Params) -> Result<Answer, Answer> {
-    let f = filter(p)?;
+    let mut f = filter(p)?;
+    let open = match f.remove("open") {
+        None => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(_) => return Err(error_response(400, "filter.open must be true or false")),
+    };
     let symbol = text(p, "symbol");
+    let (from, to) = (time(p, "startTime")?, time(p, "endTime")?);
     let mut rows: Vec<Value> = m
         .orders
         .iter()
         .filter(|o| symbol.as_deref().is_none_or(|s| s == o.symbol))
+        .filter(|o| open.is_none_or(|want| o.is_open() == want))
+        .filter(|o| {
+            from.is_none_or(|t| o.timestamp_ms >= t) && to.is_none_or(|t| o.timestamp_ms <= t)
+        })
         .map(|o| o.to_json())
         .filter(|row| f.iter().all(|(k, v)| row.get(k) == Some(v)))
         .collect();

@@ -22,9 +22,10 @@ use crate::data::data_file;
 use crate::dynamo::fresh_table;
 use crate::fake_bitmex::{Bar, FakeBitmex, FakeOrder, SeriesFormat, load_bars, synthetic};
 use crate::market::{FIRST_CLOSE, rough_market};
+use maestro_core::Mode;
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::exchange::{BinSize, Exchange, Instrument};
-use maestro_lambda::params::{BotParams, LiveStrategy, TradeMode};
+use maestro_lambda::params::{BotParams, LiveStrategy};
 use maestro_lambda::store::{BotRecord, DynamoStore, FileStore, StateStore, Versioned};
 use maestro_lambda::tick::{Failpoints, NoFailpoints, Tick, TickError, TickReport};
 use std::collections::HashSet;
@@ -72,7 +73,7 @@ pub fn params(short: u32, long: u32) -> BotParams {
         bin: BinSize::M1,
         short_window: short,
         long_window: long,
-        mode: TradeMode::LongShort,
+        mode: Mode::LongShort,
         qty: 1000,
         max_position: 1000,
         ..BotParams::default()
@@ -354,11 +355,11 @@ pub fn assert_no_duplicates(orders: &[FakeOrder]) {
 /// The strategy stored in a record (`None` before the first candle).
 ///
 /// # Panics
-/// When the snapshot cannot be decoded.
+/// When the stored state cannot be restored.
 pub fn stored_strategy(record: &BotRecord) -> Option<LiveStrategy> {
-    let snapshot = record.snapshot.as_ref()?;
-    match LiveStrategy::decode(snapshot.as_bytes()) {
-        Ok(s) => Some(s),
-        Err(e) => panic!("stored snapshot does not decode: {e}"),
+    let core = record.core.as_ref()?;
+    match core.restore(&record.params, core.lot_size) {
+        Ok(s) => s,
+        Err(e) => panic!("stored state does not restore: {e}"),
     }
 }

@@ -14,6 +14,8 @@
 
 mod candles;
 mod fake;
+mod fake_switches;
 mod faults;
 mod orders;
+mod reconcile;
 mod swagger;

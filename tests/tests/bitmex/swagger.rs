@@ -13,7 +13,8 @@ const SYMBOL: &str = "LTCUSDT";
 const SWAGGER: &str = "bitmex-swagger.json";
 
 /// Drives every client call once (candles both ways, history, instrument, position, every order
-/// kind, a duplicate, look-up, cancel-all, dead-man's switch) and returns what the fake received.
+/// kind, a duplicate, look-ups, recent orders, cancel by clOrdID, cancel-all, dead-man's switch)
+/// and returns what the fake received.
 async fn everything_the_client_sends() -> Vec<RecordedRequest> {
     let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
     let bars = synthetic(1_704_067_260_000, BinSize::M1, 800, |i| {
@@ -69,13 +70,21 @@ async fn everything_the_client_sends() -> Vec<RecordedRequest> {
         .order_by_cl_ord_id(SYMBOL, "cm-swagger-1")
         .await
         .expect("look-up");
+    client
+        .orders_since(SYMBOL, "cm-swagger-", 0, 10)
+        .await
+        .expect("recent orders");
+    client
+        .cancel_orders(SYMBOL, &["cm-swagger-1".into(), "cm-swagger-2".into()])
+        .await
+        .expect("cancel by clOrdID");
     client.cancel_all(SYMBOL).await.expect("cancel all");
     client.cancel_all_after(60_000).await.expect("arm");
     let sent = fake.requests();
     let routes: BTreeSet<String> = sent.iter().map(RecordedRequest::label).collect();
     assert_eq!(
         routes.len(),
-        7,
+        8,
         "every route the client uses was exercised: {routes:?}"
     );
     sent

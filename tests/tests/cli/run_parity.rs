@@ -6,9 +6,10 @@ use maestro_cli::backtest::{BacktestReport, backtest};
 use maestro_cli::candles_file::{LoadOptions, load};
 use maestro_cli::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use maestro_cli::sim::account::{FeeRate, Fill};
+use maestro_core::Mode;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::params::{BotParams, TradeMode};
+use maestro_lambda::params::BotParams;
 use maestro_tests::data::data_file;
 use maestro_tests::market::{rough_market, write_freqtrade};
 use maestro_tests::scratch::{scratch_dir, scratch_dir_in_memory};
@@ -27,9 +28,9 @@ fn slice_freqtrade(src: &Path, range: std::ops::Range<usize>, dir: &Path) -> Pat
     out
 }
 
-fn bot(short: u32, long: u32, mode: TradeMode) -> BotConfig {
+fn bot(short: u32, long: u32, mode: Mode) -> BotConfig {
     BotConfig {
-        id: "parity".to_owned(),
+        id: "parity".parse().expect("a valid bot id"),
         params: BotParams {
             short_window: short,
             long_window: long,
@@ -92,7 +93,7 @@ fn assert_same_trades(run: &RunSummary, report: &BacktestReport, what: &str) {
 
 /// The run trades like the backtest on `file` for two window pairs and modes.
 async fn replay_matches_backtest(test: &str, file: &Path) {
-    for (short, long, mode) in [(10, 50, TradeMode::LongShort), (5, 30, TradeMode::LongOnly)] {
+    for (short, long, mode) in [(10, 50, Mode::LongShort), (5, 30, Mode::LongOnly)] {
         let bot = bot(short, long, mode);
         let state = scratch_dir_in_memory(test);
         let summary = run(&options(state.path(), file, bot.clone(), None)).await;
@@ -107,7 +108,7 @@ async fn replay_matches_backtest(test: &str, file: &Path) {
 
 /// A run stopped after 777 ticks and resumed ends like the backtest of all of `file` (2,000 bars).
 async fn stop_and_resume_matches_backtest(test: &str, file: &Path) {
-    let bot = bot(10, 50, TradeMode::LongShort);
+    let bot = bot(10, 50, Mode::LongShort);
     let state = scratch_dir_in_memory(test);
     let first = run(&options(state.path(), file, bot.clone(), Some(777))).await;
     assert_eq!(first.end, RunEnd::MaxTicks);
@@ -128,7 +129,7 @@ async fn stop_and_resume_matches_backtest(test: &str, file: &Path) {
 
 /// Across the one outage in `file`, the run trades like the backtest.
 async fn outage_matches_backtest(test: &str, file: &Path) {
-    let bot = bot(10, 50, TradeMode::LongShort);
+    let bot = bot(10, 50, Mode::LongShort);
     let report = backtest_of(file, &bot);
     assert_eq!(report.gaps.len(), 1, "the file must hold the outage");
     let state = scratch_dir_in_memory(test);

@@ -376,7 +376,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
         "the tick ran: {stored:?}"
     );
     assert!(
-        stored.value.snapshot.is_some(),
+        stored.value.core.is_some(),
         "the core warmed up: {stored:?}"
     );
     assert_eq!(fake.position("LTCUSDT"), 0, "a paused bot orders nothing");

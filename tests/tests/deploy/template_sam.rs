@@ -5,7 +5,8 @@
 //! The tools come from `<root>/.venv-tools/bin` (installed by `.ci/setup`); without them these tests
 //! fail and say so.
 
-use maestro_lambda::config::{Config, RouteAuthMode, TESTNET_BASE_URL};
+use maestro_lambda::bitmex::TESTNET_URL;
+use maestro_lambda::config::{Config, RouteAuthMode};
 use maestro_lambda::params::BotParams;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -289,7 +290,7 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     // The real deployment reads the credentials from the secret; the stand-in ARN is enough here.
     let cfg = Config::from_lookup(|k| env.get(k).cloned())
         .unwrap_or_else(|e| panic!("the template's environment is refused: {e}"));
-    assert_eq!(cfg.bitmex_base_url, TESTNET_BASE_URL, "testnet by default");
+    assert_eq!(cfg.bitmex_base_url, TESTNET_URL, "testnet by default");
     assert_eq!(cfg.route_auth, RouteAuthMode::Iam);
     assert_eq!(cfg.bots.len(), 1);
     assert_eq!(cfg.bots[0].id, "ltc");
@@ -319,7 +320,7 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     assert_eq!(cfg.route_auth, RouteAuthMode::Hmac);
     let p = &cfg.bots[0].params;
     assert_eq!((p.short_window, p.long_window, p.qty), (5, 20, 2000));
-    assert_eq!(p.hysteresis_bp, 25);
+    assert_eq!(p.guards.hysteresis_bp, 25);
     assert!(p.dry_run);
 
     // Parameter values the template allows but the runner refuses still fail the start, naming BOTS.

@@ -5,7 +5,7 @@
 use super::support::*;
 use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
-use maestro_lambda::store::{BotRecord, OrderIntent, StateStore};
+use maestro_lambda::store::{BotRecord, CoreState, OrderIntent, StateStore};
 use serde_json::{Value, json};
 
 async fn pause(h: &Harness, bot: &str, now: i64) -> Value {
@@ -61,7 +61,10 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     let h = Harness::hmac().await;
     let now = now_ms();
     let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
-    record.snapshot = Some("{\"stand-in\":true}".to_owned());
+    record.core = Some(CoreState {
+        lot_size: 1000,
+        state: "{\"stand-in\":true}".to_owned(),
+    });
     record.last_close_ms = Some(123_000);
     h.store.save(&record, None).await.expect("save");
 
@@ -74,9 +77,9 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     assert_eq!(resp.body["rewarm"], false);
     let stored = h.store.load("ltc").await.expect("load").expect("record");
     assert!(stored.value.params.dry_run);
-    assert!(stored.value.snapshot.is_some());
+    assert!(stored.value.core.is_some());
 
-    // Windows and guards: stored, and the snapshot is dropped so the next tick re-warms.
+    // Windows and guards: stored, and the core's state is dropped so the next tick re-warms.
     let body = json!({"action": "set_params", "bot": "ltc", "params": {
         "short_window": 4, "long_window": 9, "mode": "long_only",
         "guards": {"hysteresis_bp": 20, "confirm_bars": 2, "min_hold_bars": 0}}});
@@ -92,12 +95,12 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
         (
             p.short_window,
             p.long_window,
-            p.hysteresis_bp,
-            p.confirm_bars
+            p.guards.hysteresis_bp,
+            p.guards.confirm_bars
         ),
         (4, 9, 20, 2)
     );
-    assert!(stored.value.snapshot.is_none() && stored.value.last_close_ms.is_none());
+    assert!(stored.value.core.is_none() && stored.value.last_close_ms.is_none());
     assert_eq!(stored.version, 3);
 
     // Each out-of-range setting is refused with a message naming it, and nothing changes.

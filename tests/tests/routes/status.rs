@@ -5,7 +5,7 @@ use super::support::*;
 use maestro_core::{Candle, Guards, Mode, Params, Price, Strategy};
 use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
-use maestro_lambda::store::{BotRecord, OrderIntent, OrderLog, StateStore};
+use maestro_lambda::store::{BotRecord, CoreState, OrderIntent, OrderLog, StateStore};
 use serde_json::{Value, json};
 
 // GET /health
@@ -72,12 +72,9 @@ async fn status_shows_core_state_position_pending_and_orders() {
         };
         strategy.on_candle(&candle).expect("valid candle");
     }
-    let mut buf = vec![0u8; Strategy::<STRATEGY_CAPACITY>::MAX_SNAPSHOT_LEN];
-    let n = strategy.encode(&mut buf).expect("encode");
-    let snapshot = String::from_utf8(buf[..n].to_vec()).expect("snapshot is JSON text");
 
     let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
-    record.snapshot = Some(snapshot);
+    record.core = Some(CoreState::of(&strategy).expect("encode"));
     record.last_close_ms = strategy.last_close_ms();
     record.last_position = Some(1000);
     record.last_tick_ms = Some(now - 5_000);
@@ -143,7 +140,10 @@ async fn status_reports_a_corrupt_snapshot_instead_of_trusting_it() {
     let h = Harness::hmac().await;
     let now = now_ms();
     let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
-    record.snapshot = Some(r#"{"v":1,"params":{"short_window":9}}"#.to_owned());
+    record.core = Some(CoreState {
+        lot_size: 1000,
+        state: r#"{"v":1,"closes":[9]}"#.to_owned(),
+    });
     h.store.save(&record, None).await.expect("save");
     let resp = h
         .send(&signed("GET", "/status", "bot=ltc", "", now), now)

@@ -74,7 +74,7 @@ async fn table_has_keys_and_ttl_and_the_record_item_has_the_documented_layout() 
         .expect("save");
     let item = raw_get(&t, "bot#bot1", "state").await.expect("record item");
     assert_eq!(item.get("version"), Some(&n(1)));
-    assert_eq!(item.get("schema"), Some(&n(1)));
+    assert_eq!(item.get("schema"), Some(&n(2)));
     let json = item
         .get("record")
         .and_then(|v| v.as_s().ok())
@@ -100,9 +100,7 @@ async fn order_and_nonce_items_carry_their_keys_and_ttl() {
         status: "dry_run".to_owned(),
         avg_price: None,
     };
-    let before = now_s();
     t.store.record_order("bot1", &order).await.expect("record");
-    let after = now_s();
     let item = raw_get(&t, "bot#bot1", "order#1620000060000#mx-abc")
         .await
         .expect("order item under its documented key");
@@ -111,9 +109,10 @@ async fn order_and_nonce_items_carry_their_keys_and_ttl() {
         .expect("ttl number")
         .parse()
         .expect("ttl");
-    assert!(
-        (before + ORDER_RETENTION_S..=after + ORDER_RETENTION_S).contains(&ttl),
-        "order ttl {ttl} should be now + 7 days"
+    assert_eq!(
+        ttl,
+        1_620_000_061 + ORDER_RETENTION_S,
+        "an order is kept 7 days from when it was recorded"
     );
 
     let expires = now_s() + 120;
@@ -139,7 +138,7 @@ async fn corrupt_record_items_load_as_corrupt_and_stay_untouched() {
         HashMap::from([
             ("pk".to_owned(), s("bot#bot")),
             ("sk".to_owned(), s("state")),
-            ("schema".to_owned(), n(1)),
+            ("schema".to_owned(), n(2)),
             ("version".to_owned(), version),
             ("record".to_owned(), record),
         ])
@@ -166,9 +165,9 @@ async fn corrupt_record_items_load_as_corrupt_and_stay_untouched() {
     let mut no_record = base(n(3), s(&good_json));
     no_record.remove("record");
     cases.push(("record missing", no_record));
-    let mut schema2 = base(n(3), s(&good_json));
-    schema2.insert("schema".to_owned(), n(2));
-    cases.push(("unknown schema", schema2));
+    let mut schema3 = base(n(3), s(&good_json));
+    schema3.insert("schema".to_owned(), n(3));
+    cases.push(("unknown schema", schema3));
 
     for (what, item) in cases {
         raw_put(&t, item.clone()).await;

@@ -45,7 +45,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 async fn corrupt_record_file_is_reported_and_left_alone() {
     let f = fixture("corrupt").await;
     let path = f.store.record_path("bot").expect("path");
-    let valid = r#"{"schema":1,"version":3,"record":"#;
+    let valid = r#"{"schema":2,"version":3,"record":"#;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("not JSON", b"\x00\xffgarbage".to_vec()),
         ("empty", Vec::new()),
@@ -55,7 +55,7 @@ async fn corrupt_record_file_is_reported_and_left_alone() {
         ),
         (
             "unknown schema",
-            br#"{"schema":2,"version":3,"record":{}}"#.to_vec(),
+            br#"{"schema":3,"version":3,"record":{}}"#.to_vec(),
         ),
         ("no schema", br#"{"version":3}"#.to_vec()),
         (
@@ -63,17 +63,17 @@ async fn corrupt_record_file_is_reported_and_left_alone() {
             format!(r#"{valid}{{"bot_id":"bot"}}}}"#).into_bytes(),
         ),
         ("version 0", {
-            let mut v = serde_json::json!({"schema": 1, "version": 0});
+            let mut v = serde_json::json!({"schema": 2, "version": 0});
             v["record"] = serde_json::to_value(record("bot", "x")).expect("json");
             serde_json::to_vec(&v).expect("json")
         }),
         ("negative version", {
-            let mut v = serde_json::json!({"schema": 1, "version": -1});
+            let mut v = serde_json::json!({"schema": 2, "version": -1});
             v["record"] = serde_json::to_value(record("bot", "x")).expect("json");
             serde_json::to_vec(&v).expect("json")
         }),
         ("another bot's record", {
-            let mut v = serde_json::json!({"schema": 1, "version": 3});
+            let mut v = serde_json::json!({"schema": 2, "version": 3});
             v["record"] = serde_json::to_value(record("other", "x")).expect("json");
             serde_json::to_vec(&v).expect("json")
         }),

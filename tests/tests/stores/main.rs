@@ -8,4 +8,5 @@ mod suite;
 mod dynamo;
 mod dynamo_errors;
 mod file;
+mod schema1;
 mod secrets_manager;

@@ -54,7 +54,7 @@ async fn backlog<S: StateStore>(mut a: Harness<S>, mut b: Harness<S>, missed: us
         "both end at the same candle"
     );
     assert_eq!(
-        ra.snapshot, rb.snapshot,
+        ra.core, rb.core,
         "in-order consumption leaves the core exactly as tick-by-tick does"
     );
     let target = stored_strategy(&ra).expect("strategy").target_position();

@@ -320,11 +320,11 @@ async fn several_bots<S: StateStore>(h: Harness<S>) {
     broken.qty = 1500; // not a multiple of LTCUSDT's 1000-contract lot
     let bots = [
         BotConfig {
-            id: "broken".to_owned(),
+            id: "broken".parse().expect("a valid bot id"),
             params: broken,
         },
         BotConfig {
-            id: "good".to_owned(),
+            id: "good".parse().expect("a valid bot id"),
             params: params(SHORT, LONG),
         },
     ];

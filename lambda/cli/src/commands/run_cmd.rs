@@ -9,7 +9,7 @@ use maestro_core::replay::DEMO_START_MS;
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::config::{BotConfig, validate_params};
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::params::{BotParams, TradeMode};
+use maestro_lambda::params::BotParams;
 use maestro_lambda::store::FileStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,25 +124,20 @@ impl RunArgs {
             bin,
             short_window: self.short,
             long_window: self.long,
-            mode: match self.mode {
-                ModeArg::LongShort => TradeMode::LongShort,
-                ModeArg::LongOnly => TradeMode::LongOnly,
-                ModeArg::ShortOnly => TradeMode::ShortOnly,
-            },
+            mode: self.mode.into(),
             qty: self.qty,
             max_position: self.max_position.unwrap_or(self.qty),
-            hysteresis_bp: self.hysteresis_bp,
-            confirm_bars: self.confirm_bars,
-            min_hold_bars: self.min_hold_bars,
+            guards: maestro_core::Guards {
+                hysteresis_bp: self.hysteresis_bp,
+                confirm_bars: self.confirm_bars,
+                min_hold_bars: self.min_hold_bars,
+            },
             dry_run: self.dry_run,
         };
         validate_params(&params).map_err(|e| CliError::Usage(e.to_string()))?;
-        maestro_lambda::store::validate_bot_id(&self.bot)
+        let id = maestro_lambda::bot_id::BotId::new(self.bot.as_str())
             .map_err(|e| CliError::Usage(e.to_string()))?;
-        Ok(BotConfig {
-            id: self.bot.clone(),
-            params,
-        })
+        Ok(BotConfig { id, params })
     }
 
     /// The simulated run's options.

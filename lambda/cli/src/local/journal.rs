@@ -2,8 +2,8 @@
 //! before the order counts, replayed when a local run resumes.
 
 use super::LocalError;
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::exchange::OrderRequest;
-use maestro_lambda::store::validate_bot_id;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -29,7 +29,7 @@ pub struct Journal {
 impl Journal {
     /// Opens (or creates) `<dir>/<bot>.sim-orders.jsonl`.
     pub fn open(dir: &std::path::Path, bot_id: &str) -> Result<Self, LocalError> {
-        validate_bot_id(bot_id).map_err(|e| LocalError::Usage(e.to_string()))?;
+        BotId::check(bot_id).map_err(|e| LocalError::Usage(e.to_string()))?;
         let path = dir.join(format!("{bot_id}.sim-orders.jsonl"));
         drop_torn_tail(&path)
             .map_err(|e| LocalError::Failed(format!("cannot repair {}: {e}", path.display())))?;

@@ -44,6 +44,10 @@ impl Host for LiveHost {
     fn bots(&self) -> &[BotConfig] {
         &self.bots
     }
+
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
 }
 
 /// Ticks every minute until `shutdown`; returns the number of ticks run.

@@ -313,6 +313,10 @@ impl server::Host for Local {
     fn bots(&self) -> &[BotConfig] {
         &self.bots
     }
+
+    fn now_ms(&self) -> i64 {
+        self.exchange.now_ms()
+    }
 }
 
 /// The simulated exchange with every accepted order journaled (whether the tick or a route placed
@@ -376,6 +380,27 @@ impl Exchange for Local {
         cl_ord_id: &str,
     ) -> maestro_lambda::exchange::ExchangeResult<Option<PlacedOrder>> {
         self.exchange.order_by_cl_ord_id(symbol, cl_ord_id).await
+    }
+
+    async fn orders_since(
+        &self,
+        symbol: &str,
+        cl_ord_id_prefix: &str,
+        since_ms: i64,
+        max: usize,
+    ) -> maestro_lambda::exchange::ExchangeResult<Vec<PlacedOrder>> {
+        self.exchange
+            .orders_since(symbol, cl_ord_id_prefix, since_ms, max)
+            .await
+    }
+
+    async fn cancel_orders(
+        &self,
+        symbol: &str,
+        cl_ord_ids: &[String],
+    ) -> maestro_lambda::exchange::ExchangeResult<Vec<PlacedOrder>> {
+        // Nothing to journal: a cancel executes nothing.
+        self.exchange.cancel_orders(symbol, cl_ord_ids).await
     }
 
     async fn cancel_all(&self, symbol: &str) -> maestro_lambda::exchange::ExchangeResult<usize> {

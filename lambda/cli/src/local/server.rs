@@ -5,7 +5,6 @@ use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maestro_lambda::clock::now_ms;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::Exchange;
 use maestro_lambda::routes::{MAX_BODY_BYTES, Request, RouteAuth, Routes};
@@ -23,6 +22,9 @@ pub trait Host: Send + Sync + 'static {
     fn store(&self) -> &FileStore;
     /// The bots.
     fn bots(&self) -> &[BotConfig];
+    /// The time the routes run at (UNIX ms): the host's clock, the same the tick runs on, so a
+    /// simulated run's orders and flattens are dated in the simulation's time.
+    fn now_ms(&self) -> i64;
 }
 
 /// Binds `addr` (which must be a loopback address: the local routes have no authentication) and
@@ -76,7 +78,7 @@ async fn serve<H: Host>(State(host): State<Arc<H>>, request: axum::extract::Requ
     };
     let auth = RouteAuth::Loopback;
     let routes = Routes::new(host.exchange(), host.store(), host.bots(), &auth);
-    let response = routes.handle(&request, now_ms()).await;
+    let response = routes.handle(&request, host.now_ms()).await;
     json_response(response.status, response.body_text())
 }
 

@@ -130,3 +130,47 @@ fn lot_size_reduce_only_and_close_follow_bitmex() {
 fn ltcusdt_contract_tick_is_one_usdt_millionth() {
     assert!((contract_tick_value(&ltcusdt()) - 1e-6).abs() < 1e-18);
 }
+
+#[test]
+fn the_bot_s_orders_are_listed_by_prefix_and_time_and_cancels_touch_only_known_ids() {
+    let x = sim();
+    let sym = "LTCUSDT";
+    x.advance_to(MIN);
+    assert!(now(x.place_order(&order("bot-a-1", Side::Buy, 1000))).is_ok());
+    x.advance_to(2 * MIN);
+    assert!(now(x.place_order(&order("hand-1", Side::Buy, 1000))).is_ok());
+    x.advance_to(3 * MIN);
+    assert!(now(x.place_order(&order("bot-a-2", Side::Sell, 2000))).is_ok());
+    let ids = |v: ExchangeResult<Vec<PlacedOrder>>| -> Vec<String> {
+        v.map(|os| os.into_iter().map(|o| o.cl_ord_id).collect())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(
+        ids(now(x.orders_since(sym, "bot-a-", 0, 10))),
+        ["bot-a-1", "bot-a-2"],
+        "prefix match, oldest first"
+    );
+    assert_eq!(
+        ids(now(x.orders_since(sym, "bot-a-", 2 * MIN, 10))),
+        ["bot-a-2"]
+    );
+    assert_eq!(
+        ids(now(x.orders_since(sym, "", 0, 2))),
+        ["hand-1", "bot-a-2"],
+        "the newest `max`"
+    );
+    let listed = now(x.orders_since(sym, "bot-a-2", 0, 1)).unwrap_or_default();
+    assert_eq!(
+        listed
+            .first()
+            .map(|o| (o.timestamp_ms, o.filled_qty, o.leaves_qty, o.is_open())),
+        Some((3 * MIN, 2000, 0, false))
+    );
+    let cancelled = now(x.cancel_orders(sym, &["bot-a-1".into(), "never-sent".into()]));
+    assert_eq!(ids(cancelled), ["bot-a-1"], "unknown ids are skipped");
+    assert_eq!(
+        now(x.position(sym)).ok(),
+        Some(0),
+        "a cancel executes nothing"
+    );
+}

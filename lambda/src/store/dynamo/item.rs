@@ -1,7 +1,9 @@
 //! The shape of [`DynamoStore`](super::DynamoStore)'s items: key parts, attribute values, and
 //! decoders that refuse anything the store did not write itself.
 
-use crate::store::{BotRecord, OrderLog, SCHEMA, StoreError, StoreResult, Versioned, shorten};
+use crate::store::{
+    BotRecord, OrderLog, SCHEMA, StoreError, StoreResult, Versioned, record_from_json, shorten,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -21,7 +23,7 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Reads a bot record item, refusing anything that is not exactly what [`DynamoStore::save`] wrote.
 pub(super) fn decode_record(bot_id: &str, item: &Item) -> StoreResult<Versioned<BotRecord>> {
-    check_schema(item)?;
+    let schema: u64 = number(item, "schema")?;
     let version: u64 = number(item, "version")?;
     if version == 0 {
         return Err(StoreError::Corrupt(format!(
@@ -29,8 +31,9 @@ pub(super) fn decode_record(bot_id: &str, item: &Item) -> StoreResult<Versioned<
         )));
     }
     let json = string(item, "record")?;
-    let value: BotRecord = serde_json::from_str(json)
-        .map_err(|e| StoreError::Corrupt(format!("bot {bot_id}: record: {e}")))?;
+    let corrupt = |e: String| StoreError::Corrupt(format!("bot {bot_id}: record: {e}"));
+    let json: serde_json::Value = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+    let value = record_from_json(schema, json).map_err(corrupt)?;
     if value.bot_id != bot_id {
         return Err(StoreError::Corrupt(format!(
             "bot {bot_id}: record belongs to bot {:?}",

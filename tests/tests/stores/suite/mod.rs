@@ -3,7 +3,9 @@
 
 use maestro_lambda::exchange::Side;
 use maestro_lambda::params::BotParams;
-use maestro_lambda::store::{BotRecord, OrderIntent, StateStore, StoreError, StoreResult};
+use maestro_lambda::store::{
+    BotRecord, CoreState, OrderIntent, StateStore, StoreError, StoreResult,
+};
 use std::collections::BTreeSet;
 
 mod side_items;
@@ -87,7 +89,10 @@ pub async fn first_save_then_each_save_bumps_the_version<S: StateStore>(store: S
 /// Every field of a record survives a save and a load unchanged.
 pub async fn full_record_round_trips<S: StateStore>(store: S) {
     let mut r = record("full", "ordered");
-    r.snapshot = Some(r#"{"v":1,"sums":[1,2,3]}"#.to_owned());
+    r.core = Some(CoreState {
+        lot_size: 1000,
+        state: r#"{"v":1,"sums":[1,2,3]}"#.to_owned(),
+    });
     r.last_close_ms = Some(1_620_000_060_000);
     r.pending = Some(OrderIntent {
         cl_ord_id: "full-1620000060000-p1000".to_owned(),

@@ -4,12 +4,15 @@
 use super::record;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::{OrderLog, StateStore, StoreError};
-use maestro_tests::clock::now_s;
+
+/// The suite's clock (UNIX seconds): the stores read none, so every time is pinned here.
+const NOW_S: i64 = 1_620_000_300;
 
 fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
     OrderLog {
         decided_at_ms,
-        recorded_at_ms: decided_at_ms + 1500,
+        // Recorded just now, whenever it was decided: what keeps it is the time it was recorded.
+        recorded_at_ms: NOW_S * 1000 - 1500,
         cl_ord_id: cl_ord_id.to_owned(),
         side: Side::Buy,
         qty: 1000,
@@ -23,7 +26,7 @@ fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
 /// honours the limit, and never mixes bots.
 pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
     let empty = store
-        .recent_orders("trader", 10, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders("trader", 10, NOW_S)
         .await
         .expect("list empty");
     assert!(empty.is_empty(), "no orders yet: {empty:?}");
@@ -55,7 +58,7 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         .expect("other bot");
 
     let all = store
-        .recent_orders("trader", 100, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders("trader", 100, NOW_S)
         .await
         .expect("list all");
     let keys: Vec<(i64, &str, &str)> = all
@@ -79,12 +82,12 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         "fields round-trip"
     );
     let two = store
-        .recent_orders("trader", 2, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders("trader", 2, NOW_S)
         .await
         .expect("list 2");
     assert_eq!(two, all[..2].to_vec(), "the limit keeps the newest");
     let none = store
-        .recent_orders("trader", 0, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders("trader", 0, NOW_S)
         .await
         .expect("list 0");
     assert!(none.is_empty(), "limit 0 lists nothing");
@@ -92,70 +95,50 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
 
 /// A nonce is claimed once while it lives; an expired one may be claimed again.
 pub async fn nonce_is_claimed_once<S: StateStore>(store: S) {
-    let later = now_s() + 300;
+    let later = NOW_S + 300;
     assert!(
-        store
-            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later)
-            .await
-            .expect("claim"),
+        store.claim_nonce("n-1", NOW_S, later).await.expect("claim"),
         "first claim wins"
     );
     assert!(
-        !store
-            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later)
-            .await
-            .expect("claim"),
+        !store.claim_nonce("n-1", NOW_S, later).await.expect("claim"),
         "replay loses"
     );
     assert!(
         !store
-            .claim_nonce("n-1", maestro_lambda::clock::now_ms() / 1000, later + 600)
+            .claim_nonce("n-1", NOW_S, later + 600)
             .await
             .expect("claim"),
         "a new expiry does not help"
     );
     assert!(
-        store
-            .claim_nonce("n-2", maestro_lambda::clock::now_ms() / 1000, later)
-            .await
-            .expect("claim"),
+        store.claim_nonce("n-2", NOW_S, later).await.expect("claim"),
         "another nonce is free"
     );
     // Expired (TTL not yet swept): claimable again, by design; the auth window rejects its timestamp.
-    let past = now_s() - 10;
+    let past = NOW_S - 10;
     assert!(
-        store
-            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, past)
-            .await
-            .expect("claim"),
+        store.claim_nonce("old", NOW_S, past).await.expect("claim"),
         "expired nonce claim"
     );
     assert!(
-        store
-            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, later)
-            .await
-            .expect("claim"),
+        store.claim_nonce("old", NOW_S, later).await.expect("claim"),
         "expired nonce is reclaimable"
     );
     assert!(
-        !store
-            .claim_nonce("old", maestro_lambda::clock::now_ms() / 1000, later)
-            .await
-            .expect("claim"),
+        !store.claim_nonce("old", NOW_S, later).await.expect("claim"),
         "but not twice while alive"
     );
 }
 
 /// Eight concurrent claims of one nonce: exactly one wins.
 pub async fn concurrent_nonce_claims_have_one_winner<S: StateStore + Clone + 'static>(store: S) {
-    let later = now_s() + 300;
+    let later = NOW_S + 300;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store
-                .claim_nonce("contested", maestro_lambda::clock::now_ms() / 1000, later)
-                .await
+            store.claim_nonce("contested", NOW_S, later).await
         }));
     }
     let mut wins = 0;
@@ -170,7 +153,7 @@ pub async fn concurrent_nonce_claims_have_one_winner<S: StateStore + Clone + 'st
 /// Ids that could escape a directory or a key, and malformed nonces and orders, are refused with a
 /// permanent error and store nothing.
 pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
-    let long = "x".repeat(65);
+    let long = "x".repeat(33);
     for bad in [
         "",
         "../escape",
@@ -179,6 +162,8 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
         "bot#1",
         "spa ce",
         "é",
+        "Upper",
+        "-dash-first",
         long.as_str(),
     ] {
         let load = store.load(bad).await;
@@ -196,18 +181,17 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
             matches!(rec, Err(StoreError::Failed(_))),
             "record_order({bad:?}): {rec:?}"
         );
-        let list = store
-            .recent_orders(bad, 5, maestro_lambda::clock::now_ms() / 1000)
-            .await;
+        let list = store.recent_orders(bad, 5, NOW_S).await;
         assert!(
             matches!(list, Err(StoreError::Failed(_))),
             "recent_orders({bad:?}): {list:?}"
         );
     }
-    let ok_id = "x".repeat(64);
+    // The same rule as the configuration's: 32 characters at most.
+    let ok_id = "x".repeat(32);
     assert!(
         store.save(&record(&ok_id, "x"), None).await.is_ok(),
-        "64 characters are allowed"
+        "32 characters are allowed"
     );
     for bad in [
         order(-1, "c", "New"),
@@ -222,18 +206,13 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
     }
     let long_nonce = "n".repeat(129);
     for bad in ["", "with space", "tab\t", long_nonce.as_str()] {
-        let claim = store
-            .claim_nonce(bad, maestro_lambda::clock::now_ms() / 1000, now_s() + 60)
-            .await;
+        let claim = store.claim_nonce(bad, NOW_S, NOW_S + 60).await;
         assert!(
             matches!(claim, Err(StoreError::Failed(_))),
             "claim_nonce({bad:?}): {claim:?}"
         );
     }
-    let listed = store
-        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
-        .await
-        .expect("list");
+    let listed = store.recent_orders("bot", 10, NOW_S).await.expect("list");
     assert!(
         listed.is_empty(),
         "refused orders must not be stored: {listed:?}"
