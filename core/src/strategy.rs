@@ -3,7 +3,7 @@
 use crate::candle::Candle;
 use crate::crossover::Crossover;
 use crate::num::div_rem;
-use crate::order::{Order, Side};
+use crate::order::Order;
 use crate::price::MAX_TICKS;
 use crate::sma::SmaPair;
 use core::fmt;
@@ -268,24 +268,7 @@ impl<const CAP: usize> Strategy<CAP> {
     /// order never opens beyond it. `reduce_only` is set when the order only shrinks the current
     /// position without crossing zero.
     pub fn plan_order(&self, current_position: i64) -> Option<Order> {
-        let diff = i128::from(self.target) - i128::from(current_position);
-        // |target| <= i64::MAX, so |diff| < 2^64.
-        let dist = diff.unsigned_abs() as u64;
-        let lot = self.params.lot_size;
-        let qty = dist - div_rem(dist, lot).1;
-        if qty == 0 {
-            return None;
-        }
-        let side = if diff > 0 { Side::Buy } else { Side::Sell };
-        let reduce_only = match side {
-            Side::Buy => current_position < 0 && qty <= current_position.unsigned_abs(),
-            Side::Sell => current_position > 0 && qty <= current_position.unsigned_abs(),
-        };
-        Some(Order {
-            side,
-            qty,
-            reduce_only,
-        })
+        Order::towards(current_position, self.target, self.params.lot_size)
     }
 
     /// The target a regime means under these parameters.

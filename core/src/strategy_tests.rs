@@ -1,4 +1,5 @@
 use super::*;
+use crate::order::Side;
 use crate::price::Price;
 
 const BIN: i64 = 60_000;

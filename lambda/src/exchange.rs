@@ -190,15 +190,6 @@ pub trait Exchange: Send + Sync {
         max: usize,
     ) -> impl Future<Output = ExchangeResult<Vec<Candle>>> + Send;
 
-    /// The last `n` completed candles, oldest first (warm-up).
-    fn last_candles(
-        &self,
-        symbol: &str,
-        bin: BinSize,
-        tick: TickSize,
-        n: usize,
-    ) -> impl Future<Output = ExchangeResult<Vec<Candle>>> + Send;
-
     /// The signed position in contracts (negative = short; flat when the exchange lists none).
     fn position(&self, symbol: &str) -> impl Future<Output = ExchangeResult<i64>> + Send;
 

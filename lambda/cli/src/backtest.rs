@@ -17,7 +17,7 @@
 
 use crate::candles_file::{CandleSeries, Gap};
 use crate::sim::account::{Account, FeeRate, Fill, Money, fill_price};
-use maestro_core::{CandleError, Params, ParamsError, Strategy, run_batch};
+use maestro_core::{CandleError, Order, Params, ParamsError, Strategy, run_batch};
 
 /// The largest long window a backtest accepts (the strategy's buffer, 8 bytes a slot).
 pub const MAX_LONG_WINDOW: usize = 8192;
@@ -112,15 +112,15 @@ pub enum BacktestError {
     },
 }
 
-/// The signed order that moves `position` towards `target` in whole lots, as the core's
-/// `Strategy::plan_order` plans it (never overshooting the target).
-pub fn order_delta(target: i64, position: i64, lot_size: u64) -> i64 {
-    let diff = i128::from(target) - i128::from(position);
-    let dist = diff.unsigned_abs();
-    let qty = dist - dist % u128::from(lot_size.max(1));
-    // |target| and |position| are bounded by max_position (an i64), so qty fits.
-    let qty = i64::try_from(qty).unwrap_or(i64::MAX);
-    if diff < 0 { -qty } else { qty }
+/// The signed order that moves `position` towards `target` in whole lots: the core's own rule
+/// ([`Order::towards`], which `Strategy::plan_order` uses), as a change of position.
+pub(crate) fn order_delta(target: i64, position: i64, lot_size: u64) -> i64 {
+    Order::towards(position, target, lot_size).map_or(0, |order| {
+        // Positions and targets stay within `max_position` (an i64), so the change fits unless
+        // the cap is above i64::MAX / 2; such a change saturates instead of wrapping.
+        let limit = i128::from(i64::MAX);
+        order.delta().clamp(-limit, limit) as i64
+    })
 }
 
 /// The signals of a series: `(candle index, target)` in order, one fresh strategy per gap-free

@@ -14,7 +14,7 @@ use std::path::Path;
 const MAX_POINTS: usize = 4000;
 
 /// A chart failure (I/O or drawing), as text.
-pub type ChartError = String;
+pub(crate) type ChartError = String;
 
 /// SMA of `window` bars at every candle (`None` while the window fills), restarted after gaps as
 /// the backtest restarts its strategy.
@@ -45,7 +45,7 @@ fn err<E: std::fmt::Display>(e: E) -> ChartError {
 }
 
 /// Writes the backtest chart.
-pub fn backtest_svg(
+pub(crate) fn backtest_svg(
     path: &Path,
     series: &CandleSeries,
     report: &BacktestReport,
@@ -184,7 +184,7 @@ pub fn backtest_svg(
 
 /// Writes a heatmap of every pair's PnL: short window across, long window up; red losses, green
 /// profits, white break-even.
-pub fn heatmap_svg(
+pub(crate) fn heatmap_svg(
     path: &Path,
     results: &[PairResult],
     contract_tick_value: f64,

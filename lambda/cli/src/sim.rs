@@ -270,18 +270,6 @@ impl Exchange for SimExchange {
         Ok(self.candles[start..end].iter().take(max).copied().collect())
     }
 
-    async fn last_candles(
-        &self,
-        symbol: &str,
-        bin: BinSize,
-        tick: TickSize,
-        n: usize,
-    ) -> ExchangeResult<Vec<Candle>> {
-        self.check_series(symbol, bin, tick)?;
-        let end = self.visible(self.now_ms());
-        Ok(self.candles[end.saturating_sub(n)..end].to_vec())
-    }
-
     async fn position(&self, symbol: &str) -> ExchangeResult<i64> {
         self.check_symbol(symbol)?;
         Ok(self.state().account.position)

@@ -7,8 +7,9 @@
 //! same signals (the core's plain crossover rule), same fills and fees (the rules of
 //! `Account::fill`), same gap policy (fresh windows after a gap, position held through it).
 //!
-//! With whipsaw guards on, each pair replays the core's guarded crossover state machine on the
-//! same shared sums ([`guarded`]), one pair at a time, still on all cores.
+//! With whipsaw guards on, each pair feeds the same shared sums to the core's own guarded
+//! crossover (`maestro_core::crossover::Crossover`, in [`guarded`]), one pair at a time, still on
+//! all cores.
 
 mod guarded;
 mod kernel;
@@ -189,10 +190,10 @@ pub fn sweep_pairs(
         stretches: &stretches,
         bull_target,
         bear_target,
-        lot: i64::try_from(spec.lot_size).unwrap_or(i64::MAX),
+        lot: spec.lot_size,
         fee_ppm: spec.fee.ppm(),
     };
-    let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm(), spec.guards.hysteresis_bp);
+    let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
     let guards = spec.guards;
     // Pairs sharing a short window go four at a time; the rest one by one.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -237,7 +238,7 @@ fn run_group<T: Int + Into<i128>>(
             .iter()
             .map(|&k| {
                 let (s, l) = pairs[k];
-                let o = guarded::run::<T>(shared, s as usize, l as usize, guards);
+                let o = guarded::run::<T>(shared, s, l, guards);
                 (k, finish(s, l, o))
             })
             .collect();
@@ -289,20 +290,14 @@ fn stretches(series: &CandleSeries) -> Result<Vec<(usize, usize)>, SweepError> {
 
 /// Whether every intermediate of the kernel stays inside `i64` for this data.
 ///
-/// The crossover's cross products are at most `max_close × short × long` (times 20,000 with a
-/// hysteresis band). For money: the equity at
+/// The plain crossover's cross products are at most `max_close × short × long` (with guards on,
+/// the core compares the means itself, exactly). For money: the equity at
 /// any close is `Σ position × Δclose × SCALE − fees`, so its size is at most
 /// `q × SCALE × total_variation + fees`, with fees at most `n × 2q × max_close × |ppm|`; cash is
 /// the equity minus the position's value (`q × max_close × SCALE`), and every other amount the
 /// kernel forms (a fill's notional, a round trip's profit, peak minus equity) is within a small
 /// multiple of those. A factor 8 of headroom covers the sums of two such amounts.
-fn fits_i64(
-    closes: &[i64],
-    pairs: &[(u32, u32)],
-    q: i64,
-    fee_ppm: i64,
-    hysteresis_bp: u32,
-) -> bool {
+fn fits_i64(closes: &[i64], pairs: &[(u32, u32)], q: i64, fee_ppm: i64) -> bool {
     let max_close = i128::from(closes.iter().copied().max().unwrap_or(0));
     let variation: i128 = closes
         .windows(2)
@@ -311,9 +306,7 @@ fn fits_i64(
     let max_long = pairs.iter().map(|p| i128::from(p.1)).max().unwrap_or(0);
     let q = i128::from(q);
     let scale = 1_000_000i128;
-    // With a band, both sides are scaled by up to 2 × 10,000 basis points.
-    let band = if hysteresis_bp == 0 { 1 } else { 20_000 };
-    let cross = max_close * max_long * max_long * band;
+    let cross = max_close * max_long * max_long;
     let fees = closes.len() as i128 * 2 * q * max_close * i128::from(fee_ppm.unsigned_abs());
     let money =
         q * scale * (variation + max_close) + fees + 2 * q * max_close * (scale + 1_000_000);

@@ -146,7 +146,7 @@ impl BitmexClient {
     }
 
     /// The last `n` completed candles, oldest first; pages backwards when `n` exceeds one request.
-    pub(crate) async fn fetch_last_candles(
+    pub async fn last_candles(
         &self,
         symbol: &str,
         bin: BinSize,

@@ -213,16 +213,6 @@ impl Exchange for BitmexClient {
             .await
     }
 
-    async fn last_candles(
-        &self,
-        symbol: &str,
-        bin: BinSize,
-        tick: TickSize,
-        n: usize,
-    ) -> ExchangeResult<Vec<Candle>> {
-        self.fetch_last_candles(symbol, bin, tick, n).await
-    }
-
     async fn position(&self, symbol: &str) -> ExchangeResult<i64> {
         self.fetch_position(symbol).await
     }

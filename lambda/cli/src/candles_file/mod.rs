@@ -222,7 +222,7 @@ pub fn parse(text: &str, options: &LoadOptions) -> Result<CandleSeries, LoadErro
 }
 
 /// Guesses the format from the first meaningful characters.
-pub fn detect(text: &str) -> Result<Format, LoadError> {
+pub(crate) fn detect(text: &str) -> Result<Format, LoadError> {
     let mut chars = text
         .trim_start_matches('\u{feff}')
         .chars()

@@ -3,7 +3,7 @@
 /// Parses a timestamp cell: all digits = milliseconds since the UNIX epoch; otherwise ISO-8601
 /// (`2021-05-15T15:24:00Z`, `2021-12-31 23:01:00.000000`, `2020-05-29 00:00:00+00:00`). Text without a
 /// zone is UTC. Fractions below a millisecond are dropped.
-pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text
@@ -19,7 +19,7 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
 }
 
 /// Parses the ISO-8601 subset candle files use. `None` when malformed or out of range.
-pub fn parse_iso8601(text: &str) -> Option<i64> {
+pub(crate) fn parse_iso8601(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let part = b.get(from..from + len)?;

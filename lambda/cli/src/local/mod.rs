@@ -342,16 +342,6 @@ impl Exchange for Local {
             .await
     }
 
-    async fn last_candles(
-        &self,
-        symbol: &str,
-        bin: BinSize,
-        tick: maestro_core::TickSize,
-        n: usize,
-    ) -> maestro_lambda::exchange::ExchangeResult<Vec<Candle>> {
-        self.exchange.last_candles(symbol, bin, tick, n).await
-    }
-
     async fn position(&self, symbol: &str) -> maestro_lambda::exchange::ExchangeResult<i64> {
         self.exchange.position(symbol).await
     }

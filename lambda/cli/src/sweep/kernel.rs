@@ -1,13 +1,15 @@
 //! The sweep's inner loop: window pairs over the whole series, using shared prefix sums instead of
 //! a strategy per pair. It reproduces the core's plain crossover exactly (regime from the sign of
 //! `short_sum × long − long_sum × short`, equality holds the regime, an event only on a change,
-//! fresh windows after every gap) and the backtest's accounting (same fill price, fee and
-//! round-trip rules as `Account::fill`), in integers throughout and without allocating.
+//! fresh windows after every gap) and the backtest's accounting (orders rounded to lots by the
+//! core's `Order::towards`, same fill price, fee and round-trip rules as `Account::fill`), in
+//! integers throughout and without allocating.
 //!
 //! Pairs that share a short window run four at a time ([`run4`]): the newest prefix, the short
 //! window's sum and the close are loaded once for four long windows, and the four independent
 //! pairs keep the core busy.
 
+use crate::backtest::order_delta;
 use core::ops::{Add, Mul, Sub};
 
 /// The integer type the loop computes in: `i64` when the caller has proven every intermediate
@@ -29,8 +31,8 @@ pub(crate) struct Shared<'a> {
     pub bull_target: i64,
     /// Target when bearish.
     pub bear_target: i64,
-    /// Lot size for order rounding.
-    pub lot: i64,
+    /// Lot size, for the core's order rounding.
+    pub lot: u64,
     /// Fee in parts per million.
     pub fee_ppm: i64,
 }
@@ -134,8 +136,7 @@ impl<T: Int> Lane<T> {
         } else {
             sh.bear_target
         };
-        let diff = target - self.pos;
-        let delta = diff - diff % sh.lot;
+        let delta = order_delta(target, self.pos, sh.lot);
         if delta == 0 {
             return;
         }
@@ -213,16 +214,6 @@ impl<T: Int> Lane<T> {
             self.step(sh, top - sb, top - lb, c, from + k);
         }
         self.next = to;
-    }
-
-    /// The long window as `T`.
-    pub(crate) fn l_t(&self) -> T {
-        self.l_t
-    }
-
-    /// The short window as `T`.
-    pub(crate) fn s_t(&self) -> T {
-        self.s_t
     }
 
     /// Sets the regime the next [`Lane::trade`] moves the position to.

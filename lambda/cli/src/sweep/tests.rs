@@ -177,7 +177,7 @@ fn the_i64_and_i128_kernels_agree() {
     let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
     let pairs = spec_plain().pairs();
     assert!(
-        fits_i64(&closes, &pairs, 2000, 500, 0),
+        fits_i64(&closes, &pairs, 2000, 500),
         "demo data must take the fast path"
     );
     let mut prefix = vec![0i64];
@@ -199,5 +199,5 @@ fn the_i64_and_i128_kernels_agree() {
         assert_eq!(narrow, wide, "pair {s}/{l}");
     }
     // Absurd sizes take the wide path.
-    assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500, 0));
+    assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500));
 }
