@@ -20,7 +20,8 @@ pub use oracle::{Oracle, find_segment, signals};
 
 use crate::data::data_file;
 use crate::dynamo::fresh_table;
-use crate::fake_bitmex::{Bar, FakeBitmex, FakeOrder, SeriesFormat, load_bars};
+use crate::fake_bitmex::{Bar, FakeBitmex, FakeOrder, SeriesFormat, load_bars, synthetic};
+use crate::market::{FIRST_CLOSE, rough_market};
 use maestro_core::Mode;
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::exchange::{BinSize, Exchange, Instrument};
@@ -40,6 +41,17 @@ pub const MINUTE_MS: i64 = 60_000;
 pub const REAL_DATA: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 /// A tick's time budget in the scenarios (a Lambda's would be its timeout minus a margin).
 pub const TICK_BUDGET: Duration = Duration::from_secs(10);
+
+/// The seed of [`synthetic_bars`].
+pub const MARKET_SEED: u64 = 0x005e_ed0f_c4a0;
+
+/// 8,000 one-minute LTCUSDT bars of a seeded rough market ([`rough_market`]: trends, chop and a
+/// crash), from [`FIRST_CLOSE`]. The scenarios look in it for the crossover patterns they need, so
+/// they run on every clone, with or without the shared real data.
+pub fn synthetic_bars() -> Vec<Bar> {
+    let closes = rough_market(MARKET_SEED, 8000);
+    synthetic(FIRST_CLOSE, BinSize::M1, closes.len(), |i| closes[i])
+}
 
 /// The real candles, stamped at their close time; `None` (after saying so) when the shared data is
 /// absent outside CI.

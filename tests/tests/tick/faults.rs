@@ -1,0 +1,156 @@
+//! The fake exchange misbehaves across a run of synthetic candles: 503 storms, 429s and timeouts, some
+//! absorbed by the client's retries inside a tick, some long enough to fail whole ticks (one with an
+//! order intent saved but not sent). No clOrdID reaches the engine twice, and once the faults stop
+//! the position is the model's target.
+
+use maestro_lambda::store::StateStore;
+use maestro_tests::fake_bitmex::{Bar, Fault, FaultRule};
+use maestro_tests::tick_harness::{Harness, Oracle, find_segment, params, signals, synthetic_bars};
+use std::time::Duration;
+
+const SHORT: u32 = 5;
+const LONG: u32 = 20;
+const READY: usize = LONG as usize;
+const LEN: usize = 90;
+
+/// Bars of the synthetic market where a fresh 5/20 model takes its first regime on the 20th bar and flips at least
+/// twice afterwards, the flips at least 8 minutes apart and the first one 4 or more minutes after
+/// the start. Returns the bars and the two flip minutes (completed counts).
+fn segment() -> (Vec<Bar>, usize, usize) {
+    let bars = synthetic_bars();
+    let start = find_segment(SHORT, LONG, &bars, 5000, LEN, |s| {
+        s.len() >= 3 && s[0] == READY - 1 && s[1] >= READY + 4 && s[2] >= s[1] + 8 && s[2] + 4 < LEN
+    })
+    .expect("the synthetic market holds such a stretch");
+    let s = signals(SHORT, LONG, &bars, start, LEN);
+    (bars[start..start + LEN].to_vec(), s[1] + 1, s[2] + 1)
+}
+
+fn on(fault: Fault, times: u32, method: &str, route: &str) -> FaultRule {
+    FaultRule::new(fault).times(times).on(method, route)
+}
+
+/// What the faults at a minute should do to its tick.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    /// The client's retries absorb them.
+    Absorbed,
+    /// The tick fails; a later one recovers.
+    Fails,
+}
+
+async fn faulty_run<S: StateStore>(mut h: Harness<S>, flip1: usize, flip2: usize) {
+    let overloaded = Fault::Overloaded;
+    let hang = Fault::Hang(Duration::from_millis(450));
+    let limited = Fault::RateLimited { retry_after_s: 1 };
+    // (minute, faults, expected effect on that minute's tick)
+    let plan: Vec<(usize, Vec<FaultRule>, Expect)> = vec![
+        (
+            READY,
+            vec![on(overloaded.clone(), 3, "POST", "/order")],
+            Expect::Absorbed,
+        ),
+        (
+            READY + 1,
+            vec![on(limited, 1, "GET", "/trade/bucketed")],
+            Expect::Absorbed,
+        ),
+        (
+            READY + 2,
+            vec![on(hang.clone(), 2, "GET", "/position")],
+            Expect::Absorbed,
+        ),
+        // Five timeouts exhaust the client's attempts after the intent was saved; the sixth
+        // hang meets the next tick, which finishes the intent.
+        (flip1, vec![on(hang, 6, "POST", "/order")], Expect::Fails),
+        (
+            flip1 + 2,
+            vec![FaultRule::new(overloaded.clone()).times(12)],
+            Expect::Fails,
+        ),
+        (flip1 + 3, vec![], Expect::Fails),
+        (
+            flip2,
+            vec![on(overloaded, 8, "POST", "/order")],
+            Expect::Fails,
+        ),
+    ];
+    let mut oracle = Oracle::new(SHORT, LONG, 1000);
+    for bar in h.completed_bars() {
+        oracle.push(bar);
+    }
+    let mut failed = 0;
+    loop {
+        let planned = plan.iter().find(|(m, _, _)| *m == h.completed());
+        if h.completed() == flip1 + 4 {
+            h.fake.clear_faults(); // the storm ends
+        }
+        for rule in planned.map(|(_, r, _)| r.clone()).unwrap_or_default() {
+            h.fake.inject(rule);
+        }
+        let result = h.tick().await;
+        h.assert_no_duplicate_orders();
+        match (planned.map(|p| p.2), &result) {
+            (Some(Expect::Fails), Err(e)) => {
+                assert!(e.is_retryable(), "a fault is retryable: {e}");
+                failed += 1;
+            }
+            (Some(Expect::Fails), Ok(r)) => {
+                panic!("minute {}: expected a failure, got {r:?}", h.completed())
+            }
+            (_, Err(e)) => panic!("minute {}: the client should absorb it: {e}", h.completed()),
+            (_, Ok(_)) => {
+                assert_eq!(
+                    h.position(),
+                    oracle.target(),
+                    "on target at minute {}",
+                    h.completed()
+                );
+                let stored = h.record().await.expect("record");
+                assert_eq!(stored.value.pending, None, "no intent left behind");
+            }
+        }
+        if h.completed() == h.bars().len() {
+            break;
+        }
+        h.advance(1);
+        oracle.push(&h.completed_bars()[h.completed() - 1]);
+    }
+    assert_eq!(failed, 4, "the planned failures happened");
+    assert!(
+        h.fake
+            .requests()
+            .iter()
+            .filter(|r| r.fault.is_some())
+            .count()
+            >= 25
+    );
+    let orders = h.orders();
+    assert!(
+        orders.len() >= 3,
+        "first regime and two flips at least: {orders:#?}"
+    );
+    assert_eq!(h.position(), oracle.target());
+}
+
+#[tokio::test]
+async fn fault_storms_across_a_run_dynamo() {
+    let (bars, f1, f2) = segment();
+    faulty_run(
+        Harness::dynamo("storms", params(SHORT, LONG), bars, READY).await,
+        f1,
+        f2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_storms_across_a_run_file() {
+    let (bars, f1, f2) = segment();
+    faulty_run(
+        Harness::file(params(SHORT, LONG), bars, READY).await,
+        f1,
+        f2,
+    )
+    .await;
+}

@@ -1,0 +1,137 @@
+//! The Lambda handler with the real tick: an EventBridge scheduled event (AWS's JSON) runs
+//! `AllBots` — the same value `bootstrap` builds — over the BitMEX client against the fake BitMEX and
+//! `DynamoStore` against moto; then a function-URL request (AWS's JSON) reads the result on /status.
+
+use maestro_lambda::config::parse_bots;
+use maestro_lambda::exchange::BinSize;
+use maestro_lambda::handler::Function;
+use maestro_lambda::routes::RouteAuth;
+use maestro_lambda::store::StateStore;
+use maestro_lambda::tick::{AllBots, InstrumentCache};
+use maestro_tests::dynamo::fresh_table;
+use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const FIRST_CLOSE_MS: i64 = 1_700_000_040_000;
+
+fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/events")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
+}
+
+/// Rises for 20 minutes, then falls: a golden regime, then a death cross.
+fn price(i: usize) -> f64 {
+    if i < 20 {
+        70.0 + i as f64 * 0.25
+    } else {
+        75.0 - (i - 20) as f64 * 0.5
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
+    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
+    fake.set_series(
+        "LTCUSDT",
+        BinSize::M1,
+        synthetic(FIRST_CLOSE_MS, BinSize::M1, 40, price),
+        12,
+    );
+    let table = fresh_table("handler-real-tick").await;
+    let bots =
+        parse_bots(r#"[{"id":"ltc","bin":"1m","short_window":3,"long_window":5}]"#).expect("bots");
+    let exchange = fake.client().expect("client");
+    let function = Function {
+        exchange: exchange.clone(),
+        store: table.store.clone(),
+        tick: AllBots {
+            exchange,
+            store: table.store.clone(),
+            bots: bots.clone(),
+            instruments: InstrumentCache::default(),
+        },
+        bots,
+        auth: RouteAuth::Iam,
+        tick_margin: Duration::from_millis(3000),
+    };
+    let minute = |completed: i64| FIRST_CLOSE_MS + (completed - 1) * 60_000 + 2_000;
+    let deadline = |now: i64| now + 50_000;
+
+    // Warm-up on 12 rising candles: the first regime is bullish, one lot bought.
+    let now = minute(12);
+    let out = function
+        .dispatch(fixture("scheduled-event.json"), deadline(now), now)
+        .await
+        .expect("the scheduled tick succeeds");
+    assert_eq!(out["bots"][0]["ok"], true, "{out}");
+    let orders = fake.orders("LTCUSDT");
+    assert_eq!(orders.len(), 1, "one order after warm-up: {orders:?}");
+    assert_eq!(fake.position("LTCUSDT"), 1000);
+
+    // The same minute again, and the next rising minutes: no order.
+    for completed in [12, 13, 14] {
+        if completed > 12 {
+            fake.advance("LTCUSDT", 1);
+        }
+        let now = minute(completed);
+        function
+            .dispatch(fixture("scheduled-event.json"), deadline(now), now)
+            .await
+            .expect("tick");
+        assert_eq!(
+            fake.orders("LTCUSDT").len(),
+            1,
+            "minute {completed}: no new order"
+        );
+    }
+
+    // The fall: a death cross flips the position to short with one order of two lots.
+    let mut completed = 14;
+    while completed < 30 && fake.position("LTCUSDT") > 0 {
+        fake.advance("LTCUSDT", 1);
+        completed += 1;
+        let now = minute(completed);
+        function
+            .dispatch(fixture("scheduled-event.json"), deadline(now), now)
+            .await
+            .expect("tick");
+    }
+    assert_eq!(
+        fake.position("LTCUSDT"),
+        -1000,
+        "short after the death cross"
+    );
+    let orders = fake.orders("LTCUSDT");
+    assert_eq!(orders.len(), 2, "{orders:?}");
+
+    // The function URL shows what the tick did, asked at the last tick's time: the orders it lists
+    // are those not yet expired then, whatever today's date.
+    let now = minute(completed);
+    let out = function
+        .dispatch(fixture("url-get-status-iam.json"), deadline(now), now)
+        .await
+        .expect("status");
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let body: Value = serde_json::from_str(out["body"].as_str().expect("body")).expect("JSON");
+    let bot = &body["bots"][0];
+    assert_eq!(bot["id"], "ltc", "{body}");
+    assert_eq!(bot["pending"], Value::Null, "no intent left behind: {bot}");
+    assert_eq!(
+        bot["recent_orders"].as_array().map(Vec::len),
+        Some(2),
+        "both orders listed: {bot}"
+    );
+    let stored = table
+        .store
+        .load("ltc")
+        .await
+        .expect("load")
+        .expect("the bot has a record");
+    assert_eq!(stored.value.last_position, Some(-1000));
+}
