@@ -49,11 +49,9 @@ mod times;
 
 pub use error::FetchError;
 pub use options::{FetchOptions, RequestRate};
-pub(crate) use progress::BarProgress;
-pub use progress::{NoProgress, Position, Progress};
+pub use progress::{BarProgress, NoProgress, Position, Progress};
 pub use rows::HEADER;
-pub use times::iso;
-pub(crate) use times::parse_time;
+pub use times::{iso, parse_time};
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::exchange::{Exchange, ExchangeError};
