@@ -7,9 +7,9 @@
 //! "since_flip":..,"target":..}`. `closes` holds only the newest `long_window` closes, so the real
 //! size depends on the window, not on `CAP`.
 
-use crate::crossover::{Crossover, CrossoverState, Regime};
-use crate::price::MAX_TICKS;
+use crate::crossover::Regime;
 use crate::sma::SmaPair;
+use crate::state::Parts;
 use crate::strategy::{Params, ParamsError, Strategy};
 use core::fmt;
 use core::marker::PhantomData;
@@ -206,43 +206,20 @@ impl<const CAP: usize> Strategy<CAP> {
         if snap.v != SNAPSHOT_VERSION {
             return Err(SnapshotError::UnsupportedVersion(snap.v));
         }
-        let mut s = Strategy::<CAP>::new(snap.params).map_err(SnapshotError::Params)?;
-        let closes = &snap.closes.buf[..snap.closes.len];
-        if closes.iter().any(|&c| c <= 0 || c > MAX_TICKS) {
-            return Err(SnapshotError::BadClose);
-        }
-        let p = &snap.params;
-        let smas =
-            SmaPair::<CAP>::from_closes(p.short_window as usize, p.long_window as usize, closes)
-                .ok_or(SnapshotError::SumMismatch)?;
-        if smas.sums() != (snap.short_sum, snap.long_sum) {
-            return Err(SnapshotError::SumMismatch);
-        }
-        let ready = closes.len() == p.long_window as usize;
-        let st = CrossoverState {
-            regime: snap.regime,
-            pending: snap.pending,
-            streak: snap.streak,
-            since_flip: snap.since_flip,
-        };
-        let idle = CrossoverState {
-            regime: None,
-            pending: None,
-            streak: 0,
-            since_flip: 0,
-        };
-        let cross = Crossover::from_state(p.guards, st).ok_or(SnapshotError::Inconsistent)?;
-        let consistent = (ready || st == idle)
-            && snap.last_close_ms.is_some() != closes.is_empty()
-            && s.target_for_regime(snap.regime) == snap.target;
-        if !consistent {
-            return Err(SnapshotError::Inconsistent);
-        }
-        s.smas = smas;
-        s.cross = cross;
-        s.last_close_ms = snap.last_close_ms;
-        s.target = snap.target;
-        Ok(s)
+        Self::from_parts(
+            snap.params,
+            Parts {
+                closes: &snap.closes.buf[..snap.closes.len],
+                short_sum: snap.short_sum,
+                long_sum: snap.long_sum,
+                last_close_ms: snap.last_close_ms,
+                regime: snap.regime,
+                pending: snap.pending,
+                streak: snap.streak,
+                since_flip: snap.since_flip,
+                target: snap.target,
+            },
+        )
     }
 }
 

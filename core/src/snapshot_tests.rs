@@ -1,7 +1,7 @@
 use super::*;
 use crate::candle::Candle;
 use crate::crossover::Guards;
-use crate::price::Price;
+use crate::price::{MAX_TICKS, Price};
 use crate::strategy::{Mode, Step};
 
 const BIN: i64 = 60_000;

@@ -88,8 +88,29 @@ impl<const CAP: usize> Strategy<CAP> {
         if state.v != STATE_VERSION {
             return Err(SnapshotError::UnsupportedVersion(state.v));
         }
+        Self::from_parts(
+            params,
+            Parts {
+                closes: &state.closes.buf[..state.closes.len],
+                short_sum: state.short_sum,
+                long_sum: state.long_sum,
+                last_close_ms: state.last_close_ms,
+                regime: state.regime,
+                pending: state.pending,
+                streak: state.streak,
+                since_flip: state.since_flip,
+                target: state.target,
+            },
+        )
+    }
+
+    /// Rebuilds a strategy from `params` and stored parts, re-checking every invariant: the
+    /// parameters, every close, both running sums against the windows, and the consistency of
+    /// regime, guards state, time and target. The one check behind [`Self::restore_state`] and
+    /// [`Self::decode`].
+    pub(crate) fn from_parts(params: Params, parts: Parts<'_>) -> Result<Self, SnapshotError> {
         let mut s = Strategy::<CAP>::new(params).map_err(SnapshotError::Params)?;
-        let closes = &state.closes.buf[..state.closes.len];
+        let closes = parts.closes;
         if closes.iter().any(|&c| c <= 0 || c > MAX_TICKS) {
             return Err(SnapshotError::BadClose);
         }
@@ -99,15 +120,15 @@ impl<const CAP: usize> Strategy<CAP> {
             closes,
         )
         .ok_or(SnapshotError::SumMismatch)?;
-        if smas.sums() != (state.short_sum, state.long_sum) {
+        if smas.sums() != (parts.short_sum, parts.long_sum) {
             return Err(SnapshotError::SumMismatch);
         }
         let ready = closes.len() == params.long_window as usize;
         let st = CrossoverState {
-            regime: state.regime,
-            pending: state.pending,
-            streak: state.streak,
-            since_flip: state.since_flip,
+            regime: parts.regime,
+            pending: parts.pending,
+            streak: parts.streak,
+            since_flip: parts.since_flip,
         };
         let idle = CrossoverState {
             regime: None,
@@ -117,17 +138,30 @@ impl<const CAP: usize> Strategy<CAP> {
         };
         let cross = Crossover::from_state(params.guards, st).ok_or(SnapshotError::Inconsistent)?;
         let consistent = (ready || st == idle)
-            && state.last_close_ms.is_some() != closes.is_empty()
-            && s.target_for_regime(state.regime) == state.target;
+            && parts.last_close_ms.is_some() != closes.is_empty()
+            && s.target_for_regime(parts.regime) == parts.target;
         if !consistent {
             return Err(SnapshotError::Inconsistent);
         }
         s.smas = smas;
         s.cross = cross;
-        s.last_close_ms = state.last_close_ms;
-        s.target = state.target;
+        s.last_close_ms = parts.last_close_ms;
+        s.target = parts.target;
         Ok(s)
     }
+}
+
+/// A stored strategy's fields, borrowed from whichever format carried them.
+pub(crate) struct Parts<'a> {
+    pub(crate) closes: &'a [i64],
+    pub(crate) short_sum: i64,
+    pub(crate) long_sum: i64,
+    pub(crate) last_close_ms: Option<i64>,
+    pub(crate) regime: Option<Regime>,
+    pub(crate) pending: Option<Regime>,
+    pub(crate) streak: u32,
+    pub(crate) since_flip: u32,
+    pub(crate) target: i64,
 }
 
 #[cfg(test)]

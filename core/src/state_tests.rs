@@ -135,7 +135,17 @@ fn corrupt_states_are_refused() {
             edit(r#"{"v":1"#, r#"{"v":2"#),
             E::UnsupportedVersion(2)
         ),
+        (
+            "other version in another layout",
+            r#"{"v":2,"closes":"elsewhere"}"#.into(),
+            E::UnsupportedVersion(2)
+        ),
         ("a full snapshot", snapshot(&after(9)), E::Malformed),
+        (
+            "close above the largest price",
+            edit("[", &std::format!("[{},", crate::price::MAX_TICKS + 1)),
+            E::BadClose
+        ),
         (
             "unknown field",
             edit(r#""target""#, r#""tarjet""#),
