@@ -1,7 +1,7 @@
 //! The strategy core on a Cortex-M4F: replays the deterministic demo market through
 //! `Strategy<64>` (windows 10/50, once plain and once with every guard on) and prints, over
 //! semihosting, a digest of every decision. The host computes the same digests
-//! (`tests/tests/firmware_qemu.rs`); equal digests mean bit-identical decisions.
+//! (`tests/tests/core/firmware_qemu.rs`); equal digests mean bit-identical decisions.
 //!
 //! Exit code 0 after both runs, 1 on any error (also from a panic, through `panic-semihosting`).
 #![no_std]
@@ -13,7 +13,7 @@ use maestro_core::replay::demo_digest;
 use maestro_core::{Guards, Mode, Params};
 use panic_semihosting as _;
 
-/// Keep these in step with `tests/tests/firmware_qemu.rs`, which checks the printed values too.
+/// Keep these in step with `tests/tests/core/firmware_qemu.rs`, which checks the printed values too.
 const SEED: u64 = 0x4d41_4553_5452_4f21;
 const CANDLES: usize = 100_000;
 const CAP: usize = 64;
