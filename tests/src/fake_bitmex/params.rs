@@ -1,5 +1,5 @@
 //! Which request parameters BitMEX defines per route: a hand-checked copy of the swagger spec for the
-//! routes the fake serves. `tests/tests/bitmex_swagger.rs` compares it with the spec file itself, so
+//! routes the fake serves. `tests/tests/bitmex/swagger.rs` compares it with the spec file itself, so
 //! the table cannot drift from the authority unnoticed, while the fake still works on a clone that
 //! has no `../shared/data`.
 

@@ -4,7 +4,7 @@
 //!
 //! These tests are about the handler itself (event kinds, budget, errors, auth, logs), so a closure in
 //! the handler's `Tick` seam records the budget it was given; the same handler with the real tick
-//! (`tick::AllBots`, as `bootstrap` builds it) is in `handler_tick.rs`.
+//! (`tick::AllBots`, as `bootstrap` builds it) is in `tests/tests/tick/handler.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::config::parse_bots;
