@@ -3,7 +3,7 @@
 //! adapters: `DynamoStore` against moto on 127.0.0.1 and the BitMEX client against the fake BitMEX.
 //!
 //! These tests are about the handler itself (event kinds, budget, errors, auth, logs), so a closure in
-//! the handler's `Tick` seam records the budget it was given; the same handler with the real tick
+//! the handler's `ScheduledTick` seam records the budget it was given; the same handler with the real tick
 //! (`tick::AllBots`, as `bootstrap` builds it) is in `tests/tests/tick/handler.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
