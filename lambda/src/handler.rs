@@ -83,7 +83,7 @@ pub enum Event {
 
 /// Tells the event kinds apart by shape: a function-URL request has `requestContext.http`; a
 /// scheduled event has `source: "aws.events"` and `detail-type: "Scheduled Event"`.
-pub fn classify(payload: Value) -> Result<Event, HandlerError> {
+pub(crate) fn classify(payload: Value) -> Result<Event, HandlerError> {
     let is_url = payload
         .get("requestContext")
         .and_then(|c| c.get("http"))
@@ -126,7 +126,7 @@ fn describe(payload: &Value) -> String {
 
 /// Converts a function-URL request into a route request; `Err` is the response for a body that
 /// claims base64 but is not.
-pub fn url_request(req: &LambdaFunctionUrlRequest) -> Result<Request, Response> {
+pub(crate) fn url_request(req: &LambdaFunctionUrlRequest) -> Result<Request, Response> {
     let http = &req.request_context.http;
     let method = http.method.clone().unwrap_or_default();
     let path = req

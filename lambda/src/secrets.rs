@@ -8,10 +8,10 @@
 use core::fmt;
 
 /// The placeholder the SAM template writes into the secret until the user puts real keys there.
-pub const PLACEHOLDER: &str = "REPLACE_ME";
+pub(crate) const PLACEHOLDER: &str = "REPLACE_ME";
 
 /// Shortest route secret accepted (the template generates 48 characters).
-pub const MIN_ROUTE_SECRET_LEN: usize = 16;
+pub(crate) const MIN_ROUTE_SECRET_LEN: usize = 16;
 
 /// A secret string. Its `Debug` and `Display` print `***`; read it only with [`Secret::expose`] where
 /// it is used (signing), never to log or return it.

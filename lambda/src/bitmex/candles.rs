@@ -117,7 +117,7 @@ impl BitmexClient {
     /// Completed candles with a close time strictly after `after_close_ms` (and at or before
     /// `until_close_ms` when given), oldest first, at most `max` (capped at
     /// [`MAX_CANDLES_PER_REQUEST`]): one request. Works on a public client.
-    pub async fn candles_page(
+    pub(crate) async fn candles_page(
         &self,
         symbol: &str,
         bin: BinSize,

@@ -34,7 +34,7 @@ mod rate;
 mod sign;
 
 pub use candles::MAX_CANDLES_PER_REQUEST;
-pub use orders::{CANCEL_BATCH, MAX_ORDER_PAGES, ORDERS_PAGE};
+pub use orders::ORDERS_PAGE;
 pub use rate::RateLimit;
 pub use sign::{ApiSecret, Credentials, signature};
 
@@ -181,7 +181,8 @@ impl BitmexClient {
     }
 
     /// Whether the client carries credentials.
-    pub fn is_authenticated(&self) -> bool {
+    #[cfg(test)]
+    fn is_authenticated(&self) -> bool {
         self.inner.credentials.is_some()
     }
 }

@@ -18,9 +18,9 @@ pub const ORDERS_PAGE: usize = 500;
 /// Pages read at most by one [`orders_since`](crate::exchange::Exchange::orders_since) call:
 /// beyond that the window holds more orders than a bot makes, and an answer cut short would be
 /// mistaken for the whole story, so the call fails instead.
-pub const MAX_ORDER_PAGES: usize = 20;
+pub(crate) const MAX_ORDER_PAGES: usize = 20;
 /// Client order ids per `DELETE /order` request.
-pub const CANCEL_BATCH: usize = 100;
+pub(crate) const CANCEL_BATCH: usize = 100;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -26,7 +26,7 @@ pub const HEADER_SIGNATURE: &str = "x-maestro-signature";
 pub const MAX_SKEW_S: i64 = 30;
 /// How long a nonce is remembered after its timestamp: past the skew window, with room for clock
 /// drift, so it cannot be replayed while the timestamp would still pass.
-pub const NONCE_TTL_S: i64 = 2 * MAX_SKEW_S;
+pub(crate) const NONCE_TTL_S: i64 = 2 * MAX_SKEW_S;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// How many recent orders `/status` lists per bot.
-pub const RECENT_ORDERS: usize = 10;
+pub(crate) const RECENT_ORDERS: usize = 10;
 
 /// An HTTP request, as any front end hands it over.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -241,7 +241,7 @@ pub trait StateStore: Send + Sync {
 pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
 
 /// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
-pub const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
+pub(crate) const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
 
 /// Checks a bot id by the one rule ([`BotId`](crate::bot_id::BotId)): the store takes exactly
 /// the ids the configuration takes.
@@ -250,7 +250,7 @@ pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
 }
 
 /// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
-pub fn validate_nonce(nonce: &str) -> StoreResult<()> {
+pub(crate) fn validate_nonce(nonce: &str) -> StoreResult<()> {
     if (1..=128).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 pub const PAGE: usize = 500;
 
 /// The dead-man's switch timeout re-armed after each order: open orders die if the bot stops.
-pub const DEAD_MAN_MS: u64 = 180_000;
+pub(crate) const DEAD_MAN_MS: u64 = 180_000;
 
 /// Time a step needs at least; with less left the tick saves what it has and stops.
 const MIN_STEP: Duration = Duration::from_millis(1500);
@@ -598,7 +598,7 @@ fn order_log(
 }
 
 /// Whether BitMEX will not fill any more of an order in this status.
-pub fn is_terminal(status: &str) -> bool {
+pub(crate) fn is_terminal(status: &str) -> bool {
     matches!(
         status,
         "Filled" | "Canceled" | "Rejected" | "Expired" | "Stopped" | "DoneForDay"
