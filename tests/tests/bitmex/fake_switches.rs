@@ -2,32 +2,13 @@
 //! by the production client, with the execution journal as the judge of what happened.
 
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials, signature};
-use maestro_lambda::exchange::{BinSize, Exchange, ExchangeError, OrderRequest, Side};
+use maestro_lambda::exchange::{Exchange, ExchangeError, Side};
 use maestro_tests::fake_bitmex::{
     ExecKind, FakeBitmex, INSUFFICIENT_BALANCE, IdReuse, MarginRejection, Remainder, TEST_API_KEY,
-    TEST_API_SECRET, synthetic,
+    TEST_API_SECRET,
 };
 
-const SYMBOL: &str = "LTCUSDT";
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
-
-async fn fake() -> FakeBitmex {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, 20, |i| 90.0 + i as f64 * 0.1);
-    fake.set_series(SYMBOL, BinSize::M1, bars, 10);
-    fake
-}
-
-fn order(side: Side, qty: u64, id: &str) -> OrderRequest {
-    OrderRequest {
-        symbol: SYMBOL.into(),
-        side,
-        qty,
-        cl_ord_id: id.into(),
-        reduce_only: false,
-        close: false,
-    }
-}
+use crate::orders_support::{SYMBOL, fake, order};
 
 /// Executions of one clOrdID as (side, qty).
 fn executed(fake: &FakeBitmex, id: &str) -> Vec<(String, i64)> {

@@ -17,5 +17,6 @@ mod fake;
 mod fake_switches;
 mod faults;
 mod orders;
+mod orders_support;
 mod reconcile;
 mod swagger;

@@ -3,31 +3,12 @@
 //! the bot's own orders (`DELETE /order` by clOrdID, 404 = already gone).
 
 use maestro_lambda::bitmex::ORDERS_PAGE;
-use maestro_lambda::exchange::{BinSize, Exchange, OrderRequest, PlacedOrder, Side};
-use maestro_tests::fake_bitmex::{FakeBitmex, Fault, FaultRule, Remainder, parse_time, synthetic};
+use maestro_lambda::exchange::{Exchange, PlacedOrder, Side};
+use maestro_tests::fake_bitmex::{Fault, FaultRule, Remainder, parse_time};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const SYMBOL: &str = "LTCUSDT";
-const FIRST_CLOSE: i64 = 1_704_067_260_000;
-
-async fn fake() -> FakeBitmex {
-    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
-    let bars = synthetic(FIRST_CLOSE, BinSize::M1, 20, |i| 90.0 + i as f64 * 0.1);
-    fake.set_series(SYMBOL, BinSize::M1, bars, 10);
-    fake
-}
-
-fn order(side: Side, qty: u64, id: &str) -> OrderRequest {
-    OrderRequest {
-        symbol: SYMBOL.into(),
-        side,
-        qty,
-        cl_ord_id: id.into(),
-        reduce_only: false,
-        close: false,
-    }
-}
+use crate::orders_support::{SYMBOL, fake, order};
 
 fn ids(orders: &[PlacedOrder]) -> Vec<&str> {
     orders.iter().map(|o| o.cl_ord_id.as_str()).collect()
