@@ -225,4 +225,4 @@ impl<const CAP: usize> Strategy<CAP> {
 
 #[cfg(test)]
 #[path = "snapshot_tests.rs"]
-mod tests;
+pub(crate) mod tests;

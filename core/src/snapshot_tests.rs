@@ -4,9 +4,11 @@ use crate::crossover::Guards;
 use crate::price::{MAX_TICKS, Price};
 use crate::strategy::{Mode, Step};
 
+/// The bar length of these tests (one minute).
 const BIN: i64 = 60_000;
 
-fn params() -> Params {
+/// Windows 2/4 with confirmation and minimum hold on: every part of the state is exercised.
+pub(crate) fn params() -> Params {
     Params {
         short_window: 2,
         long_window: 4,
@@ -23,7 +25,8 @@ fn params() -> Params {
     }
 }
 
-fn bar(i: i64, p: i64) -> Candle {
+/// A flat bar at price `p` closing at minute `i`.
+pub(crate) fn bar(i: i64, p: i64) -> Candle {
     Candle {
         close_time_ms: BIN * i,
         open: Price(p),
@@ -33,14 +36,14 @@ fn bar(i: i64, p: i64) -> Candle {
     }
 }
 
-fn encode<const CAP: usize>(s: &Strategy<CAP>) -> std::string::String {
+pub(crate) fn encode<const CAP: usize>(s: &Strategy<CAP>) -> std::string::String {
     let mut buf = [0u8; 4096];
     let n = s.encode(&mut buf).unwrap();
     std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 /// A strategy after `n` bars of a zig-zag series.
-fn after(n: i64) -> Strategy<8> {
+pub(crate) fn after(n: i64) -> Strategy<8> {
     let mut s = Strategy::<8>::new(params()).unwrap();
     for i in 1..=n {
         s.on_candle(&bar(i, 100 + (i * 7) % 11)).unwrap();

@@ -1,58 +1,14 @@
 use super::*;
-use crate::candle::Candle;
+// The snapshot tests' fixtures: the state is the snapshot without its parameters.
 use crate::crossover::Guards;
-use crate::price::Price;
+use crate::snapshot::tests::{after, bar, encode as snapshot, params};
 use crate::strategy::Mode;
 use proptest::prelude::{prop_assert_eq, proptest};
-
-const BIN: i64 = 60_000;
-
-fn params() -> Params {
-    Params {
-        short_window: 2,
-        long_window: 4,
-        mode: Mode::LongShort,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        bin_ms: BIN,
-        guards: Guards {
-            hysteresis_bp: 0,
-            confirm_bars: 2,
-            min_hold_bars: 3,
-        },
-    }
-}
-
-fn bar(i: i64, p: i64) -> Candle {
-    Candle {
-        close_time_ms: BIN * i,
-        open: Price(p),
-        high: Price(p),
-        low: Price(p),
-        close: Price(p),
-    }
-}
 
 fn state<const CAP: usize>(s: &Strategy<CAP>) -> std::string::String {
     let mut buf = [0u8; 4096];
     let n = s.encode_state(&mut buf).unwrap();
     std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
-fn snapshot<const CAP: usize>(s: &Strategy<CAP>) -> std::string::String {
-    let mut buf = [0u8; 4096];
-    let n = s.encode(&mut buf).unwrap();
-    std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
-/// A strategy after `n` bars of a zig-zag series.
-fn after(n: i64) -> Strategy<8> {
-    let mut s = Strategy::<8>::new(params()).unwrap();
-    for i in 1..=n {
-        s.on_candle(&bar(i, 100 + (i * 7) % 11)).unwrap();
-    }
-    s
 }
 
 #[test]
