@@ -20,3 +20,4 @@ mod flatten_race;
 mod flow;
 mod handler;
 mod races;
+mod scenarios;
