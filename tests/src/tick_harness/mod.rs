@@ -298,6 +298,23 @@ impl<S: StateStore> Harness<S> {
         self.bot.tick_at(self.now_ms(), failpoints).await
     }
 
+    /// One tick `later_ms` after the current minute's, with no new candle: past
+    /// [`SETTLE_MS`](maestro_lambda::tick::plan::SETTLE_MS) an intent the exchange does not know
+    /// is settled as never placed.
+    pub async fn tick_later(&self, later_ms: i64) -> TickReport {
+        match self
+            .bot
+            .tick_at(self.now_ms() + later_ms, &NoFailpoints)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => panic!(
+                "tick at minute {} + {later_ms} ms failed: {e}",
+                self.completed
+            ),
+        }
+    }
+
     /// The stored record, if any.
     pub async fn record(&self) -> Option<Versioned<BotRecord>> {
         self.bot.record().await
