@@ -217,9 +217,34 @@ pub fn parse_bots(text: &str) -> Result<Vec<BotConfig>, ConfigError> {
         }
         let params = spec.params.apply(&BotParams::default());
         validate_params(&params).map_err(|e| bad("BOTS", format!("bot {:?}: {e}", spec.id)))?;
+        // Every bot of a deployment trades on one account, and each steers the account's whole
+        // position on its symbol towards its own target: two live bots on one symbol would trade
+        // against each other every minute. Dry-run bots hold a simulated position of their own.
+        if let Some(other) = live_rival(&bots, &params) {
+            return Err(bad(
+                "BOTS",
+                format!(
+                    "bots {:?} and {:?} both trade {} live: one live bot per symbol (they share \
+                     the account's position)",
+                    other.id.as_str(),
+                    spec.id,
+                    short(&params.symbol)
+                ),
+            ));
+        }
         bots.push(BotConfig { id, params });
     }
     Ok(bots)
+}
+
+/// A bot other than the one `params` belong to that trades the same symbol live, when both are
+/// live: the account has one position per symbol, so only one bot may steer it.
+pub fn live_rival<'a>(bots: &'a [BotConfig], params: &BotParams) -> Option<&'a BotConfig> {
+    if params.dry_run {
+        return None;
+    }
+    bots.iter()
+        .find(|b| !b.params.dry_run && b.params.symbol == params.symbol)
 }
 
 /// Validates a BitMEX base URL: https, or http to this machine only (tests and local fakes).

@@ -229,13 +229,6 @@ pub trait Exchange: Send + Sync {
         symbol: &str,
         cl_ord_ids: &[String],
     ) -> impl Future<Output = ExchangeResult<Vec<PlacedOrder>>> + Send;
-
-    /// Cancels every open order for the symbol, the trader's own included; returns how many were
-    /// cancelled. Prefer [`cancel_orders`](Self::cancel_orders), which touches only the bot's.
-    fn cancel_all(&self, symbol: &str) -> impl Future<Output = ExchangeResult<usize>> + Send;
-
-    /// Arms the dead-man's switch: cancel everything after `timeout_ms` unless re-armed (0 disarms).
-    fn cancel_all_after(&self, timeout_ms: u64) -> impl Future<Output = ExchangeResult<()>> + Send;
 }
 
 /// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining

@@ -57,7 +57,6 @@ struct SimState {
     orders: Vec<PlacedOrder>,
     by_cl_ord_id: HashMap<String, usize>,
     fills: Vec<Fill>,
-    dead_man_ms: u64,
 }
 
 impl SimExchange {
@@ -129,11 +128,6 @@ impl SimExchange {
         let now = self.now_ms();
         let n = self.visible(now);
         n.checked_sub(1).map(|i| self.candles[i])
-    }
-
-    /// The dead-man's switch timeout last armed (0 = disarmed).
-    pub fn dead_man_ms(&self) -> u64 {
-        self.state().dead_man_ms
     }
 
     fn visible(&self, now_ms: i64) -> usize {
@@ -328,17 +322,6 @@ impl Exchange for SimExchange {
             .filter(|o| !o.cl_ord_id.is_empty() && cl_ord_ids.contains(&o.cl_ord_id))
             .cloned()
             .collect())
-    }
-
-    async fn cancel_all(&self, symbol: &str) -> ExchangeResult<usize> {
-        // Market orders fill at once: nothing ever rests on the book.
-        self.check_symbol(symbol)?;
-        Ok(0)
-    }
-
-    async fn cancel_all_after(&self, timeout_ms: u64) -> ExchangeResult<()> {
-        self.state().dead_man_ms = timeout_ms;
-        Ok(())
     }
 }
 

@@ -248,14 +248,6 @@ impl Exchange for BitmexClient {
     ) -> ExchangeResult<Vec<PlacedOrder>> {
         self.cancel_by_cl_ord_ids(symbol, cl_ord_ids).await
     }
-
-    async fn cancel_all(&self, symbol: &str) -> ExchangeResult<usize> {
-        self.delete_all_orders(symbol).await
-    }
-
-    async fn cancel_all_after(&self, timeout_ms: u64) -> ExchangeResult<()> {
-        self.arm_cancel_all_after(timeout_ms).await
-    }
 }
 
 impl crate::exchange::Deadlined for BitmexClient {

@@ -119,11 +119,12 @@ impl BitmexClient {
     pub(crate) async fn post_order(&self, order: &OrderRequest) -> ExchangeResult<PlacedOrder> {
         const ROUTE: &str = "POST /order";
         check(order)?;
-        // Resending is safe only because the body carries the same clOrdID: BitMEX refuses the
-        // second copy as a duplicate instead of opening a second position.
-        let call = Call::new(Method::POST, "/order")
-            .body(order_body(order))
-            .retryable();
+        // Sent once. Whether BitMEX refuses a second copy of a clOrdID once the first has
+        // filled is not documented, so a resend after a lost answer could execute the order
+        // twice: after a failure whose fate is unknown the id is looked up instead, and if the
+        // exchange does not know it (yet), the caller keeps the intent and the next tick looks
+        // again before deciding anything.
+        let call = Call::new(Method::POST, "/order").body(order_body(order));
         match self.send(&call).await {
             Ok(body) => match parse_json(ROUTE, &body).and_then(|row| to_placed(ROUTE, row)) {
                 Ok(placed) => Ok(placed),
@@ -144,6 +145,15 @@ impl BitmexClient {
                             order.cl_ord_id
                         ))
                     })
+            }
+            Err(error) if error.is_retryable() => {
+                match self.find_order(&order.symbol, &order.cl_ord_id).await {
+                    Ok(Some(placed)) => {
+                        tracing::info!(cl_ord_id = %order.cl_ord_id, "order placed despite a failed answer");
+                        Ok(placed)
+                    }
+                    _ => Err(error),
+                }
             }
             Err(error) => Err(error),
         }
@@ -280,7 +290,10 @@ impl BitmexClient {
             .map(Some)
     }
 
-    pub(crate) async fn delete_all_orders(&self, symbol: &str) -> ExchangeResult<usize> {
+    /// `DELETE /order/all` for the symbol: cancels every open order, the trader's own stops and
+    /// take-profits included, and returns how many. The bot never calls it (it cancels only its
+    /// own orders, by clOrdID); it is here for a trader's tools.
+    pub async fn cancel_all(&self, symbol: &str) -> ExchangeResult<usize> {
         const ROUTE: &str = "DELETE /order/all";
         let call =
             Call::new(Method::DELETE, "/order/all").body(serde_json::json!({ "symbol": symbol }));
@@ -288,7 +301,10 @@ impl BitmexClient {
         Ok(rows.len())
     }
 
-    pub(crate) async fn arm_cancel_all_after(&self, timeout_ms: u64) -> ExchangeResult<()> {
+    /// `POST /order/cancelAllAfter`: the account-wide dead-man's switch (0 disarms it). It cancels
+    /// only resting orders, on every symbol, the trader's own included, so the bot, which sends
+    /// market orders, does not arm it; it is here for a trader's tools.
+    pub async fn cancel_all_after(&self, timeout_ms: u64) -> ExchangeResult<()> {
         const ROUTE: &str = "POST /order/cancelAllAfter";
         // Arming is idempotent (it only moves the cancel time), so it may be resent.
         let call = Call::new(Method::POST, "/order/cancelAllAfter")

@@ -7,11 +7,10 @@
 use super::status::{params_json, unknown_bot};
 use super::{Request, Response, Routes, clip, store_failure};
 use crate::config::{BotConfig, ParamsPatch, validate_params};
-use crate::exchange::{Exchange, OrderRequest, Side};
-use crate::store::{BotRecord, OrderLog, StateStore, StoreError};
+use crate::exchange::Exchange;
+use crate::store::{BotRecord, StateStore, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Conditional-save attempts before a command gives up with 409.
 const ATTEMPTS: usize = 3;
@@ -46,21 +45,37 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             Err(refused) => return refused,
         };
         match action {
-            Action::Pause | Action::Resume => {
-                let pause = matches!(action, Action::Pause);
-                let name = if pause { "pause" } else { "resume" };
-                match self
-                    .update(bot, |r| {
-                        let changed = r.paused != pause;
-                        r.paused = pause;
-                        Ok(changed)
-                    })
-                    .await
-                {
-                    Ok(saved) => done(bot, name, &saved, json!({})),
-                    Err(refused) => refused,
-                }
-            }
+            Action::Pause => match self
+                .update(bot, |r| {
+                    let changed = !r.paused;
+                    r.paused = true;
+                    Ok(changed)
+                })
+                .await
+            {
+                Ok(saved) => done(bot, "pause", &saved, json!({})),
+                Err(refused) => refused,
+            },
+            // Resuming hands the bot back its trading: a flatten in progress ends, the circuit
+            // breaker is reset, and the position the exchange holds now is taken as it is (the
+            // trader may have traded by hand while the bot was paused).
+            Action::Resume => match self
+                .update(bot, |r| {
+                    if !(r.paused || r.flatten || r.stopped.is_some() || r.rejections > 0) {
+                        return Ok(false);
+                    }
+                    r.paused = false;
+                    r.flatten = false;
+                    r.stopped = None;
+                    r.rejections = 0;
+                    r.expected_position = None;
+                    Ok(true)
+                })
+                .await
+            {
+                Ok(saved) => done(bot, "resume", &saved, json!({})),
+                Err(refused) => refused,
+            },
             Action::SetParams(patch) => self.set_params(bot, &patch).await,
             Action::Flatten => self.flatten(bot, now_ms).await,
         }
@@ -152,6 +167,11 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
     }
 
     async fn set_params(&self, bot: &BotConfig, patch: &ParamsPatch) -> Response {
+        if patch.dry_run == Some(false) {
+            if let Some(refused) = self.live_rival(bot).await {
+                return refused;
+            }
+        }
         let mut rewarm = false;
         let result = self
             .update(bot, |r| {
@@ -179,6 +199,11 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                     r.core = None;
                     r.last_close_ms = None;
                 }
+                // Into or out of dry run, the position the bot answers for changes (simulated or
+                // the exchange's): the next position read is the new baseline.
+                if new.dry_run != r.params.dry_run {
+                    r.expected_position = None;
+                }
                 r.params = new;
                 Ok(true)
             })
@@ -197,15 +222,40 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
         }
     }
 
-    /// Pauses the bot and drops its pending intent (so no tick re-sends it), cancels the symbol's open
-    /// orders, and closes the position with an `execInst=Close` market order. The clOrdID comes from
-    /// the record version this command saved, so a retry of the same command inside the exchange
-    /// client carries the same id and cannot close twice.
+    /// Refuses to take `bot` live while another bot of the deployment trades its symbol live (as
+    /// its stored settings say): they would steer the account's one position against each other.
+    async fn live_rival(&self, bot: &BotConfig) -> Option<Response> {
+        for other in self.bots.iter().filter(|b| b.id != bot.id) {
+            let params = match self.store.load(&other.id).await {
+                Ok(Some(v)) => v.value.params,
+                Ok(None) => other.params.clone(),
+                Err(e) => return Some(store_failure(&e)),
+            };
+            if !params.dry_run && params.symbol == bot.params.symbol {
+                return Some(Response::error(
+                    409,
+                    "live_conflict",
+                    format!(
+                        "bot {:?} already trades {} live; one live bot per symbol (they share \
+                         the account's position): put it in dry run first",
+                        other.id.as_str(),
+                        clip(&params.symbol)
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Saves the flatten as a durable intent (paused, target 0), then runs the tick's planner and
+    /// executor on it at once: the bot's pending order, if any, is looked up (never dropped or sent
+    /// again) and the position closed with an `execInst=Close` order under a fresh clOrdID. Whatever
+    /// fails now, every following tick finishes the flatten until the account is flat.
     async fn flatten(&self, bot: &BotConfig, now_ms: i64) -> Response {
         let saved = match self
             .update(bot, |r| {
                 r.paused = true;
-                r.pending = None;
+                r.flatten = true;
                 r.last_outcome = Some(format!("flatten requested at {now_ms}"));
                 Ok(true)
             })
@@ -214,64 +264,40 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             Ok(saved) => saved,
             Err(refused) => return refused,
         };
-        let version = saved.version.unwrap_or_default();
-        let symbol = saved.record.params.symbol.clone();
-        if saved.record.params.dry_run {
-            return done(
-                bot,
-                "flatten",
-                &saved,
-                json!({ "order": null, "detail": "dry-run bot: paused, nothing sent to the exchange" }),
-            );
+        match crate::tick::flatten_now(self.exchange, self.store, &bot.id, &bot.params, now_ms)
+            .await
+        {
+            Ok(report) => {
+                let rejected = report
+                    .order
+                    .as_ref()
+                    .filter(|o| o.status.starts_with("rejected"));
+                if let Some(order) = rejected {
+                    let e = format!("the close order was {}", order.status);
+                    return flatten_failed(&e, saved.version);
+                }
+                let record = match self.store.load(&bot.id).await {
+                    Ok(Some(v)) => Saved {
+                        record: v.value,
+                        version: Some(v.version),
+                        changed: true,
+                    },
+                    _ => saved,
+                };
+                done(
+                    bot,
+                    "flatten",
+                    &record,
+                    json!({
+                        "position_before": report.position,
+                        "order": report.order,
+                        "flattening": record.record.flatten,
+                        "detail": report.note,
+                    }),
+                )
+            }
+            Err(e) => flatten_failed(&e.to_string(), saved.version),
         }
-        let cancelled = match self.exchange.cancel_all(&symbol).await {
-            Ok(n) => n,
-            Err(e) => return exchange_failure("cancelling orders", &e, version),
-        };
-        let position = match self.exchange.position(&symbol).await {
-            Ok(p) => p,
-            Err(e) => return exchange_failure("reading the position", &e, version),
-        };
-        if position == 0 {
-            return done(
-                bot,
-                "flatten",
-                &saved,
-                json!({ "cancelled": cancelled, "position_before": 0, "order": null }),
-            );
-        }
-        let order = OrderRequest {
-            symbol,
-            side: if position > 0 { Side::Sell } else { Side::Buy },
-            qty: position.unsigned_abs(),
-            cl_ord_id: flatten_cl_ord_id(&bot.id, version),
-            reduce_only: false,
-            close: true,
-        };
-        let placed = match self.exchange.place_order(&order).await {
-            Ok(placed) => placed,
-            Err(e) => return exchange_failure("placing the close order", &e, version),
-        };
-        let log = OrderLog {
-            decided_at_ms: now_ms,
-            recorded_at_ms: now_ms,
-            cl_ord_id: placed.cl_ord_id.clone(),
-            side: placed.side,
-            qty: placed.qty,
-            order_id: Some(placed.order_id.clone()),
-            status: placed.status.clone(),
-            avg_price: placed.avg_price,
-        };
-        let recorded = self.store.record_order(&bot.id, &log).await.err();
-        let mut extra = json!({
-            "cancelled": cancelled,
-            "position_before": position,
-            "order": placed,
-        });
-        if let Some(e) = recorded {
-            extra["warning"] = json!(format!("the order was placed but not recorded: {e}"));
-        }
-        done(bot, "flatten", &saved, extra)
     }
 }
 
@@ -290,14 +316,6 @@ fn parse_patch(params: Value) -> Result<ParamsPatch, String> {
     serde_json::from_value(Value::Object(fields)).map_err(|e| format!("params: {e}"))
 }
 
-/// Client order id of the close order: `flat-<10 hex of SHA-256(bot)>-<version>`, at most 36
-/// characters whatever the bot id.
-pub(super) fn flatten_cl_ord_id(bot_id: &str, version: u64) -> String {
-    let digest = Sha256::digest(bot_id.as_bytes());
-    let tag = hex::encode(&digest[..5]);
-    format!("flat-{tag}-{version}")
-}
-
 fn done(bot: &BotConfig, action: &str, saved: &Saved, extra: Value) -> Response {
     let mut body = json!({
         "ok": true,
@@ -313,28 +331,17 @@ fn done(bot: &BotConfig, action: &str, saved: &Saved, extra: Value) -> Response 
     Response::ok(body)
 }
 
-fn exchange_failure(doing: &str, e: &crate::exchange::ExchangeError, version: u64) -> Response {
+fn flatten_failed(why: &str, version: Option<u64>) -> Response {
     let mut r = Response::error(
         502,
         "exchange_error",
-        format!("the bot is paused, but {doing} failed: {e}; send flatten again"),
+        format!(
+            "the flatten is saved and the bot paused; every tick closes the position until the \
+             account is flat, but closing now failed: {why}"
+        ),
     );
     r.body["paused"] = json!(true);
+    r.body["flattening"] = json!(true);
     r.body["version"] = json!(version);
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::flatten_cl_ord_id;
-
-    #[test]
-    fn flatten_id_is_short_and_deterministic() {
-        let long_id = "b".repeat(32);
-        let id = flatten_cl_ord_id(&long_id, u64::MAX);
-        assert!(id.len() <= 36, "{id} is {} chars", id.len());
-        assert_eq!(id, flatten_cl_ord_id(&long_id, u64::MAX));
-        assert_ne!(flatten_cl_ord_id("a", 7), flatten_cl_ord_id("b", 7));
-        assert_ne!(flatten_cl_ord_id("a", 7), flatten_cl_ord_id("a", 8));
-    }
 }

@@ -95,6 +95,8 @@ fn record_json(
 ) -> Value {
     let state = match (version, record.paused) {
         (None, _) => "not_started",
+        (Some(_), _) if record.flatten => "flattening",
+        (Some(_), _) if record.stopped.is_some() => "stopped",
         (Some(_), true) => "paused",
         (Some(_), false) => "running",
     };
@@ -104,10 +106,14 @@ fn record_json(
         "version": version,
         "params": params_json(&record.params),
         "paused": record.paused,
+        "flattening": record.flatten,
+        "stopped": record.stopped,
         "dry_run": record.params.dry_run,
         "core": super::view::core_view(record.core.as_ref(), &record.params, tick),
         "last_close_ms": record.last_close_ms,
         "last_position": record.last_position,
+        "expected_position": record.expected_position,
+        "rejections": record.rejections,
         "pending": record.pending,
         "last_tick_ms": record.last_tick_ms,
         "last_outcome": record.last_outcome,

@@ -21,10 +21,6 @@ struct RecordV1 {
     last_tick_ms: Option<i64>,
     last_outcome: Option<String>,
     #[serde(default)]
-    order_seq: u64,
-    #[serde(default)]
-    open_order: Option<String>,
-    #[serde(default)]
     dry_position: i64,
 }
 
@@ -85,18 +81,16 @@ pub(super) fn upgrade(value: serde_json::Value) -> Result<BotRecord, String> {
             }
         }
     };
-    Ok(BotRecord {
-        bot_id: v1.bot_id,
-        params,
-        core,
-        last_close_ms: v1.last_close_ms,
-        pending: v1.pending,
-        paused: v1.paused,
-        last_position: v1.last_position,
-        last_tick_ms: v1.last_tick_ms,
-        last_outcome: v1.last_outcome,
-        order_seq: v1.order_seq,
-        open_order: v1.open_order,
-        dry_position: v1.dry_position,
-    })
+    // An open order a schema-1 record tracked is not carried over: the tick's housekeeping finds
+    // the bot's own open orders on the exchange by their clOrdID prefix.
+    let mut record = BotRecord::new(v1.bot_id, params);
+    record.core = core;
+    record.last_close_ms = v1.last_close_ms;
+    record.pending = v1.pending;
+    record.paused = v1.paused;
+    record.last_position = v1.last_position;
+    record.last_tick_ms = v1.last_tick_ms;
+    record.last_outcome = v1.last_outcome;
+    record.dry_position = v1.dry_position;
+    Ok(record)
 }

@@ -14,11 +14,13 @@ use crate::params::{BotParams, LiveStrategy};
 use core::future::Future;
 use serde::{Deserialize, Serialize};
 
-/// An order the tick has decided on and saved before sending, so a tick that dies half-way can finish
-/// it with the same clOrdID instead of deciding again.
+/// An order the tick has decided on and saved before sending. Whoever loads it next asks the
+/// exchange for its clOrdID: found, it was placed and its fills count; unknown once settled, it
+/// was never placed and the order is planned again from the current position. It is never sent
+/// a second time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderIntent {
-    /// Deterministic client order id (bot, candle close time, target).
+    /// Client order id: the bot's prefix and random digits, never used for another order.
     pub cl_ord_id: String,
     /// Side.
     pub side: Side,
@@ -30,8 +32,21 @@ pub struct OrderIntent {
     pub close: bool,
     /// The target position the order moves to.
     pub target: i64,
-    /// Close time of the candle that led to the decision (ms).
+    /// Close time of the candle that led to the decision (ms); the request time for a flatten.
     pub decided_at_ms: i64,
+    /// When the intent was saved (ms): until [`SETTLE_MS`](crate::tick::plan::SETTLE_MS) later an
+    /// exchange that does not know the id yet may still report it.
+    #[serde(default)]
+    pub saved_at_ms: i64,
+}
+
+/// An order the bot sent, as the circuit breaker counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMark {
+    /// When it was sent (ms).
+    pub at_ms: i64,
+    /// Contracts.
+    pub qty: u64,
 }
 
 /// One order the bot sent (or would have sent in dry-run), kept for `/status`.
@@ -77,17 +92,25 @@ pub struct BotRecord {
     pub last_tick_ms: Option<i64>,
     /// What the last tick did, in a few words.
     pub last_outcome: Option<String>,
-    /// Orders decided so far: part of every clOrdID, so a new decision (say, a correction after a
-    /// hand trade at the same candle and target) never reuses an earlier decision's id.
-    #[serde(default)]
-    pub order_seq: u64,
-    /// The last order placed while the exchange still reported it open (not yet filled): no new
-    /// order is decided until it is done, so a fill in flight is never ordered twice.
-    #[serde(default)]
-    pub open_order: Option<String>,
     /// The position a dry-run bot would hold (its orders are never sent).
     #[serde(default)]
     pub dry_position: i64,
+    /// A flatten is in progress: every tick closes the position until the account is flat.
+    #[serde(default)]
+    pub flatten: bool,
+    /// Why the bot stopped itself (the circuit breaker); it stays paused until a `resume`.
+    #[serde(default)]
+    pub stopped: Option<String>,
+    /// The position the bot's own orders explain; `None` until the first position read, and
+    /// after a `resume` or a dry-run switch, when the exchange's position is taken as it is.
+    #[serde(default)]
+    pub expected_position: Option<i64>,
+    /// Orders rejected in a row.
+    #[serde(default)]
+    pub rejections: u32,
+    /// Orders sent in the last day, for the breaker's hourly and daily limits.
+    #[serde(default)]
+    pub sent: Vec<SentMark>,
 }
 
 impl BotRecord {
@@ -103,9 +126,12 @@ impl BotRecord {
             last_position: None,
             last_tick_ms: None,
             last_outcome: None,
-            order_seq: 0,
-            open_order: None,
             dry_position: 0,
+            flatten: false,
+            stopped: None,
+            expected_position: None,
+            rejections: 0,
+            sent: Vec::new(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Every configured bot in one tick: each has its own record and runs on its own, so one bot's
-//! failure is reported and does not stop the others.
+//! Every configured bot in one tick, concurrently: each has its own record and runs on its own, so
+//! one bot's failure or slowness is reported and does not stop the others.
 
 use super::{Failpoints, Tick, TickError, TickReport};
 use crate::config::BotConfig;
@@ -40,7 +40,9 @@ impl InstrumentCache {
     }
 }
 
-/// Runs one tick for every bot, in order, and returns each bot's result.
+/// Runs one tick for every bot, all at once: each bot waits only on its own requests, so a slow
+/// one (a backlog to catch up, an exchange retry) cannot starve the others, and every bot stops
+/// by `deadline`. Returns each bot's result in the configuration's order.
 pub async fn run_all<E: Exchange, S: StateStore>(
     exchange: &E,
     store: &S,
@@ -50,8 +52,7 @@ pub async fn run_all<E: Exchange, S: StateStore>(
     deadline: Instant,
     failpoints: &dyn Failpoints,
 ) -> Vec<(String, Result<TickReport, TickError>)> {
-    let mut results = Vec::with_capacity(bots.len());
-    for bot in bots {
+    let runs = bots.iter().map(|bot| async move {
         let result = match instruments.get(exchange, &bot.params.symbol).await {
             Ok(instrument) => {
                 let tick = Tick {
@@ -69,9 +70,9 @@ pub async fn run_all<E: Exchange, S: StateStore>(
                 Err(TickError::Exchange(error))
             }
         };
-        results.push((bot.id.to_string(), result));
-    }
-    results
+        (bot.id.to_string(), result)
+    });
+    futures_util::future::join_all(runs).await
 }
 
 /// What one bot's tick did.

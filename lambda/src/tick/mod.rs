@@ -1,43 +1,44 @@
-//! One tick of the bot: the exactly-once trading loop.
+//! One tick of the bot: reconcile, decide, act.
 //!
 //! ```text
-//! load record (consistent read)          → (record, version)
-//! finish a pending intent                → re-POST the same clOrdID ("Duplicate" = placed), record it
-//! fetch completed candles after the last → page through a backlog; warm up when there is no state
-//! feed them to the core                  → target position
-//! read the exchange position             → the order that moves it to the target (lot-rounded)
-//! conditional save: state + intent       → the race winner alone goes on
-//! POST the order with the intent's id    → conditional save clears the intent, order recorded
-//! housekeeping                           → cancel strays, re-arm the dead-man's switch
+//! load record (consistent read)            → (record, version)
+//! look up a pending intent by its clOrdID  → placed (its fills count) | working | unknown
+//! fetch completed candles after the last   → page through a backlog; warm up from history in one go
+//! feed them to the core                    → the target; a re-warming strategy holds the position
+//! read the position (when there is a decision to make)
+//! plan (pure, plan.rs)                     → nothing | wait | order | close | record (dry run) | stop
+//! conditional save: state + new intent     → the race winner alone goes on
+//! POST the order with the intent's id      → conditional save counts its fills, clears the intent
+//! housekeeping after an order              → cancel the bot's own stray open orders, nothing else
 //! ```
 //!
-//! A tick may run twice for the same minute, concurrently, or die at any line: the intent is saved
-//! before the order is sent and carries a clOrdID derived from the decision, so whoever finishes it
-//! sends the same id and the exchange refuses a copy; every save is conditional on the version read,
-//! so a tick that lost a race stops without acting.
+//! A tick may run twice for the same minute, concurrently, or die at any line. An intent is saved
+//! before its order is sent and is never sent again: whoever loads it asks the exchange for its
+//! clOrdID, counts it when the exchange knows it, and plans afresh from the current position when
+//! the exchange does not (after [`plan::SETTLE_MS`], in case it is merely late). Every save is
+//! conditional on the version read, so a tick that lost a race stops without acting. Correctness
+//! does not rest on the exchange refusing a reused clOrdID: ids are random and never reused.
 
+mod act;
 mod bots;
 mod ids;
 pub mod plan;
 mod report;
 
+pub use act::flatten_now;
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
-pub use ids::cl_ord_id;
+pub use ids::{cl_ord_id, own_prefix};
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};
 
-use crate::exchange::{
-    Exchange, ExchangeError, Instrument, MAX_CL_ORD_ID_LEN, OrderRequest, PlacedOrder,
-};
+use crate::exchange::{Exchange, Instrument};
 use crate::params::{BotParams, LiveStrategy};
-use crate::store::{BotRecord, CoreState, OrderIntent, OrderLog, StateStore, StoreError};
-use maestro_core::{CandleError, Side, Step};
+use crate::store::{BotRecord, CoreState, StateStore};
+use act::{Desk, Run};
+use maestro_core::{CandleError, Step};
 use std::time::{Duration, Instant};
 
 /// Candles asked for in one request (BitMEX serves at most 1000; the bot stays at 500).
 pub const PAGE: usize = 500;
-
-/// The dead-man's switch timeout re-armed after each order: open orders die if the bot stops.
-pub(crate) const DEAD_MAN_MS: u64 = 180_000;
 
 /// Time a step needs at least; with less left the tick saves what it has and stops.
 const MIN_STEP: Duration = Duration::from_millis(1500);
@@ -58,216 +59,63 @@ pub struct Tick<'a, E, S> {
     pub failpoints: &'a dyn Failpoints,
 }
 
-/// Mutable state of one bot's tick.
-struct Run {
-    record: BotRecord,
-    version: Option<u64>,
-    report: TickReport,
-}
-
 impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
     /// Runs one tick for one bot and logs its one structured line. `initial` is used only when the
     /// bot has no record yet; afterwards the stored parameters (changed through the routes) rule.
     pub async fn run(&self, bot_id: &str, initial: &BotParams) -> Result<TickReport, TickError> {
         let started = Instant::now();
         let result = self.run_inner(bot_id, initial).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match &result {
-            Ok(report) => {
-                let order = report.order.as_ref();
-                tracing::info!(
-                    bot = %report.bot_id,
-                    outcome = ?report.outcome,
-                    candles = report.candles,
-                    short_sma = report.short_sma,
-                    long_sma = report.long_sma,
-                    regime = ?report.regime,
-                    target = report.target,
-                    position = report.position,
-                    cl_ord_id = order.map(|o| o.cl_ord_id.as_str()),
-                    side = order.map(|o| o.side.as_str()),
-                    qty = order.map(|o| o.qty),
-                    order_status = order.map(|o| o.status.as_str()),
-                    note = %report.note,
-                    version = report.version,
-                    duration_ms,
-                    "tick"
-                );
-            }
-            Err(error) => tracing::warn!(
-                bot = %bot_id,
-                outcome = "error",
-                retryable = error.is_retryable(),
-                error = %error,
-                duration_ms,
-                "tick"
-            ),
+        report::log(bot_id, started, result)
+    }
+
+    fn desk(&self) -> Desk<'_, E, S> {
+        Desk {
+            exchange: self.exchange,
+            store: self.store,
+            now_ms: self.now_ms,
+            failpoints: self.failpoints,
         }
-        result.map(|mut report| {
-            report.duration_ms = duration_ms;
-            report
-        })
     }
 
     async fn run_inner(&self, bot_id: &str, initial: &BotParams) -> Result<TickReport, TickError> {
-        let (record, version) = match self.store.load(bot_id).await? {
-            Some(stored) => (stored.value, Some(stored.version)),
-            None => (BotRecord::new(bot_id, initial.clone()), None),
-        };
-        let mut run = Run {
-            report: TickReport {
-                bot_id: bot_id.to_owned(),
-                outcome: Outcome::Quiet,
-                candles: 0,
-                short_sma: None,
-                long_sma: None,
-                regime: None,
-                target: 0,
-                position: None,
-                order: None,
-                note: String::new(),
-                version,
-                duration_ms: 0,
-            },
-            record,
-            version,
-        };
-
-        if run.record.pending.is_some() && !self.finish_pending(&mut run).await? {
-            return Ok(run.report);
-        }
+        let desk = self.desk();
+        let mut run = desk.load(bot_id, initial).await?;
+        let found = desk.look_up_pending(&run).await?;
 
         let mut strategy = self.restore_strategy(&run.record)?;
         let out_of_time = self.consume_candles(&mut run, &mut strategy).await?;
         self.describe(&mut run.report, &strategy);
-        let dirty = run.report.candles > 0;
-        if dirty {
+        if run.report.candles > 0 {
             run.record.core =
                 Some(CoreState::of(&strategy).map_err(|e| TickError::Snapshot(e.to_string()))?);
             run.record.last_close_ms = strategy.last_close_ms();
         }
-
-        let skip = if out_of_time {
-            Some((Outcome::OutOfTime, "time budget ran out while catching up"))
-        } else if !strategy.is_ready() {
-            Some((Outcome::WarmingUp, "not enough candles for both SMAs yet"))
-        } else if run.record.paused {
-            Some((Outcome::Paused, "paused: no orders"))
-        } else {
-            None
-        };
-        if let Some((outcome, note)) = skip {
-            return self.finish_without_order(run, dirty, outcome, note).await;
+        if out_of_time {
+            run.outcome(Outcome::OutOfTime, "time budget ran out while catching up");
+            return desk.finish(run).await;
         }
-
-        if let Some(open) = run.record.open_order.clone() {
-            let symbol = run.record.params.symbol.clone();
-            match self.exchange.order_by_cl_ord_id(&symbol, &open).await? {
-                Some(order) if !is_terminal(&order.status) => {
-                    let note = "last order still open on the exchange";
-                    return self
-                        .finish_without_order(run, dirty, Outcome::Waiting, note)
-                        .await;
-                }
-                _ => run.record.open_order = None,
-            }
+        // Something to decide: an intent to settle, a flatten to finish, or a running bot with a
+        // new candle or without a baseline position (first tick, just resumed, dry run switched).
+        // A quiet minute asks the exchange for candles only, and writes nothing.
+        let decide = run.record.pending.is_some()
+            || run.record.flatten
+            || (!run.record.paused
+                && strategy.is_ready()
+                && (run.report.candles > 0 || run.record.expected_position.is_none()));
+        if !decide {
+            let (outcome, note) = if run.record.paused {
+                (Outcome::Paused, "paused: no orders")
+            } else if !strategy.is_ready() {
+                (Outcome::WarmingUp, "not enough candles for both SMAs yet")
+            } else if run.report.candles > 0 {
+                (Outcome::Advanced, "new candles recorded")
+            } else {
+                (Outcome::Quiet, "no new candle")
+            };
+            run.outcome(outcome, note);
+            return desk.finish(run).await;
         }
-
-        let position = if run.record.params.dry_run {
-            run.record.dry_position
-        } else {
-            self.exchange.position(&run.record.params.symbol).await?
-        };
-        run.report.position = Some(position);
-        run.record.last_position = Some(position);
-
-        match strategy.plan_order(position) {
-            None => {
-                let note = "position matches the target";
-                self.finish_without_order(run, dirty, Outcome::Advanced, note)
-                    .await
-            }
-            Some(order) => {
-                run.record.order_seq += 1;
-                let decided_at_ms = run.record.last_close_ms.unwrap_or(self.now_ms);
-                let intent = OrderIntent {
-                    cl_ord_id: cl_ord_id(
-                        bot_id,
-                        decided_at_ms,
-                        strategy.target_position(),
-                        run.record.order_seq,
-                    ),
-                    side: order.side,
-                    qty: order.qty,
-                    reduce_only: order.reduce_only,
-                    close: false,
-                    target: strategy.target_position(),
-                    decided_at_ms,
-                };
-                if run.record.params.dry_run {
-                    self.dry_run(run, intent, position).await
-                } else {
-                    self.place(run, intent).await
-                }
-            }
-        }
-    }
-
-    /// Finishes an order decided by an earlier tick. Returns `false` when this tick must stop.
-    async fn finish_pending(&self, run: &mut Run) -> Result<bool, TickError> {
-        let Some(intent) = run.record.pending.clone() else {
-            return Ok(true);
-        };
-        let symbol = run.record.params.symbol.clone();
-        let placed = if run.record.paused {
-            // Paused after deciding: send nothing, but learn whether the order went out before.
-            self.exchange
-                .order_by_cl_ord_id(&symbol, &intent.cl_ord_id)
-                .await?
-                .map(Ok)
-        } else {
-            match self.exchange.place_order(&request(&symbol, &intent)).await {
-                Ok(placed) => Some(Ok(placed)),
-                Err(ExchangeError::Rejected { message, .. }) => Some(Err(message)),
-                Err(other) => return Err(other.into()),
-            }
-        };
-        self.fail(Failpoint::AfterOrderAccepted)?;
-        let status = match &placed {
-            Some(Ok(order)) => order.status.clone(),
-            Some(Err(message)) => format!("rejected: {message}"),
-            None => "not sent (paused)".to_owned(),
-        };
-        if let Some(result) = &placed {
-            let log = order_log(&intent, result.as_ref().ok(), &status, self.now_ms);
-            self.store.record_order(&run.record.bot_id, &log).await?;
-            self.fail(Failpoint::AfterOrderRecorded)?;
-        }
-        if let Some(Ok(order)) = &placed {
-            if !is_terminal(&order.status) {
-                run.record.open_order = Some(order.cl_ord_id.clone());
-            }
-        }
-        run.report.order = Some(SentOrder {
-            cl_ord_id: intent.cl_ord_id.clone(),
-            side: intent.side,
-            qty: intent.qty,
-            status,
-        });
-        run.record.pending = None;
-        match self.save(run).await {
-            Ok(()) => {
-                run.report.outcome = Outcome::Ordered;
-                run.report.note = "finished the pending order of an earlier tick".to_owned();
-                Ok(true)
-            }
-            Err(TickError::Store(StoreError::Conflict { .. })) => {
-                run.report.outcome = Outcome::Conflict;
-                run.report.note = "another tick finished the pending order".to_owned();
-                Ok(false)
-            }
-            Err(other) => Err(other),
-        }
+        desk.decide_and_act(run, found, Some(&strategy)).await
     }
 
     /// The bot's strategy as stored, or a fresh one (first run, parameters changed, or reset).
@@ -350,250 +198,11 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
         report.regime = strategy.regime();
         report.target = strategy.target_position();
     }
+}
 
-    /// Saves new candles (if any) and reports why no order was sent.
-    async fn finish_without_order(
-        &self,
-        mut run: Run,
-        dirty: bool,
-        outcome: Outcome,
-        note: &str,
-    ) -> Result<TickReport, TickError> {
-        if run.report.note.is_empty() {
-            run.report.note = note.to_owned();
-        } else {
-            run.report.note = format!("{}; {note}", run.report.note);
-        }
-        run.report.outcome =
-            if outcome == Outcome::Advanced && run.report.outcome == Outcome::Ordered {
-                // Nothing more to do after finishing an earlier tick's order: that stays the outcome.
-                Outcome::Ordered
-            } else if dirty || outcome != Outcome::Advanced {
-                outcome
-            } else {
-                Outcome::Quiet
-            };
-        if !dirty {
-            return Ok(run.report);
-        }
-        run.record.last_outcome = Some(run.report.note.clone());
-        match self.save(&mut run).await {
-            Ok(()) => {
-                self.fail(Failpoint::AfterCandlesSaved)?;
-                Ok(run.report)
-            }
-            Err(TickError::Store(StoreError::Conflict { .. })) => Ok(conflict(run.report)),
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Dry run: records the order the bot would send and the position it would then hold.
-    async fn dry_run(
-        &self,
-        mut run: Run,
-        intent: OrderIntent,
-        position: i64,
-    ) -> Result<TickReport, TickError> {
-        let signed = i64::try_from(intent.qty).unwrap_or(i64::MAX);
-        run.record.dry_position = match intent.side {
-            Side::Buy => position.saturating_add(signed),
-            Side::Sell => position.saturating_sub(signed),
-        };
-        let log = order_log(&intent, None, "dry_run", self.now_ms);
-        run.record.last_outcome = Some(format!(
-            "dry run: would {} {}",
-            intent.side.as_str(),
-            intent.qty
-        ));
-        match self.save(&mut run).await {
-            Ok(()) => {}
-            Err(TickError::Store(StoreError::Conflict { .. })) => return Ok(conflict(run.report)),
-            Err(other) => return Err(other),
-        }
-        // Only the race winner logs the simulated order.
-        self.store.record_order(&run.record.bot_id, &log).await?;
-        run.report.outcome = Outcome::DryRun;
-        run.report.note = "dry run: order recorded, not sent".to_owned();
-        run.report.order = Some(SentOrder {
-            cl_ord_id: intent.cl_ord_id,
-            side: intent.side,
-            qty: intent.qty,
-            status: "dry_run".to_owned(),
-        });
-        Ok(run.report)
-    }
-
-    /// Saves the intent (the race winner alone goes on), sends the order, saves its result.
-    async fn place(&self, mut run: Run, intent: OrderIntent) -> Result<TickReport, TickError> {
-        let symbol = run.record.params.symbol.clone();
-        run.record.pending = Some(intent.clone());
-        run.record.last_outcome = Some(format!(
-            "deciding {} {} ({})",
-            intent.side.as_str(),
-            intent.qty,
-            intent.cl_ord_id
-        ));
-        match self.save(&mut run).await {
-            Ok(()) => {}
-            Err(TickError::Store(StoreError::Conflict { .. })) => return Ok(conflict(run.report)),
-            Err(other) => return Err(other),
-        }
-        self.fail(Failpoint::AfterIntentSaved)?;
-
-        // Stray orders (a resting order left by hand or by a dead process) would fight the target.
-        if let Err(error) = self.exchange.cancel_all(&symbol).await {
-            tracing::warn!(bot = %run.record.bot_id, error = %error, "cancelling stray orders failed");
-        }
-        let placed = match self.exchange.place_order(&request(&symbol, &intent)).await {
-            Ok(placed) => Ok(placed),
-            Err(ExchangeError::Rejected { message, .. }) => Err(message),
-            // Unknown fate: the intent stays, and the next tick finishes it with the same id.
-            Err(other) => return Err(other.into()),
-        };
-        self.fail(Failpoint::AfterOrderAccepted)?;
-        let status = match &placed {
-            Ok(order) => order.status.clone(),
-            Err(message) => format!("rejected: {message}"),
-        };
-        let log = order_log(&intent, placed.as_ref().ok(), &status, self.now_ms);
-        self.store.record_order(&run.record.bot_id, &log).await?;
-        self.fail(Failpoint::AfterOrderRecorded)?;
-        if let Ok(order) = &placed {
-            if !is_terminal(&order.status) {
-                run.record.open_order = Some(order.cl_ord_id.clone());
-            }
-            // What the exchange holds now, for /status, without another request.
-            if let Some(before) = run.record.last_position {
-                let filled = i64::try_from(order.filled_qty).unwrap_or(i64::MAX);
-                run.record.last_position = Some(match order.side {
-                    Side::Buy => before.saturating_add(filled),
-                    Side::Sell => before.saturating_sub(filled),
-                });
-            }
-        }
-        run.record.pending = None;
-        run.record.last_outcome = Some(format!(
-            "{} {} {}: {status}",
-            intent.side.as_str(),
-            intent.qty,
-            intent.cl_ord_id
-        ));
-        run.report.outcome = Outcome::Ordered;
-        run.report.order = Some(SentOrder {
-            cl_ord_id: intent.cl_ord_id.clone(),
-            side: intent.side,
-            qty: intent.qty,
-            status,
-        });
-        match self.save(&mut run).await {
-            Ok(()) => {}
-            // Someone loaded our intent and finished it first: the order is placed either way.
-            Err(TickError::Store(StoreError::Conflict { .. })) => {
-                run.report.note = "order placed; another tick cleared the intent".to_owned();
-                if placed.is_ok() {
-                    self.undo_if_flattened(&mut run, &intent).await?;
-                }
-            }
-            Err(other) => return Err(other),
-        }
-        if let Err(error) = self.exchange.cancel_all_after(DEAD_MAN_MS).await {
-            tracing::warn!(bot = %run.record.bot_id, error = %error, "re-arming the dead-man's switch failed");
-        }
-        Ok(run.report)
-    }
-
-    /// A flatten that ran while this tick's order was in flight (it paused the bot and dropped the
-    /// intent this tick had already saved) must still leave the account flat: if the order landed
-    /// after the flatten's close, close again.
-    async fn undo_if_flattened(
-        &self,
-        run: &mut Run,
-        intent: &OrderIntent,
-    ) -> Result<(), TickError> {
-        let Some(stored) = self.store.load(&run.record.bot_id).await? else {
-            return Ok(());
-        };
-        if !stored.value.paused || stored.value.pending.is_some() {
-            return Ok(());
-        }
-        let symbol = &stored.value.params.symbol;
-        let position = self.exchange.position(symbol).await?;
-        if position == 0 {
-            return Ok(());
-        }
-        // Derived from the intent, so a retry of this undo can never close twice.
-        let mut cl_ord_id = intent.cl_ord_id.clone();
-        cl_ord_id.truncate(MAX_CL_ORD_ID_LEN - 1);
-        cl_ord_id.push('u');
-        let close = OrderRequest {
-            symbol: symbol.clone(),
-            side: if position > 0 { Side::Sell } else { Side::Buy },
-            qty: 0,
-            cl_ord_id,
-            reduce_only: false,
-            close: true,
-        };
-        let placed = self.exchange.place_order(&close).await?;
-        run.report.note = format!(
-            "order placed while the bot was flattened: closed again ({}, {})",
-            placed.cl_ord_id, placed.status
-        );
-        Ok(())
-    }
-
-    async fn save(&self, run: &mut Run) -> Result<(), TickError> {
-        run.record.last_tick_ms = Some(self.now_ms);
-        let version = self.store.save(&run.record, run.version).await?;
-        run.version = Some(version);
-        run.report.version = Some(version);
-        Ok(())
-    }
-
-    fn fail(&self, point: Failpoint) -> Result<(), TickError> {
-        if self.failpoints.fire(point) {
-            Err(TickError::Injected(point))
-        } else {
-            Ok(())
-        }
-    }
-
+impl<E, S> Tick<'_, E, S> {
     fn time_left(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
-    }
-}
-
-fn conflict(mut report: TickReport) -> TickReport {
-    report.outcome = Outcome::Conflict;
-    report.note = "another tick saved first; this one stopped without acting".to_owned();
-    report
-}
-
-fn request(symbol: &str, intent: &OrderIntent) -> OrderRequest {
-    OrderRequest {
-        symbol: symbol.to_owned(),
-        side: intent.side,
-        qty: intent.qty,
-        cl_ord_id: intent.cl_ord_id.clone(),
-        reduce_only: intent.reduce_only,
-        close: intent.close,
-    }
-}
-
-fn order_log(
-    intent: &OrderIntent,
-    placed: Option<&PlacedOrder>,
-    status: &str,
-    now_ms: i64,
-) -> OrderLog {
-    OrderLog {
-        decided_at_ms: intent.decided_at_ms,
-        recorded_at_ms: now_ms,
-        cl_ord_id: intent.cl_ord_id.clone(),
-        side: intent.side,
-        qty: intent.qty,
-        order_id: placed.map(|p| p.order_id.clone()),
-        status: status.to_owned(),
-        avg_price: placed.and_then(|p| p.avg_price),
     }
 }
 

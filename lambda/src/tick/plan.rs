@@ -13,13 +13,14 @@
 //!    [`SETTLE_MS`] of being saved it is waited for; after that it is dropped and the order is
 //!    planned again from the current position: never re-sent blindly, and correct whether or not
 //!    the exchange would refuse a reused clOrdID.
-//! 2. **A position the bot did not make stops it.** After its own fills are accounted, a position
+//! 2. **A flatten is a durable intent:** target 0 whatever the strategy says, with a close order
+//!    every tick until the account is flat; it closes whatever the account holds, so a position
+//!    the bot did not make does not stop it.
+//! 3. **A position the bot did not make stops it.** After its own fills are accounted, a position
 //!    other than the expected one (a hand trade, a liquidation, auto-deleveraging) pauses the bot
 //!    with the reason; a trader's `resume` accepts the new position.
-//! 3. **Circuit breaker.** Too many consecutive rejected orders, too many orders in an hour or
+//! 4. **Circuit breaker.** Too many consecutive rejected orders, too many orders in an hour or
 //!    too much volume in a day stop the bot before it sends another order.
-//! 4. **A flatten is a durable intent:** target 0 whatever the strategy says, with a close order
-//!    every tick until the account is flat.
 //! 5. **Paused bots send nothing; a re-warming strategy holds the position** until it has an
 //!    established direction; **dry-run bots never send**, they record what they would do.
 
@@ -213,8 +214,9 @@ pub fn plan(s: &Situation<'_>) -> Plan {
         _ => (0, s.activity.rejections),
     };
     let expected = match s.expected {
-        Some(expected) => expected.saturating_add(filled),
-        None => s.position,
+        // A flatten closes whatever the account holds: it takes the position as it is.
+        Some(expected) if !s.flatten => expected.saturating_add(filled),
+        _ => s.position,
     };
     let action = match (&fate, settled) {
         (_, Err(reason)) => Action::Stop(reason),
@@ -274,12 +276,6 @@ fn mismatch(intent: &OrderIntent, order: &PlacedOrder, symbol: &str) -> Option<S
 
 /// The next step once the pending intent is settled.
 fn next_action(s: &Situation<'_>, expected: i64, rejections: u32) -> Action {
-    if !s.dry_run && s.expected.is_some() && s.position != expected {
-        return Action::Stop(StopReason::PositionChanged {
-            expected,
-            actual: s.position,
-        });
-    }
     if s.flatten {
         if s.position == 0 {
             return Action::Nothing("flat: the flatten is done");
@@ -300,7 +296,14 @@ fn next_action(s: &Situation<'_>, expected: i64, rejections: u32) -> Action {
         };
     }
     if s.paused {
+        // A trader may trade by hand while the bot is paused: `resume` takes the position as it is.
         return Action::Nothing("paused: no orders");
+    }
+    if !s.dry_run && s.expected.is_some() && s.position != expected {
+        return Action::Stop(StopReason::PositionChanged {
+            expected,
+            actual: s.position,
+        });
     }
     if !s.wanted.established {
         return Action::Nothing("no established direction yet: holding the position");

@@ -27,6 +27,8 @@ pub enum Outcome {
     Conflict,
     /// The time budget ran out: progress so far was saved.
     OutOfTime,
+    /// The bot stopped itself (the circuit breaker) and waits for a trader's `resume`.
+    Stopped,
 }
 
 /// An order a tick sent, finished, or (dry run) would have sent.
@@ -69,6 +71,70 @@ pub struct TickReport {
     pub version: Option<u64>,
     /// Wall-clock duration of the tick (ms).
     pub duration_ms: u64,
+}
+
+impl TickReport {
+    /// The report of a tick that has done nothing yet.
+    pub(crate) fn new(bot_id: &str, version: Option<u64>) -> Self {
+        TickReport {
+            bot_id: bot_id.to_owned(),
+            outcome: Outcome::Quiet,
+            candles: 0,
+            short_sma: None,
+            long_sma: None,
+            regime: None,
+            target: 0,
+            position: None,
+            order: None,
+            note: String::new(),
+            version,
+            duration_ms: 0,
+        }
+    }
+}
+
+/// Logs a bot's one structured line for `result` and stamps its duration since `started`.
+pub(crate) fn log(
+    bot_id: &str,
+    started: std::time::Instant,
+    result: Result<TickReport, TickError>,
+) -> Result<TickReport, TickError> {
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match &result {
+        Ok(report) => {
+            let order = report.order.as_ref();
+            tracing::info!(
+                bot = %report.bot_id,
+                outcome = ?report.outcome,
+                candles = report.candles,
+                short_sma = report.short_sma,
+                long_sma = report.long_sma,
+                regime = ?report.regime,
+                target = report.target,
+                position = report.position,
+                cl_ord_id = order.map(|o| o.cl_ord_id.as_str()),
+                side = order.map(|o| o.side.as_str()),
+                qty = order.map(|o| o.qty),
+                order_status = order.map(|o| o.status.as_str()),
+                note = %report.note,
+                version = report.version,
+                duration_ms,
+                "tick"
+            );
+        }
+        Err(error) => tracing::warn!(
+            bot = %bot_id,
+            outcome = "error",
+            retryable = error.is_retryable(),
+            error = %error,
+            duration_ms,
+            "tick"
+        ),
+    }
+    result.map(|mut report| {
+        report.duration_ms = duration_ms;
+        report
+    })
 }
 
 /// Why a bot's tick stopped without finishing. Nothing it had not saved is lost: the next tick

@@ -137,10 +137,11 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
 // POST /control: flatten
 
 #[tokio::test]
-async fn flatten_pauses_cancels_and_closes_the_position() {
+async fn flatten_settles_the_old_intent_closes_the_position_and_leaves_the_traders_orders() {
     let h = Harness::hmac().await;
     let now = now_ms();
     h.fake.set_position("LTCUSDT", -3000);
+    // The trader's own stop, placed by hand: not the bot's to cancel.
     h.fake.add_resting_order("LTCUSDT", "Sell", 1000, 90.0);
     let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
     record.pending = Some(OrderIntent {
@@ -151,6 +152,7 @@ async fn flatten_pauses_cancels_and_closes_the_position() {
         close: false,
         target: -4000,
         decided_at_ms: now - 60_000,
+        saved_at_ms: now - 60_000,
     });
     h.store.save(&record, None).await.expect("save");
 
@@ -160,24 +162,32 @@ async fn flatten_pauses_cancels_and_closes_the_position() {
         .await;
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.body["position_before"], -3000);
-    assert_eq!(resp.body["cancelled"], 1);
     assert_eq!(resp.body["paused"], true);
+    assert_eq!(resp.body["flattening"], false, "flat at once: done");
     let cl_ord_id = resp.body["order"]["cl_ord_id"]
         .as_str()
         .expect("order id")
         .to_owned();
     assert!(
-        cl_ord_id.starts_with("flat-") && cl_ord_id.len() <= 36,
+        cl_ord_id.starts_with(&maestro_lambda::tick::own_prefix("ltc")) && cl_ord_id.len() <= 36,
         "{cl_ord_id}"
     );
 
     assert_eq!(h.fake.position("LTCUSDT"), 0, "the position is closed");
+    assert_eq!(
+        h.fake.open_orders("LTCUSDT").len(),
+        1,
+        "the trader's resting order is untouched"
+    );
+    assert!(h.fake.requests_to("DELETE", "/order/all").is_empty());
     assert!(
-        h.fake.open_orders("LTCUSDT").is_empty(),
-        "open orders are cancelled"
+        h.fake
+            .requests_to("POST", "/order/cancelAllAfter")
+            .is_empty(),
+        "no account-wide dead-man's switch"
     );
     let posts = h.fake.requests_to("POST", "/order");
-    assert_eq!(posts.len(), 1);
+    assert_eq!(posts.len(), 1, "the old intent is looked up, never re-sent");
     assert_eq!(posts[0].param("execInst").as_deref(), Some("Close"));
     assert_eq!(posts[0].param("side").as_deref(), Some("Buy"));
     assert_eq!(
@@ -187,16 +197,22 @@ async fn flatten_pauses_cancels_and_closes_the_position() {
 
     let stored = h.store.load("ltc").await.expect("load").expect("record");
     assert!(stored.value.paused, "flatten leaves the bot paused");
+    assert!(!stored.value.flatten, "the flatten is finished");
     assert!(
         stored.value.pending.is_none(),
-        "no tick may re-send the old intent"
+        "the old intent is settled: unknown to the exchange, so never placed"
     );
     let orders = h
         .store
         .recent_orders("ltc", 5, maestro_lambda::clock::now_ms() / 1000)
         .await
         .expect("orders");
-    assert_eq!(orders[0].cl_ord_id, cl_ord_id);
+    let ids: Vec<&str> = orders.iter().map(|o| o.cl_ord_id.as_str()).collect();
+    assert!(ids.contains(&cl_ord_id.as_str()), "{ids:?}");
+    assert!(
+        ids.contains(&"mx-ltc-9"),
+        "the settled intent is logged: {ids:?}"
+    );
 
     // Again, now flat: nothing to close.
     let resp = h
@@ -247,7 +263,20 @@ async fn flatten_reports_an_exchange_failure_and_stays_paused() {
         .await;
     assert_error(&resp, 502, "exchange_error");
     assert_eq!(resp.body["paused"], true);
+    assert_eq!(resp.body["flattening"], true);
     let stored = h.store.load("ltc").await.expect("load").expect("record");
     assert!(stored.value.paused);
+    assert!(stored.value.flatten, "the flatten stays for the next tick");
     assert_eq!(h.fake.position("LTCUSDT"), 1000);
+
+    // The exchange takes the close now: a second flatten (or the next tick) finishes it.
+    let resp = h
+        .send(
+            &signed("POST", "/control", "", &body, now + 1000),
+            now + 1000,
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(h.fake.position("LTCUSDT"), 0);
+    assert_eq!(h.fake.executed_position("LTCUSDT"), 0);
 }

@@ -87,6 +87,7 @@ async fn status_shows_core_state_position_pending_and_orders() {
         close: false,
         target: 1000,
         decided_at_ms: t0 + 300_000,
+        saved_at_ms: 0,
     });
     h.store.save(&record, None).await.expect("save record");
     let log = OrderLog {

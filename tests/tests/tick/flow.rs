@@ -107,11 +107,11 @@ async fn warm_up_then_crossover<S: StateStore>(mut h: Harness<S>, flip: usize) {
                 );
                 position = target;
                 // The same minute again: nothing new, nothing written, no second order; the
-                // exchange is asked only for new candles and the position.
+                // exchange is asked only for new candles.
                 h.fake.clear_requests();
                 let again = h.tick_ok().await;
                 let asked: Vec<String> = h.fake.requests().iter().map(|r| r.label()).collect();
-                assert_eq!(asked, ["GET /trade/bucketed", "GET /position"]);
+                assert_eq!(asked, ["GET /trade/bucketed"]);
                 assert_eq!(again.outcome, Outcome::Quiet, "{again:?}");
                 assert_eq!(again.order, None);
                 let unchanged = h.record().await.expect("record");
@@ -191,7 +191,13 @@ async fn paused_bot<S: StateStore>(mut h: Harness<S>, flip: usize) {
         -held,
         "the crossover was computed while paused"
     );
-    h.bot.edit(|r| r.paused = false).await;
+    // What the `resume` route does: running again, the exchange's position taken as it is.
+    h.bot
+        .edit(|r| {
+            r.paused = false;
+            r.expected_position = None;
+        })
+        .await;
     let report = h.tick_ok().await;
     assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
     assert_eq!(
@@ -278,26 +284,57 @@ async fn dry_run_file() {
     dry_run_bot(Harness::file(p, bars, FIRST_COMPLETED).await, flip).await;
 }
 
-/// Someone trades by hand: the next tick (no new candle needed) orders the difference back.
+/// Someone trades by hand: the bot does not fight it. At the next candle it sees a position its
+/// own orders do not explain, stops itself and says why; after a `resume` it takes the position
+/// as it is and orders the difference back to its target.
 async fn hand_trade<S: StateStore>(mut h: Harness<S>) {
     to_first_regime(&mut h).await;
     let target = h.position();
     assert_ne!(target, 0);
-    h.fake.set_position(SYMBOL, -3 * target);
+    h.fake
+        .hand_trade(
+            SYMBOL,
+            if target > 0 { "Sell" } else { "Buy" },
+            4 * target.abs(),
+        )
+        .expect("hand trade");
+    assert_eq!(h.position(), -3 * target);
+    let quiet = h.tick_ok().await;
+    assert_eq!(quiet.outcome, Outcome::Quiet, "no new candle: {quiet:?}");
+    h.advance(1);
+    let report = h.tick_ok().await;
+    assert_eq!(report.outcome, Outcome::Stopped, "{report:?}");
+    assert_eq!(report.order, None, "nothing sent");
+    let stored = h.record().await.expect("record").value;
+    assert!(stored.paused);
+    let reason = stored.stopped.clone().expect("the reason is kept");
+    assert!(
+        reason.contains(&format!("position is {}", -3 * target)) && reason.contains("by hand"),
+        "{reason}"
+    );
+    h.advance(1);
+    assert_eq!(h.tick_ok().await.outcome, Outcome::Paused);
+    assert_eq!(h.position(), -3 * target, "a stopped bot sends nothing");
+
+    // What the `resume` route does.
+    h.bot
+        .edit(|r| {
+            r.paused = false;
+            r.stopped = None;
+            r.expected_position = None;
+        })
+        .await;
     let report = h.tick_ok().await;
     assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
     let sent = report.order.expect("a correcting order");
     assert_eq!(sent.qty, 4 * target.unsigned_abs());
     assert_eq!(sent.side, side_for(target));
     assert_eq!(h.position(), target, "back on target");
-    // The first regime's order and this correction were decided on the same candle for the same
-    // target; a third decision there after another hand trade must still get its own clOrdID, or
-    // BitMEX would refuse it as a duplicate and the position would stay off target.
-    h.fake.set_position(SYMBOL, 0);
-    let report = h.tick_ok().await;
-    assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
-    assert_eq!(h.position(), report.target, "{report:?}");
-    assert_eq!(h.orders().len(), 3);
+    assert_eq!(
+        h.orders().len(),
+        3,
+        "the first regime's, the hand trade, the correction"
+    );
     h.assert_no_duplicate_orders();
 }
 

@@ -392,15 +392,4 @@ impl Exchange for Local {
         // Nothing to journal: a cancel executes nothing.
         self.exchange.cancel_orders(symbol, cl_ord_ids).await
     }
-
-    async fn cancel_all(&self, symbol: &str) -> maestro_lambda::exchange::ExchangeResult<usize> {
-        self.exchange.cancel_all(symbol).await
-    }
-
-    async fn cancel_all_after(
-        &self,
-        timeout_ms: u64,
-    ) -> maestro_lambda::exchange::ExchangeResult<()> {
-        self.exchange.cancel_all_after(timeout_ms).await
-    }
 }

@@ -14,6 +14,7 @@ fn intent(side: Side, qty: u64) -> OrderIntent {
         close: false,
         target: 0,
         decided_at_ms: NOW - 60_000,
+        saved_at_ms: NOW - 60_000,
     }
 }
 
@@ -407,6 +408,22 @@ fn a_flatten_closes_every_tick_until_flat_whatever_the_strategy_wants() {
         };
         assert_eq!(&action(&s), want, "position {position}, dry run {dry_run}");
     }
+    // A flatten closes what the account holds, even a position the bot did not make, and takes
+    // it as the new baseline.
+    let foreign = Situation {
+        position: 2000,
+        expected: Some(1000),
+        ..flat
+    };
+    let p = plan(&foreign);
+    assert_eq!(p.action, Action::Close(Side::Sell));
+    assert_eq!(p.expected, 2000);
+    // A paused bot (no flatten) is not stopped by a trade made by hand while it is paused.
+    let paused = Situation {
+        flatten: false,
+        ..foreign
+    };
+    assert_eq!(action(&paused), Action::Nothing("paused: no orders"));
     // A flatten still waits for an unsettled order of the bot's, so it cannot race it.
     let i = intent(Side::Buy, 1000);
     let racing = Situation {

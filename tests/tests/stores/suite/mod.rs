@@ -102,8 +102,17 @@ pub async fn full_record_round_trips<S: StateStore>(store: S) {
         close: false,
         target: -1000,
         decided_at_ms: 1_620_000_060_000,
+        saved_at_ms: 1_620_000_061_000,
     });
     r.paused = true;
+    r.flatten = true;
+    r.stopped = Some("2 orders rejected in a row".to_owned());
+    r.expected_position = Some(-1000);
+    r.rejections = 2;
+    r.sent = vec![maestro_lambda::store::SentMark {
+        at_ms: 1_620_000_061_000,
+        qty: 2000,
+    }];
     r.last_position = Some(1000);
     r.last_tick_ms = Some(1_620_000_061_234);
     r.params.short_window = 7;
