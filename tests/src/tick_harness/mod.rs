@@ -167,6 +167,26 @@ impl Harness<DynamoStore> {
     }
 }
 
+impl Harness<DynamoStore> {
+    /// As [`dynamo`](Self::dynamo), with the bot's store reaching moto through a
+    /// [`StoreProxy`](crate::store_proxy::StoreProxy) that injects store faults on demand. The
+    /// table (direct to moto) is returned with the proxy, for checks that must not meet a fault.
+    pub async fn dynamo_behind_proxy(
+        test: &str,
+        params: BotParams,
+        bars: Vec<Bar>,
+        completed: usize,
+    ) -> (
+        Self,
+        crate::store_proxy::StoreProxy,
+        crate::dynamo::DynamoTable,
+    ) {
+        let table = crate::store_proxy::proxied_table(test).await;
+        let h = Harness::start(table.store, None, params, bars, completed).await;
+        (h, table.proxy, table.direct)
+    }
+}
+
 impl Harness<FileStore> {
     /// The fake serving `bars` (the first `completed` of them done) and a file store in a fresh
     /// temporary directory.

@@ -1,8 +1,9 @@
 //! The chaos run: 2,000+ minutes through the real tick, the real BitMEX client against the fake
 //! BitMEX, and a real store, in both of the fake's clOrdID modes (reserved forever, or only while
 //! the order is open), with faults drawn from a seeded generator: 503s, 429s, timeouts and dropped
-//! responses on the exchange's routes, crashes at every failpoint and ticks killed at random await
-//! points, hand trades and liquidations, the trader's pause / flatten / resume through the real
+//! responses on the exchange's routes, store faults (throttling, 500s, timeouts, writes whose
+//! answer was lost) through a proxy in front of moto, crashes at every failpoint and ticks killed
+//! at random await points, hand trades and liquidations, the trader's pause / flatten / resume through the real
 //! routes, and duplicate and concurrent invocations of a minute.
 //!
 //! Counted from the fake's execution journal, not from accepted requests: no order executed
@@ -25,6 +26,7 @@ use maestro_lambda::tick::{
 };
 use maestro_tests::fake_bitmex::{ExecKind, Fault, FaultRule, IdReuse, synthetic};
 use maestro_tests::market::{FIRST_CLOSE, rough_market};
+use maestro_tests::store_proxy::StoreProxy;
 use maestro_tests::tick_harness::{
     Bot, Harness, Oracle, SYMBOL, assert_no_duplicates, build_client, params, real_bars,
     stored_strategy,
@@ -200,6 +202,7 @@ async fn chaos<S: StateStore + Clone + 'static>(
     label: &str,
     minutes: usize,
     ids: IdReuse,
+    store_faults: Option<&StoreProxy>,
 ) {
     let seed = std::env::var("MAESTRO_CHAOS_SEED")
         .ok()
@@ -276,6 +279,11 @@ async fn chaos<S: StateStore + Clone + 'static>(
         let failpoints: Arc<dyn Failpoints> = if faulty {
             counts.faulty_minutes += 1;
             draw_faults(&h.fake, &mut rng);
+            if let Some(proxy) = store_faults {
+                // Throttling, 500s, hangs and writes whose answer is lost, on 30% of requests:
+                // the SDK's own retries absorb most, some fail the tick.
+                proxy.random(rng.random(), 300);
+            }
             Arc::new(RandomCrash {
                 rng: Mutex::new(StdRng::seed_from_u64(rng.random())),
                 p: 0.25,
@@ -341,6 +349,9 @@ async fn chaos<S: StateStore + Clone + 'static>(
         // A clean tick once any intent has settled; a bot that stopped itself is resumed (a
         // trader who has looked at why), then ticks clean again.
         h.fake.clear_faults();
+        if let Some(proxy) = store_faults {
+            proxy.clear();
+        }
         let mut later = SETTLED_MS;
         loop {
             let clean = calm.tick_at(now + later, &NoFailpoints).await;
@@ -449,6 +460,19 @@ async fn chaos<S: StateStore + Clone + 'static>(
         counts.trader
     );
     println!("  faults injected by kind: {faults:?}");
+    if let Some(proxy) = store_faults {
+        println!(
+            "  store faults: {} of {} requests",
+            proxy.faults_fired(),
+            proxy.seen().len()
+        );
+        assert!(proxy.faults_fired() > 0, "the store met faults");
+        assert!(
+            counts.failed.contains_key("store error"),
+            "store faults failed ticks: {:?}",
+            counts.failed
+        );
+    }
     println!("  crashes by failpoint: {crashes:?}");
     println!("  failed ticks by cause: {:?}", counts.failed);
     println!(
@@ -519,6 +543,7 @@ async fn chaos_run_dynamo() {
         "DynamoStore on moto",
         MINUTES,
         IdReuse::Forever,
+        None,
     )
     .await;
 }
@@ -530,7 +555,14 @@ async fn chaos_run_file() {
     };
     // In RAM: every minute saves, and a disk's fsync (about 14 ms here) would dominate the run.
     let h = Harness::file_in_memory(params(SHORT, LONG), bars, 1).await;
-    chaos(h, "FileStore in /dev/shm", MINUTES, IdReuse::WhileOpen).await;
+    chaos(
+        h,
+        "FileStore in /dev/shm",
+        MINUTES,
+        IdReuse::WhileOpen,
+        None,
+    )
+    .await;
 }
 
 /// Minutes of the long run (`cargo test -p maestro-tests --release --test tick chaos_long_run
@@ -540,11 +572,14 @@ const LONG_MINUTES: usize = 20_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_run_synthetic_dynamo() {
     let bars = synthetic_chaos_bars(SYNTHETIC_MINUTES);
+    let (h, proxy, _table) =
+        Harness::dynamo_behind_proxy("chaos-synthetic", params(SHORT, LONG), bars, 1).await;
     chaos(
-        Harness::dynamo("chaos-synthetic", params(SHORT, LONG), bars, 1).await,
-        "synthetic market, DynamoStore on moto",
+        h,
+        "synthetic market, DynamoStore on moto behind a fault proxy",
         SYNTHETIC_MINUTES,
         IdReuse::WhileOpen,
+        Some(&proxy),
     )
     .await;
 }
@@ -558,6 +593,7 @@ async fn chaos_run_synthetic_file_ids_reserved_forever() {
         "synthetic market, FileStore in /dev/shm",
         MINUTES,
         IdReuse::Forever,
+        None,
     )
     .await;
 }
@@ -571,6 +607,7 @@ async fn chaos_run_synthetic_file_ids_reserved_while_open() {
         "synthetic market, FileStore in /dev/shm",
         MINUTES,
         IdReuse::WhileOpen,
+        None,
     )
     .await;
 }
@@ -585,6 +622,13 @@ async fn chaos_long_run() {
     for ids in [IdReuse::Forever, IdReuse::WhileOpen] {
         let bars = synthetic_chaos_bars(minutes);
         let h = Harness::file_in_memory(params(SHORT, LONG), bars, 1).await;
-        chaos(h, "synthetic market, FileStore in /dev/shm", minutes, ids).await;
+        chaos(
+            h,
+            "synthetic market, FileStore in /dev/shm",
+            minutes,
+            ids,
+            None,
+        )
+        .await;
     }
 }
