@@ -176,8 +176,17 @@ pub fn shared_server() -> &'static MotoServer {
 
 /// An SDK client for `endpoint` with the emulator's dummy credentials, built from explicit
 /// configuration so no test depends on (or changes) the process environment.
+///
+/// Built from scratch, not from a loaded `SdkConfig`, it makes one attempt per call with no
+/// timeout: a test that wants the production retries and timeouts sets them on
+/// [`config_builder`].
 pub fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+    Client::from_conf(config_builder(endpoint).build())
+}
+
+/// The configuration behind [`client`], open for a test to add retries or timeouts.
+pub fn config_builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -188,8 +197,6 @@ pub fn client(endpoint: &str) -> Client {
             None,
             "maestro-tests",
         ))
-        .build();
-    Client::from_conf(config)
 }
 
 /// A table of its own for one test, on the shared server.

@@ -57,8 +57,8 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                 Err(refused) => refused,
             },
             // Resuming hands the bot back its trading: a flatten in progress ends, the circuit
-            // breaker is reset, and the position the exchange holds now is taken as it is (the
-            // trader may have traded by hand while the bot was paused).
+            // breaker's counters start again (the trader has looked), and the position the
+            // exchange holds now is taken as it is (the trader may have traded by hand).
             Action::Resume => match self
                 .update(bot, |r| {
                     if !(r.paused || r.flatten || r.stopped.is_some() || r.rejections > 0) {
@@ -68,6 +68,7 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                     r.flatten = false;
                     r.stopped = None;
                     r.rejections = 0;
+                    r.sent.clear();
                     r.expected_position = None;
                     Ok(true)
                 })

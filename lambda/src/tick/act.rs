@@ -141,7 +141,7 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
                 symbol: &symbol,
                 wanted,
                 activity: activity(r, self.now_ms),
-                limits: Limits::for_qty(r.params.qty),
+                limits: Limits::for_bot(r.params.qty, r.params.bin.millis()),
             })
         };
 
@@ -152,6 +152,12 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
                 (Fate::Dropped, _) => Some("not placed: unknown to the exchange".to_owned()),
                 _ => None,
             };
+            if matches!(
+                plan.fate,
+                Fate::Dropped | Fate::Placed { rejected: true, .. }
+            ) {
+                unmark(&mut run.record.sent, &intent);
+            }
             if let Some(status) = status {
                 let log = order_log(&intent, found.as_ref(), &status, self.now_ms);
                 self.store.record_order(&run.record.bot_id, &log).await?;
@@ -327,6 +333,7 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
                 let filled = signed(order.side, order.filled_qty);
                 run.record.pending = None;
                 run.record.rejections = if order.status == "Rejected" {
+                    unmark(&mut run.record.sent, &intent);
                     run.record.rejections.saturating_add(1)
                 } else {
                     0
@@ -347,6 +354,7 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
             Ok(_) => {}
             // Refused: nothing was booked.
             Err(_) => {
+                unmark(&mut run.record.sent, &intent);
                 run.record.pending = None;
                 run.record.rejections = run.record.rejections.saturating_add(1);
             }
@@ -438,6 +446,17 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
 /// Drops the breaker's marks older than a day.
 fn prune_sent(sent: &mut Vec<SentMark>, now_ms: i64) {
     sent.retain(|m| now_ms.saturating_sub(m.at_ms) < DAY_MS);
+}
+
+/// Forgets the breaker's mark of an order that never reached the book (refused, or unknown to
+/// the exchange once settled): the hourly and daily limits count what was traded.
+fn unmark(sent: &mut Vec<SentMark>, intent: &OrderIntent) {
+    if let Some(at) = sent
+        .iter()
+        .position(|m| m.at_ms == intent.saved_at_ms && m.qty == intent.qty)
+    {
+        sent.remove(at);
+    }
 }
 
 /// The breaker's counters from the record.

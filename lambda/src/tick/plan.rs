@@ -46,13 +46,22 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Safe defaults for a crossover bot that trades a few times a day at most: 3 consecutive
-    /// rejections, 6 orders an hour, 20 times the order size a day.
-    pub const fn for_qty(qty: u64) -> Self {
+    /// Safe defaults for a crossover bot of order size `qty` on bars of `bin_ms`: 3 consecutive
+    /// rejections; at most one order every second bar in an hour, and never fewer than 6 (so 6 an
+    /// hour on 5-minute bars and longer, 30 on 1-minute bars); a day's volume of four hours of
+    /// full reversals (2 × `qty`) at that rate. A strategy that trades every bar, or a position
+    /// misread every minute, meets them within the hour; a normal crossover does not.
+    pub const fn for_bot(qty: u64, bin_ms: i64) -> Self {
+        let per_hour = if bin_ms > 0 {
+            3_600_000 / bin_ms / 2
+        } else {
+            0
+        };
+        let per_hour = if per_hour > 6 { per_hour as u32 } else { 6 };
         Limits {
             max_rejections: 3,
-            max_orders_per_hour: 6,
-            max_volume_per_day: qty.saturating_mul(20),
+            max_orders_per_hour: per_hour,
+            max_volume_per_day: qty.saturating_mul(2 * 4 * per_hour as u64),
         }
     }
 }

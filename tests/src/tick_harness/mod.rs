@@ -167,6 +167,26 @@ impl Harness<DynamoStore> {
     }
 }
 
+impl Harness<DynamoStore> {
+    /// As [`dynamo`](Self::dynamo), with the bot's store reaching moto through a
+    /// [`StoreProxy`](crate::store_proxy::StoreProxy) that injects store faults on demand. The
+    /// table (direct to moto) is returned with the proxy, for checks that must not meet a fault.
+    pub async fn dynamo_behind_proxy(
+        test: &str,
+        params: BotParams,
+        bars: Vec<Bar>,
+        completed: usize,
+    ) -> (
+        Self,
+        crate::store_proxy::StoreProxy,
+        crate::dynamo::DynamoTable,
+    ) {
+        let table = crate::store_proxy::proxied_table(test).await;
+        let h = Harness::start(table.store, None, params, bars, completed).await;
+        (h, table.proxy, table.direct)
+    }
+}
+
 impl Harness<FileStore> {
     /// The fake serving `bars` (the first `completed` of them done) and a file store in a fresh
     /// temporary directory.
@@ -296,6 +316,23 @@ impl<S: StateStore> Harness<S> {
     /// One tick now with `failpoints`.
     pub async fn tick_with(&self, failpoints: &dyn Failpoints) -> Result<TickReport, TickError> {
         self.bot.tick_at(self.now_ms(), failpoints).await
+    }
+
+    /// One tick `later_ms` after the current minute's, with no new candle: past
+    /// [`SETTLE_MS`](maestro_lambda::tick::plan::SETTLE_MS) an intent the exchange does not know
+    /// is settled as never placed.
+    pub async fn tick_later(&self, later_ms: i64) -> TickReport {
+        match self
+            .bot
+            .tick_at(self.now_ms() + later_ms, &NoFailpoints)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => panic!(
+                "tick at minute {} + {later_ms} ms failed: {e}",
+                self.completed
+            ),
+        }
     }
 
     /// The stored record, if any.

@@ -7,6 +7,7 @@ mod suite;
 
 mod dynamo;
 mod dynamo_errors;
+mod faults;
 mod file;
 mod schema1;
 mod secrets_manager;

@@ -10,6 +10,7 @@ use maestro_tests::tick_harness::{
 };
 use std::time::Duration;
 
+const SYMBOL: &str = "LTCUSDT";
 const SHORT: u32 = 5;
 const LONG: u32 = 20;
 const READY: usize = LONG as usize;
@@ -141,8 +142,10 @@ async fn eight_concurrent_ticks_file() {
     eight_at_once(Harness::file(params(SHORT, LONG), bars, READY).await, flip).await;
 }
 
-/// The tick dies at `point` on the flip minute; the next tick finishes the saved intent with the
-/// same clOrdID and the exchange holds exactly one order for the flip.
+/// The tick dies at `point` on the flip minute. The next tick never sends the saved intent
+/// again: it looks its clOrdID up. Placed before the crash, the order counts; never placed, the
+/// intent is waited for while it may still appear, then dropped and the flip decided afresh under
+/// a new clOrdID. Either way the exchange executes exactly one order for the flip.
 async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point: Failpoint) {
     to_eve_of_flip(&mut h, flip).await;
     h.advance(1);
@@ -157,23 +160,35 @@ async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point
         .pending
         .clone()
         .expect("the intent survived the crash");
-    let sent_before = h.fake.orders_with_cl_ord_id(&intent.cl_ord_id);
-    let expected_sent = usize::from(point != Failpoint::AfterIntentSaved);
+    let was_sent = point != Failpoint::AfterIntentSaved;
     assert_eq!(
-        sent_before, expected_sent,
+        h.fake.orders_with_cl_ord_id(&intent.cl_ord_id),
+        usize::from(was_sent),
         "was the order out before the crash at {point:?}?"
     );
+    let posts_before = h.fake.requests_to("POST", "/order").len();
 
     let report = h.tick_ok().await;
-    assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
-    let finished = report.order.expect("the pending order was finished");
+    if was_sent {
+        assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
+        let counted = report.order.expect("the placed intent is reported");
+        assert_eq!(counted.cl_ord_id, intent.cl_ord_id);
+        assert_eq!(counted.status, "Filled");
+    } else {
+        assert_eq!(report.outcome, Outcome::Waiting, "{report:?}");
+        let later = h.tick_later(40_000).await;
+        assert_eq!(later.outcome, Outcome::Ordered, "{later:?}");
+        let sent = later.order.expect("decided afresh");
+        assert_ne!(sent.cl_ord_id, intent.cl_ord_id, "a new decision, a new id");
+    }
     assert_eq!(
-        finished.cl_ord_id, intent.cl_ord_id,
-        "finished with the same clOrdID"
+        h.fake.requests_to("POST", "/order").len(),
+        posts_before + usize::from(!was_sent),
+        "the saved intent is never sent again"
     );
     assert_eq!(
         h.fake.orders_with_cl_ord_id(&intent.cl_ord_id),
-        1,
+        usize::from(was_sent),
         "no second copy"
     );
     assert_eq!(
@@ -181,24 +196,29 @@ async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point
         2,
         "one order for the first regime, one for the flip"
     );
+    assert_eq!(h.fake.executed_position(SYMBOL), intent.target);
     assert_eq!(h.position(), intent.target);
     let stored = h.record().await.expect("record");
     assert_eq!(stored.value.pending, None);
+    assert_eq!(stored.value.expected_position, Some(intent.target));
     let logged = h
         .bot
         .store
         .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
-    assert_eq!(
-        logged
-            .iter()
-            .filter(|o| o.cl_ord_id == intent.cl_ord_id)
-            .count(),
-        1,
-        "recorded once"
-    );
-    let again = h.tick_ok().await;
+    let status: Vec<&str> = logged
+        .iter()
+        .filter(|o| o.cl_ord_id == intent.cl_ord_id)
+        .map(|o| o.status.as_str())
+        .collect();
+    let want = if was_sent {
+        "Filled"
+    } else {
+        "not placed: unknown to the exchange"
+    };
+    assert_eq!(status, [want], "recorded once, as it ended");
+    let again = h.tick_later(50_000).await;
     assert_eq!(again.order, None, "{again:?}");
     assert_eq!(h.orders().len(), 2);
     h.assert_no_duplicate_orders();
@@ -228,8 +248,8 @@ async fn crash_at_each_failpoint_file() {
     }
 }
 
-/// BitMEX takes the order, but its answer never arrives (or arrives as a 503): the client resends
-/// the same clOrdID, BitMEX calls it a duplicate, the client looks it up. One order.
+/// BitMEX takes the order, but its answer never arrives (or arrives as a 503): the client does not
+/// resend it, it looks the clOrdID up and finds it. One order.
 async fn lost_response<S: StateStore>(mut h: Harness<S>, flip: usize, fault: Fault) {
     to_eve_of_flip(&mut h, flip).await;
     h.advance(1);
@@ -243,10 +263,14 @@ async fn lost_response<S: StateStore>(mut h: Harness<S>, flip: usize, fault: Fau
         .iter()
         .filter(|r| r.param("clOrdID").as_deref() == Some(sent.cl_ord_id.as_str()))
         .collect();
-    assert!(for_flip.len() >= 2, "resent after {fault:?}: {for_flip:#?}");
+    assert_eq!(
+        for_flip.len(),
+        1,
+        "never resent after {fault:?}: {for_flip:#?}"
+    );
     assert!(
         !h.fake.requests_to("GET", "/order").is_empty(),
-        "the duplicate was resolved by a look-up"
+        "the unknown fate was resolved by a look-up"
     );
     assert_eq!(h.fake.orders_with_cl_ord_id(&sent.cl_ord_id), 1);
     assert_eq!(h.orders().len(), 2);
@@ -279,9 +303,9 @@ async fn dropped_order_response_file() {
     }
 }
 
-/// Paused between deciding and sending: the next tick sends nothing new, but learns whether the
-/// order went out before the crash (and records it if so); once resumed, the position follows the
-/// target with a fresh decision.
+/// Paused between deciding and sending: no later tick sends anything, but the next settled one
+/// learns whether the order went out before the crash (it counts and is recorded if so, and is
+/// recorded as never placed if not); once resumed, the position follows the target.
 async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: Failpoint) {
     to_eve_of_flip(&mut h, flip).await;
     h.advance(1);
@@ -294,7 +318,7 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
     let was_sent = point != Failpoint::AfterIntentSaved;
     h.bot.edit(|r| r.paused = true).await;
     h.fake.clear_requests();
-    let report = h.tick_ok().await;
+    let report = h.tick_later(40_000).await;
     assert_eq!(report.outcome, Outcome::Paused, "{report:?}");
     assert!(
         h.fake.requests_to("POST", "/order").is_empty(),
@@ -307,19 +331,28 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
         .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
-    let recorded = logged
+    let status: Vec<&str> = logged
         .iter()
         .filter(|o| o.cl_ord_id == intent.cl_ord_id)
-        .count();
-    assert_eq!(
-        recorded,
-        usize::from(was_sent),
-        "the order is recorded iff it was placed"
-    );
+        .map(|o| o.status.as_str())
+        .collect();
+    let want = if was_sent {
+        "Filled"
+    } else {
+        "not placed: unknown to the exchange"
+    };
+    assert_eq!(status, [want]);
     assert_eq!(h.position() == intent.target, was_sent);
+    assert_eq!(h.fake.executed_position(SYMBOL), h.position());
 
-    h.bot.edit(|r| r.paused = false).await;
-    let resumed = h.tick_ok().await;
+    // What the `resume` route does.
+    h.bot
+        .edit(|r| {
+            r.paused = false;
+            r.expected_position = None;
+        })
+        .await;
+    let resumed = h.tick_later(50_000).await;
     assert_eq!(
         h.position(),
         intent.target,

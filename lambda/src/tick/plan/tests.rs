@@ -70,7 +70,7 @@ fn base() -> Situation<'static> {
             order: None,
         },
         activity: Activity::default(),
-        limits: Limits::for_qty(LOT),
+        limits: Limits::for_bot(LOT, 60_000),
     }
 }
 
@@ -540,16 +540,30 @@ fn a_rejection_counts_toward_the_breaker_in_the_same_tick_and_a_placed_order_res
 }
 
 #[test]
-fn limits_default_to_twenty_orders_of_volume_a_day() {
+fn limits_scale_with_the_bar_and_never_drop_below_six_orders_an_hour() {
+    let cases = [
+        (60_000, 30, 240_000),
+        (300_000, 6, 48_000),
+        (3_600_000, 6, 48_000),
+        (86_400_000, 6, 48_000),
+        (0, 6, 48_000),
+        (-60_000, 6, 48_000),
+    ];
+    for (bin_ms, per_hour, per_day) in cases {
+        assert_eq!(
+            Limits::for_bot(1000, bin_ms),
+            Limits {
+                max_rejections: 3,
+                max_orders_per_hour: per_hour,
+                max_volume_per_day: per_day,
+            },
+            "bin {bin_ms} ms"
+        );
+    }
     assert_eq!(
-        Limits::for_qty(1000),
-        Limits {
-            max_rejections: 3,
-            max_orders_per_hour: 6,
-            max_volume_per_day: 20_000,
-        }
+        Limits::for_bot(u64::MAX, 60_000).max_volume_per_day,
+        u64::MAX
     );
-    assert_eq!(Limits::for_qty(u64::MAX).max_volume_per_day, u64::MAX);
 }
 
 #[test]
