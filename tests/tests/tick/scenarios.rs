@@ -128,17 +128,6 @@ async fn tick_to<S: StateStore>(h: &mut Harness<S>, minute: usize) {
     }
 }
 
-/// One tick `after_ms` into the current minute (a retry or a concurrent invocation).
-async fn tick_later<S: StateStore>(h: &Harness<S>, after_ms: i64) -> TickReport {
-    match h.bot.tick_at(h.now_ms() + after_ms, &NoFailpoints).await {
-        Ok(r) => r,
-        Err(e) => panic!(
-            "tick at minute {} +{after_ms} ms failed: {e}",
-            h.completed()
-        ),
-    }
-}
-
 /// The harness's bot as the routes' configuration.
 fn this_bot<S>(h: &Harness<S>) -> Vec<BotConfig> {
     vec![BotConfig {

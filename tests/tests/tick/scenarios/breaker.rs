@@ -58,7 +58,7 @@ async fn three_rejections_stop_the_bot<S: StateStore>(
     assert_stopped(&mut h, mode, "rejected").await;
 
     command(&h, "resume", h.now_ms() + 1_000).await;
-    let report = tick_later(&h, 2_000).await;
+    let report = h.tick_later(2_000).await;
     assert_eq!(report.outcome, Outcome::Ordered, "{mode:?}: {report:?}");
     assert_eq!(h.position(), LOT, "{mode:?}: trading again");
     assert_journal_sound(&h, mode);
@@ -100,7 +100,7 @@ async fn a_liquidation_stops_the_bot<S: StateStore>(mut h: Harness<S>, mode: IdR
     assert_eq!(h.position(), 0, "{mode:?}");
 
     command(&h, "resume", h.now_ms() + 1_000).await;
-    let report = tick_later(&h, 2_000).await;
+    let report = h.tick_later(2_000).await;
     assert_eq!(report.outcome, Outcome::Ordered, "{mode:?}: {report:?}");
     assert_eq!(
         h.position(),

@@ -32,7 +32,7 @@ async fn a_lost_answer_is_counted_not_executed_again<S: StateStore>(
     h.fake.clear_faults();
 
     // The same minute again (the scheduler's retry), then the following minutes.
-    tick_later(&h, 5_000).await;
+    h.tick_later(5_000).await;
     assert_eq!(record(&h).await.pending, None, "{mode:?}: counted");
     while h.completed() < flip + 3 {
         h.advance(1);
@@ -106,7 +106,7 @@ async fn a_state_reset_reuses_no_id<S: StateStore>(mut h: Harness<S>, mode: IdRe
     );
 
     command(&h, "resume", h.now_ms() + 2_000).await;
-    let report = tick_later(&h, 3_000).await;
+    let report = h.tick_later(3_000).await;
     assert_eq!(report.outcome, Outcome::Ordered, "{mode:?}: {report:?}");
     let stored = record(&h).await;
     let target = stored_strategy(&stored)

@@ -40,7 +40,7 @@ async fn a_pause_in_flight_closes_nothing<S: StateStore>(
     let posts = h.fake.requests_to("POST", "/order").len();
 
     // The same minute again, then on through the second flip.
-    tick_later(&h, 5_000).await;
+    h.tick_later(5_000).await;
     while h.completed() < flips[1] + 2 {
         h.advance(1);
         let report = h.tick_ok().await;

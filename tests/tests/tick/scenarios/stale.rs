@@ -43,7 +43,7 @@ async fn a_hand_close_makes_the_intent_stale<S: StateStore>(
         .expect("the trader's hand trade");
     assert_eq!(h.position(), 0);
 
-    let report = tick_later(&h, 5_000).await;
+    let report = h.tick_later(5_000).await;
     assert_eq!(
         peak_position(&h),
         LOT,
@@ -75,7 +75,7 @@ async fn a_hand_close_makes_the_intent_stale<S: StateStore>(
     assert_eq!(executed_qty(&h, &intent.cl_ord_id), 0, "{mode:?}");
 
     command(&h, "resume", h.now_ms() + 1_000).await;
-    let report = tick_later(&h, 2_000).await;
+    let report = h.tick_later(2_000).await;
     assert_eq!(report.outcome, Outcome::Ordered, "{mode:?}: {report:?}");
     assert_eq!(h.position(), -LOT, "{mode:?}: from 0 to the target");
     assert!(
@@ -122,7 +122,7 @@ async fn dry_run_only_looks_the_intent_up<S: StateStore>(
     let posts = h.fake.requests_to("POST", "/order").len();
     let executions = h.fake.executions(SYMBOL).len();
 
-    tick_later(&h, 5_000).await;
+    h.tick_later(5_000).await;
     while h.completed() < flip + 3 {
         h.advance(1);
         h.tick_ok().await;
