@@ -17,6 +17,7 @@ fn file_store(c: &mut Criterion) {
     record.core = Some(maestro_lambda::store::CoreState {
         lot_size: 1000,
         state: "x".repeat(600),
+        tick_size: None,
     });
     record.last_close_ms = Some(1_620_000_000_000);
     let mut version = runtime

@@ -146,6 +146,10 @@ pub struct CoreState {
     pub lot_size: u64,
     /// The state as maestro-core's `Strategy::encode_state` writes it.
     pub state: String,
+    /// The instrument's tick size its prices are in (`None` in states saved before it was kept):
+    /// when the exchange changes it, the state's sums no longer mean the same prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_size: Option<maestro_core::TickSize>,
 }
 
 impl CoreState {
@@ -159,6 +163,7 @@ impl CoreState {
         Ok(CoreState {
             lot_size: strategy.params().lot_size,
             state,
+            tick_size: None,
         })
     }
 

@@ -86,8 +86,10 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
         let out_of_time = self.consume_candles(&mut run, &mut strategy).await?;
         self.describe(&mut run.report, &strategy);
         if run.report.candles > 0 {
-            run.record.core =
-                Some(CoreState::of(&strategy).map_err(|e| TickError::Snapshot(e.to_string()))?);
+            let mut core =
+                CoreState::of(&strategy).map_err(|e| TickError::Snapshot(e.to_string()))?;
+            core.tick_size = Some(self.instrument.tick_size);
+            run.record.core = Some(core);
             run.record.last_close_ms = strategy.last_close_ms();
         }
         if out_of_time {
@@ -122,6 +124,14 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
     fn restore_strategy(&self, record: &BotRecord) -> Result<LiveStrategy, TickError> {
         let lot_size = self.instrument.lot_size;
         let stored = match &record.core {
+            // Built on another tick size: its sums are other prices. Warm up again.
+            Some(core)
+                if core
+                    .tick_size
+                    .is_some_and(|t| t != self.instrument.tick_size) =>
+            {
+                None
+            }
             Some(core) => core
                 .restore(&record.params, lot_size)
                 .map_err(|e| TickError::Snapshot(e.to_string()))?,

@@ -64,6 +64,7 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     record.core = Some(CoreState {
         lot_size: 1000,
         state: "{\"stand-in\":true}".to_owned(),
+        tick_size: None,
     });
     record.last_close_ms = Some(123_000);
     h.store.save(&record, None).await.expect("save");

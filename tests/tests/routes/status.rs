@@ -144,6 +144,7 @@ async fn status_reports_a_corrupt_snapshot_instead_of_trusting_it() {
     record.core = Some(CoreState {
         lot_size: 1000,
         state: r#"{"v":1,"closes":[9]}"#.to_owned(),
+        tick_size: None,
     });
     h.store.save(&record, None).await.expect("save");
     let resp = h

@@ -3,6 +3,7 @@
 //! regime and a crossover, the same minute ticked twice, paused and dry-run bots, a hand trade,
 //! and missed ticks caught up from a backlog.
 
+use maestro_core::TickSize;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
@@ -401,4 +402,44 @@ async fn several_bots_dynamo() {
 async fn several_bots_file() {
     let (bars, _) = crossover_segment();
     several_bots(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
+}
+
+/// The exchange changed the instrument's tick size since the core's state was saved: its sums are
+/// other prices, so the bot warms up again from history in one go, and holds its position until
+/// the re-warmed strategy has a direction.
+async fn tick_size_change<S: StateStore>(mut h: Harness<S>) {
+    to_first_regime(&mut h).await;
+    let held = h.position();
+    assert_ne!(held, 0);
+    let saved = h.record().await.expect("record").value;
+    let core = saved.core.clone().expect("core state");
+    assert_eq!(
+        core.tick_size,
+        Some(TickSize::CENT),
+        "the tick size is kept"
+    );
+    let other = TickSize::new(5, 2).expect("0.05");
+    h.bot
+        .edit(|r| {
+            if let Some(core) = r.core.as_mut() {
+                core.tick_size = Some(other);
+            }
+        })
+        .await;
+    h.advance(1);
+    let report = h.tick_ok().await;
+    assert!(
+        report.candles > 1,
+        "warmed up again from history, not from one candle: {report:?}"
+    );
+    assert_eq!(h.position(), held, "the position is held: {report:?}");
+    let core = h.record().await.expect("record").value.core.expect("core");
+    assert_eq!(core.tick_size, Some(TickSize::CENT));
+    assert_ne!(core.state, saved.core.expect("core").state);
+}
+
+#[tokio::test]
+async fn tick_size_change_file() {
+    let (bars, _) = crossover_segment();
+    tick_size_change(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }

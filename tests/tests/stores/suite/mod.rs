@@ -92,6 +92,7 @@ pub async fn full_record_round_trips<S: StateStore>(store: S) {
     r.core = Some(CoreState {
         lot_size: 1000,
         state: r#"{"v":1,"sums":[1,2,3]}"#.to_owned(),
+        tick_size: None,
     });
     r.last_close_ms = Some(1_620_000_060_000);
     r.pending = Some(OrderIntent {
