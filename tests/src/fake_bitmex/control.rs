@@ -271,6 +271,21 @@ impl FakeBitmex {
         self.lock().requests.clear();
     }
 
+    /// Sets the bucket's size in requests per minute (BitMEX's is 120 per API key), refilled
+    /// evenly over a minute, and fills it.
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        let mut st = self.lock();
+        st.rate_limit = f64::from(per_minute.max(1));
+        st.tokens = st.rate_limit;
+        st.refilled_at = Instant::now();
+    }
+
+    /// Makes every answer wait `latency` first (a round trip to a real exchange is tens to
+    /// hundreds of milliseconds; loopback is microseconds).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
     /// Sets how many requests are left in the rate-limit bucket (0 makes the next one a 429).
     pub fn set_rate_tokens(&self, n: u32) {
         let mut st = self.lock();

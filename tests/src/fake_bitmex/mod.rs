@@ -101,9 +101,8 @@ pub const TEST_API_KEY: &str = "maestro-test-key";
 /// Its secret.
 pub const TEST_API_SECRET: &str = "maestro-test-secret-0123456789abcdef";
 
-/// Requests per window, and the refill rate per second (120 a minute, as BitMEX for a key).
+/// Requests per minute (the bucket's size, refilled evenly over a minute), as BitMEX for a key.
 const RATE_LIMIT: f64 = 120.0;
-const RATE_REFILL_PER_S: f64 = 2.0;
 
 pub(crate) struct State {
     market: Market,
@@ -111,6 +110,10 @@ pub(crate) struct State {
     requests: Vec<RecordedRequest>,
     keys: BTreeMap<String, String>,
     tokens: f64,
+    /// The bucket's size, in requests per minute.
+    rate_limit: f64,
+    /// How long every answer takes, as the network and the exchange would.
+    latency: Duration,
     refilled_at: Instant,
     rate_report: Option<(u32, u32, u64)>,
 }
@@ -118,9 +121,13 @@ pub(crate) struct State {
 impl State {
     fn refill(&mut self) {
         let now = Instant::now();
-        let gained = now.duration_since(self.refilled_at).as_secs_f64() * RATE_REFILL_PER_S;
-        self.tokens = (self.tokens + gained).min(RATE_LIMIT);
+        let gained = now.duration_since(self.refilled_at).as_secs_f64() * self.refill_per_s();
+        self.tokens = (self.tokens + gained).min(self.rate_limit);
         self.refilled_at = now;
+    }
+
+    fn refill_per_s(&self) -> f64 {
+        self.rate_limit / 60.0
     }
 
     pub(crate) fn rate_headers(&mut self) -> Vec<(&'static str, String)> {
@@ -132,9 +139,9 @@ impl State {
         let (limit, remaining, reset) = match self.rate_report {
             Some((limit, remaining, reset_in)) => (limit, remaining, now + reset_in),
             None => (
-                RATE_LIMIT as u32,
+                self.rate_limit as u32,
                 self.tokens.floor() as u32,
-                now + ((RATE_LIMIT - self.tokens) / RATE_REFILL_PER_S).ceil() as u64,
+                now + ((self.rate_limit - self.tokens) / self.refill_per_s()).ceil() as u64,
             ),
         };
         vec![
@@ -161,7 +168,7 @@ impl Shared {
         let mut st = self.lock();
         st.refill();
         if st.tokens < 1.0 {
-            return Err(((1.0 - st.tokens) / RATE_REFILL_PER_S).ceil().max(1.0) as u64);
+            return Err(((1.0 - st.tokens) / st.refill_per_s()).ceil().max(1.0) as u64);
         }
         st.tokens -= 1.0;
         Ok(())
@@ -195,6 +202,8 @@ impl FakeBitmex {
                 requests: Vec::new(),
                 keys: BTreeMap::from([(TEST_API_KEY.to_owned(), TEST_API_SECRET.to_owned())]),
                 tokens: RATE_LIMIT,
+                rate_limit: RATE_LIMIT,
+                latency: Duration::ZERO,
                 refilled_at: Instant::now(),
                 rate_report: None,
             }),

@@ -40,6 +40,10 @@ fn now_unix() -> u64 {
 
 /// Every request lands here: one handler keeps the whole BitMEX behaviour in one readable place.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let latency = shared.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
     let path_and_query = parts
