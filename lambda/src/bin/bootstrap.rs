@@ -10,7 +10,7 @@ use maestro_lambda::handler::Function;
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::secrets::load_from_secrets_manager;
 use maestro_lambda::store::DynamoStore;
-use maestro_lambda::tick::{AllBots, InstrumentCache};
+use maestro_lambda::tick::AllBots;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -107,12 +107,7 @@ async fn build() -> Result<Live, StartError> {
     )?;
 
     // The tick and the routes share the connection pools: both copies are cheap handles.
-    let tick = AllBots {
-        exchange: exchange.clone(),
-        store: store.clone(),
-        bots: config.bots.clone(),
-        instruments: InstrumentCache::default(),
-    };
+    let tick = AllBots::new(exchange.clone(), store.clone(), config.bots.clone());
     Ok(Function {
         exchange,
         store,

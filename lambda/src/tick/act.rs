@@ -74,6 +74,28 @@ pub async fn flatten_now<E: Exchange, S: StateStore>(
     super::report::log(bot_id, started, result)
 }
 
+/// Cancels the bot's own open orders other than its pending intent's (left by a process that died,
+/// or by a record restored from a backup). The first invocation of a process runs it for every
+/// bot, since nothing is known then about what an earlier process left working. Orders without the
+/// bot's clOrdID prefix are never touched. Returns how many it asked the exchange to cancel.
+pub async fn sweep_strays<E: Exchange, S: StateStore>(
+    exchange: &E,
+    store: &S,
+    bot_id: &str,
+    initial: &BotParams,
+    now_ms: i64,
+) -> Result<usize, TickError> {
+    let desk = Desk {
+        exchange,
+        store,
+        now_ms,
+        failpoints: &super::NoFailpoints,
+    };
+    let run = desk.load(bot_id, initial).await?;
+    let symbol = run.record.params.symbol.clone();
+    Ok(desk.cancel_strays(&run, &symbol).await)
+}
+
 impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
     /// Loads the bot's record (a fresh one when the bot never ran).
     pub async fn load(&self, bot_id: &str, initial: &BotParams) -> Result<Run, TickError> {
@@ -396,7 +418,7 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
     /// Housekeeping after an order: the bot's own open orders other than its pending one (left by
     /// a process that died, or restored from an old record) would fight the target. Orders without
     /// the bot's clOrdID prefix (the trader's stops and take-profits) are never touched.
-    async fn cancel_strays(&self, run: &Run, symbol: &str) {
+    async fn cancel_strays(&self, run: &Run, symbol: &str) -> usize {
         let prefix = super::own_prefix(&run.record.bot_id);
         let since = self.now_ms.saturating_sub(STRAY_LOOKBACK_MS);
         let orders = match self
@@ -407,7 +429,7 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
             Ok(orders) => orders,
             Err(error) => {
                 tracing::warn!(bot = %run.record.bot_id, error = %error, "listing the bot's orders failed");
-                return;
+                return 0;
             }
         };
         let pending = run.record.pending.as_ref().map(|i| i.cl_ord_id.as_str());
@@ -418,11 +440,14 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
             .map(|o| o.cl_ord_id)
             .collect();
         if strays.is_empty() {
-            return;
+            return 0;
         }
+        tracing::info!(bot = %run.record.bot_id, orders = ?strays, "cancelling the bot's stray orders");
         if let Err(error) = self.exchange.cancel_orders(symbol, &strays).await {
             tracing::warn!(bot = %run.record.bot_id, error = %error, "cancelling the bot's stray orders failed");
+            return 0;
         }
+        strays.len()
     }
 
     async fn save(&self, run: &mut Run) -> Result<(), TickError> {

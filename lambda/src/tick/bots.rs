@@ -9,6 +9,7 @@ use core::future::Future;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Instruments read once per process (tick size and lot size do not change between ticks).
@@ -136,6 +137,21 @@ pub struct AllBots<E, S> {
     pub bots: Vec<BotConfig>,
     /// Instruments, read once per cold start.
     pub instruments: InstrumentCache,
+    /// Whether this process has swept the bots' stray orders yet (its first invocation does).
+    swept: AtomicBool,
+}
+
+impl<E, S> AllBots<E, S> {
+    /// The tick for `bots`, as a new process starts it.
+    pub fn new(exchange: E, store: S, bots: Vec<BotConfig>) -> Self {
+        AllBots {
+            exchange,
+            store,
+            bots,
+            instruments: InstrumentCache::default(),
+            swept: AtomicBool::new(false),
+        }
+    }
 }
 
 impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
@@ -151,6 +167,23 @@ impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
             &super::NoFailpoints,
         )
         .await;
+        // A new process knows nothing of what an earlier one left working: once the bots have
+        // ticked (and settled their intents), cancel their own stray open orders.
+        if !self.swept.swap(true, Ordering::SeqCst) {
+            let sweeps = self.bots.iter().map(|bot| {
+                super::sweep_strays(&exchange, &self.store, &bot.id, &bot.params, now_ms)
+            });
+            for (bot, swept) in self
+                .bots
+                .iter()
+                .zip(futures_util::future::join_all(sweeps).await)
+            {
+                if let Err(error) = swept {
+                    tracing::warn!(bot = %bot.id, error = %error, "sweeping stray orders failed");
+                    self.swept.store(false, Ordering::SeqCst);
+                }
+            }
+        }
         TickSummary {
             bots: results
                 .into_iter()

@@ -25,7 +25,7 @@ mod ids;
 pub mod plan;
 mod report;
 
-pub use act::flatten_now;
+pub use act::{flatten_now, sweep_strays};
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
 pub use ids::{cl_ord_id, own_prefix};
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};

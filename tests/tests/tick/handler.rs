@@ -7,7 +7,7 @@ use maestro_lambda::exchange::BinSize;
 use maestro_lambda::handler::Function;
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::store::StateStore;
-use maestro_lambda::tick::{AllBots, InstrumentCache};
+use maestro_lambda::tick::AllBots;
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use serde_json::Value;
@@ -50,12 +50,7 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
     let function = Function {
         exchange: exchange.clone(),
         store: table.store.clone(),
-        tick: AllBots {
-            exchange,
-            store: table.store.clone(),
-            bots: bots.clone(),
-            instruments: InstrumentCache::default(),
-        },
+        tick: AllBots::new(exchange, table.store.clone(), bots.clone()),
         bots,
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),
@@ -134,4 +129,57 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         .expect("load")
         .expect("the bot has a record");
     assert_eq!(stored.value.last_position, Some(-1000));
+}
+
+/// A new process knows nothing of what an earlier one left working: its first invocation cancels
+/// every bot's own open orders (by clOrdID prefix) and nothing else; later invocations of the same
+/// process do not list orders again unless a bot trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_process_cancels_the_bots_own_stray_orders_once_and_nothing_else() {
+    use maestro_lambda::tick::{ScheduledTick, cl_ord_id};
+    use maestro_tests::fake_bitmex::Remainder;
+    let fake = FakeBitmex::start().await.expect("fake BitMEX starts");
+    // Flat prices: the bot warms up, takes no regime change and sends nothing of its own.
+    fake.set_series(
+        "LTCUSDT",
+        BinSize::M1,
+        synthetic(FIRST_CLOSE_MS, BinSize::M1, 40, price),
+        4,
+    );
+    let trader = fake.add_resting_order("LTCUSDT", "Buy", 1000, 50.0);
+    fake.fill_partially(1000, Remainder::Resting, 1);
+    let stray = cl_ord_id("ltc");
+    fake.place_direct("LTCUSDT", "Sell", 2000, &stray)
+        .expect("a stray order of the bot's own");
+    let table = fresh_table("handler-sweep").await;
+    let bots =
+        parse_bots(r#"[{"id":"ltc","bin":"1m","short_window":3,"long_window":5}]"#).expect("bots");
+    let tick = AllBots::new(fake.client().expect("client"), table.store.clone(), bots);
+    let now = FIRST_CLOSE_MS + 3 * 60_000 + 2_000;
+    let far = std::time::Instant::now() + Duration::from_secs(30);
+    let summary = tick.run_all(now, far).await;
+    assert!(summary.failures().next().is_none(), "{summary:?}");
+    let open: Vec<String> = fake
+        .open_orders("LTCUSDT")
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect();
+    assert_eq!(
+        open,
+        [trader.clone()],
+        "only the trader's order is left working"
+    );
+    assert_eq!(fake.requests_to("DELETE", "/order").len(), 1);
+    assert!(fake.requests_to("DELETE", "/order/all").is_empty());
+
+    // A second stray after the first invocation: the same process does not sweep again.
+    fake.fill_partially(1000, Remainder::Resting, 1);
+    let later = cl_ord_id("ltc");
+    fake.place_direct("LTCUSDT", "Sell", 2000, &later)
+        .expect("another stray");
+    fake.clear_requests();
+    let summary = tick.run_all(now + 60_000, far).await;
+    assert!(summary.failures().next().is_none(), "{summary:?}");
+    assert!(fake.requests_to("DELETE", "/order").is_empty());
+    assert_eq!(fake.open_orders("LTCUSDT").len(), 2);
 }
