@@ -164,11 +164,7 @@ async fn a_new_process_cancels_the_bots_own_stray_orders_once_and_nothing_else()
         .into_iter()
         .map(|o| o.order_id)
         .collect();
-    assert_eq!(
-        open,
-        [trader.clone()],
-        "only the trader's order is left working"
-    );
+    assert_eq!(open, [trader], "only the trader's order is left working");
     assert_eq!(fake.requests_to("DELETE", "/order").len(), 1);
     assert!(fake.requests_to("DELETE", "/order/all").is_empty());
 
