@@ -6,7 +6,9 @@ use super::plan::{self, Action, Activity, Fate, Limits, Situation, Wanted};
 use super::{Failpoint, Failpoints, Outcome, SentOrder, TickError, TickReport, is_terminal};
 use crate::exchange::{Exchange, ExchangeError, OrderRequest, PlacedOrder, Side};
 use crate::params::{BotParams, LiveStrategy};
-use crate::store::{BotRecord, OrderIntent, OrderLog, SentMark, StateStore, StoreError};
+use crate::store::{
+    BotRecord, OrderIntent, OrderLog, SentMark, StateStore, StoreError, StoreResult,
+};
 use std::time::Instant;
 
 /// One hour and one day in milliseconds, the breaker's windows.
@@ -25,6 +27,9 @@ pub(super) struct Desk<'a, E, S> {
     pub store: &'a S,
     pub now_ms: i64,
     pub failpoints: &'a dyn Failpoints,
+    /// When the tick must be done: a store call still waiting then fails as unavailable (the
+    /// exchange client holds its own copy of the deadline). `None` for the routes.
+    pub deadline: Option<Instant>,
 }
 
 /// One bot's record as loaded and as changed so far, and the report being written.
@@ -64,6 +69,7 @@ pub async fn flatten_now<E: Exchange, S: StateStore>(
         store,
         now_ms,
         failpoints: &super::NoFailpoints,
+        deadline: None,
     };
     let result = async {
         let run = desk.load(bot_id, initial).await?;
@@ -90,6 +96,7 @@ pub async fn sweep_strays<E: Exchange, S: StateStore>(
         store,
         now_ms,
         failpoints: &super::NoFailpoints,
+        deadline: None,
     };
     let run = desk.load(bot_id, initial).await?;
     let symbol = run.record.params.symbol.clone();
@@ -99,7 +106,7 @@ pub async fn sweep_strays<E: Exchange, S: StateStore>(
 impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
     /// Loads the bot's record (a fresh one when the bot never ran).
     pub async fn load(&self, bot_id: &str, initial: &BotParams) -> Result<Run, TickError> {
-        let (record, version) = match self.store.load(bot_id).await? {
+        let (record, version) = match self.bounded(self.store.load(bot_id)).await? {
             Some(stored) => (stored.value, Some(stored.version)),
             None => (BotRecord::new(bot_id, initial.clone()), None),
         };
@@ -182,7 +189,8 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
             }
             if let Some(status) = status {
                 let log = order_log(&intent, found.as_ref(), &status, self.now_ms);
-                self.store.record_order(&run.record.bot_id, &log).await?;
+                self.bounded(self.store.record_order(&run.record.bot_id, &log))
+                    .await?;
                 run.record.pending = None;
                 run.report.order = Some(sent_order(&intent, status));
             }
@@ -309,7 +317,8 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
         }
         // Only the race winner logs the simulated order.
         let log = order_log(&intent, None, "dry_run", self.now_ms);
-        self.store.record_order(&run.record.bot_id, &log).await?;
+        self.bounded(self.store.record_order(&run.record.bot_id, &log))
+            .await?;
         run.outcome(Outcome::DryRun, "dry run: order recorded, not sent");
         run.report.order = Some(sent_order(&intent, "dry_run".to_owned()));
         Ok(run.report)
@@ -348,7 +357,8 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
             Err(message) => format!("rejected: {message}"),
         };
         let log = order_log(&intent, placed.as_ref().ok(), &status, self.now_ms);
-        self.store.record_order(&run.record.bot_id, &log).await?;
+        self.bounded(self.store.record_order(&run.record.bot_id, &log))
+            .await?;
         self.fail(Failpoint::AfterOrderRecorded)?;
         match &placed {
             Ok(order) if is_terminal(&order.status) => {
@@ -452,11 +462,31 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
 
     async fn save(&self, run: &mut Run) -> Result<(), TickError> {
         run.record.last_tick_ms = Some(self.now_ms);
-        let version = self.store.save(&run.record, run.version).await?;
+        let version = self
+            .bounded(self.store.save(&run.record, run.version))
+            .await?;
         run.version = Some(version);
         run.loaded = Some(run.record.clone());
         run.report.version = Some(version);
         Ok(())
+    }
+
+    /// A store call bound to the tick's deadline: past it, the call is abandoned and reported as
+    /// the store being unavailable. An abandoned save may still land; the next tick reads the
+    /// record as it then stands.
+    async fn bounded<T>(
+        &self,
+        call: impl core::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let Some(deadline) = self.deadline else {
+            return call.await;
+        };
+        match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(
+                "the tick's time budget ran out waiting for the store".to_owned(),
+            )),
+        }
     }
 
     fn fail(&self, point: Failpoint) -> Result<(), TickError> {

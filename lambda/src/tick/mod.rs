@@ -74,6 +74,7 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
             store: self.store,
             now_ms: self.now_ms,
             failpoints: self.failpoints,
+            deadline: Some(self.deadline),
         }
     }
 

@@ -161,3 +161,43 @@ async fn fault_storms_across_a_run_file() {
     )
     .await;
 }
+
+/// A store that stops answering cannot hold the tick past its deadline: the call is abandoned at
+/// the deadline and the tick fails as the store being unavailable, long before the store's own
+/// timeouts (none here) would end it.
+#[tokio::test]
+async fn a_hung_store_call_ends_at_the_ticks_deadline() {
+    use maestro_lambda::store::{DynamoStore, StoreError};
+    use maestro_lambda::tick::{NoFailpoints, Tick, TickError};
+    use maestro_tests::dynamo::{config_builder, fresh_table, shared_server};
+    use maestro_tests::store_proxy::{Fault as StoreFault, StoreProxy};
+    use std::time::Instant;
+
+    let (bars, _, _) = segment();
+    let h = Harness::file(params(SHORT, LONG), bars, READY).await;
+    let table = fresh_table("hung-store").await;
+    let proxy = StoreProxy::start(shared_server().addr());
+    proxy.set_hang(Duration::from_secs(10));
+    proxy.inject(Some("GetItem"), StoreFault::Hang, 1);
+    let client = aws_sdk_dynamodb::Client::from_conf(config_builder(&proxy.endpoint()).build());
+    let store = DynamoStore::new(client, table.table.clone());
+    let started = Instant::now();
+    let tick = Tick {
+        exchange: &h.bot.client,
+        store: &store,
+        instrument: &h.bot.instrument,
+        now_ms: h.now_ms(),
+        deadline: started + Duration::from_millis(300),
+        failpoints: &NoFailpoints,
+    };
+    let result = tick.run(&h.bot.id, &h.bot.params).await;
+    let took = started.elapsed();
+    match result {
+        Err(TickError::Store(StoreError::Unavailable(why))) => {
+            assert!(why.contains("time budget"), "{why}");
+        }
+        other => panic!("expected the store to be reported unavailable, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(3), "the tick took {took:?}");
+    assert_eq!(proxy.faults_fired(), 1);
+}
