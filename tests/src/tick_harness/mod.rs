@@ -15,7 +15,7 @@
 mod hooks;
 pub mod oracle;
 
-pub use hooks::{CrashOnce, LoadGate};
+pub use hooks::{CrashOnce, Gate, Hold, HoldAfterLoad, Hooked, LoadGate, LoadHook};
 pub use oracle::{Oracle, find_segment, signals};
 
 use crate::data::data_file;

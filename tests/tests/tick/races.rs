@@ -201,27 +201,38 @@ async fn crash_then_recover<S: StateStore>(mut h: Harness<S>, flip: usize, point
     let stored = h.record().await.expect("record");
     assert_eq!(stored.value.pending, None);
     assert_eq!(stored.value.expected_position, Some(intent.target));
+    let (status, want) = logged_status(&h, &intent.cl_ord_id, was_sent).await;
+    assert_eq!(status, want, "recorded once, as it ended");
+    let again = h.tick_later(50_000).await;
+    assert_eq!(again.order, None, "{again:?}");
+    assert_eq!(h.orders().len(), 2);
+    h.assert_no_duplicate_orders();
+}
+
+/// How the order log recorded `cl_ord_id`, and how it should have: `Filled` when the order was
+/// sent before the crash, as never placed when it was not.
+async fn logged_status<S: StateStore>(
+    h: &Harness<S>,
+    cl_ord_id: &str,
+    was_sent: bool,
+) -> (Vec<String>, [&'static str; 1]) {
     let logged = h
         .bot
         .store
         .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
         .await
         .expect("orders");
-    let status: Vec<&str> = logged
-        .iter()
-        .filter(|o| o.cl_ord_id == intent.cl_ord_id)
-        .map(|o| o.status.as_str())
+    let status = logged
+        .into_iter()
+        .filter(|o| o.cl_ord_id == cl_ord_id)
+        .map(|o| o.status)
         .collect();
     let want = if was_sent {
         "Filled"
     } else {
         "not placed: unknown to the exchange"
     };
-    assert_eq!(status, [want], "recorded once, as it ended");
-    let again = h.tick_later(50_000).await;
-    assert_eq!(again.order, None, "{again:?}");
-    assert_eq!(h.orders().len(), 2);
-    h.assert_no_duplicate_orders();
+    (status, [want])
 }
 
 const CRASH_POINTS: [Failpoint; 3] = [
@@ -325,23 +336,8 @@ async fn crash_then_pause<S: StateStore>(mut h: Harness<S>, flip: usize, point: 
         "paused: nothing sent"
     );
     assert_eq!(h.record().await.expect("record").value.pending, None);
-    let logged = h
-        .bot
-        .store
-        .recent_orders(&h.bot.id, 5, h.now_ms() / 1000)
-        .await
-        .expect("orders");
-    let status: Vec<&str> = logged
-        .iter()
-        .filter(|o| o.cl_ord_id == intent.cl_ord_id)
-        .map(|o| o.status.as_str())
-        .collect();
-    let want = if was_sent {
-        "Filled"
-    } else {
-        "not placed: unknown to the exchange"
-    };
-    assert_eq!(status, [want]);
+    let (status, want) = logged_status(&h, &intent.cl_ord_id, was_sent).await;
+    assert_eq!(status, want);
     assert_eq!(h.position() == intent.target, was_sent);
     assert_eq!(h.fake.executed_position(SYMBOL), h.position());
 

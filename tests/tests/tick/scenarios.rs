@@ -30,18 +30,13 @@ mod stale;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::routes::{Request, Response, RouteAuth, Routes};
-use maestro_lambda::store::{
-    BotRecord, DynamoStore, FileStore, OrderIntent, OrderLog, StateStore, StoreResult, Versioned,
-};
+use maestro_lambda::store::{BotRecord, DynamoStore, FileStore, OrderIntent, StateStore};
 use maestro_lambda::tick::{NoFailpoints, TickError, TickReport, own_prefix};
 use maestro_tests::fake_bitmex::{Bar, ExecKind, Execution, IdReuse, synthetic};
 use maestro_tests::market::FIRST_CLOSE;
 use maestro_tests::tick_harness::{BOT_ID, Bot, Harness, SYMBOL, params, signals};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Barrier;
 
 /// Both readings of how long BitMEX keeps a clOrdID reserved; `WhileOpen` first, because there an
 /// order sent twice executes twice and the journal shows it before anything else fails.
@@ -243,69 +238,6 @@ fn assert_journal_sound<S: StateStore>(h: &Harness<S>, mode: IdReuse) {
         );
     }
     h.assert_no_duplicate_orders();
-}
-
-/// The real store, except that its first `load` holds on to the record it read until the test
-/// lets it go: a tick that has loaded the record, and then meets whatever happens meanwhile.
-#[derive(Clone, Debug)]
-struct HoldAfterLoad<S> {
-    inner: S,
-    armed: Arc<AtomicBool>,
-    loaded: Arc<Barrier>,
-    go: Arc<Barrier>,
-}
-
-impl<S> HoldAfterLoad<S> {
-    fn new(inner: S) -> Self {
-        HoldAfterLoad {
-            inner,
-            armed: Arc::new(AtomicBool::new(true)),
-            loaded: Arc::new(Barrier::new(2)),
-            go: Arc::new(Barrier::new(2)),
-        }
-    }
-
-    /// Returns once the held load has read the record.
-    async fn loaded(&self) {
-        self.loaded.wait().await;
-    }
-
-    /// Lets the held load return.
-    async fn release(&self) {
-        self.go.wait().await;
-    }
-}
-
-impl<S: StateStore> StateStore for HoldAfterLoad<S> {
-    async fn load(&self, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
-        let loaded = self.inner.load(bot_id).await;
-        if self.armed.swap(false, Ordering::SeqCst) {
-            self.loaded.wait().await;
-            self.go.wait().await;
-        }
-        loaded
-    }
-
-    async fn save(&self, record: &BotRecord, expected: Option<u64>) -> StoreResult<u64> {
-        self.inner.save(record, expected).await
-    }
-
-    async fn record_order(&self, bot_id: &str, order: &OrderLog) -> StoreResult<()> {
-        self.inner.record_order(bot_id, order).await
-    }
-
-    async fn recent_orders(
-        &self,
-        bot_id: &str,
-        limit: usize,
-        now_s: i64,
-    ) -> StoreResult<Vec<OrderLog>> {
-        self.inner.recent_orders(bot_id, limit, now_s).await
-    }
-
-    async fn claim_nonce(&self, nonce: &str, now_s: i64, expires_at_s: i64) -> StoreResult<bool> {
-        self.inner.claim_nonce(nonce, now_s, expires_at_s).await
-    }
 }
 
 /// Starts a tick of the harness's bot at `now_ms` on its own task, over `store`.

@@ -7,7 +7,7 @@ use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::{Failpoint, Outcome};
 use maestro_tests::fake_bitmex::{Fault, FaultRule, INSUFFICIENT_BALANCE};
-use maestro_tests::tick_harness::CrashOnce;
+use maestro_tests::tick_harness::{CrashOnce, HoldAfterLoad};
 
 /// The close orders (`execInst=Close`) the exchange received.
 fn closes<S: StateStore>(h: &Harness<S>) -> Vec<maestro_tests::fake_bitmex::FakeOrder> {
