@@ -258,6 +258,14 @@ impl FakeBitmex {
         self.lock().requests.clone()
     }
 
+    /// Every request so far as `("METHOD /route", status)`, in order: what a test compares.
+    pub fn request_log(&self) -> Vec<(String, u16)> {
+        self.requests()
+            .iter()
+            .map(|r| (r.label(), r.status))
+            .collect()
+    }
+
     /// The requests to one route (`requests_to("POST", "/order")`).
     pub fn requests_to(&self, method: &str, route: &str) -> Vec<RecordedRequest> {
         self.requests()

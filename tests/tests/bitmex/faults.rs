@@ -77,11 +77,7 @@ async fn an_overloaded_order_post_is_sent_once_looked_up_and_left_unknown() {
         .await
         .expect_err("the fate is unknown to the client");
     assert!(err.is_retryable(), "{err:?}");
-    let labels: Vec<(String, u16)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.label(), r.status))
-        .collect();
+    let labels = fake.request_log();
     assert_eq!(
         labels,
         vec![
@@ -100,11 +96,7 @@ async fn order_executed_then_answered_503_is_found_not_duplicated() {
     fake.inject(FaultRule::new(Fault::ExecuteThenOverloaded).on("POST", "/order"));
     let placed = client.place_order(&buy("cm-503x")).await.expect("resolved");
     assert_eq!(placed.cl_ord_id, "cm-503x");
-    let labels: Vec<(String, u16)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.label(), r.status))
-        .collect();
+    let labels = fake.request_log();
     assert_eq!(
         labels,
         vec![

@@ -160,11 +160,7 @@ async fn a_reused_cl_ord_id_is_resolved_to_the_existing_order() {
     assert_eq!(again.order_id, first.order_id);
     assert_eq!(fake.orders_with_cl_ord_id("cm-dup"), 1);
     assert_eq!(fake.position(SYMBOL), 1000, "no second fill");
-    let labels: Vec<(String, u16)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.label(), r.status))
-        .collect();
+    let labels = fake.request_log();
     assert_eq!(
         labels,
         vec![
