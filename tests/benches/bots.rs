@@ -40,19 +40,7 @@ struct World {
 }
 
 fn world(n: usize, minutes: usize, latency: Duration) -> World {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
-            let fake = FakeBitmex::start().await.expect("fake BitMEX");
-            tx.send(Arc::new(fake)).expect("send");
-            std::future::pending::<()>().await;
-        });
-    });
-    let fake = rx.recv().expect("fake started");
+    let (fake, _) = FakeBitmex::start_on_own_thread();
     // The bench measures the tick's concurrency, not BitMEX's budget of 120 requests a minute per
     // API key; the requests a minute of every bot are printed against it.
     fake.set_rate_limit(1_000_000);

@@ -55,12 +55,6 @@ impl StateStore for Counting {
     }
 }
 
-/// This thread's kernel id, from `/proc/thread-self` (a link to `PID/task/TID`).
-fn thread_id() -> Option<String> {
-    let link = std::fs::read_link("/proc/thread-self").ok()?;
-    link.file_name()?.to_str().map(str::to_owned)
-}
-
 /// CPU time (ns) every thread of this process except `skip` has run so far.
 fn cpu_ns_except(skip: &str) -> u64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
@@ -117,20 +111,7 @@ fn main() {
     let bars: Vec<Bar> = all[10_000..10_000 + 60 + minutes].to_vec();
 
     // The fake on its own thread and runtime, so its CPU time can be told apart.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
-            let fake = FakeBitmex::start().await.expect("fake BitMEX");
-            tx.send((Arc::new(fake), thread_id().unwrap_or_default()))
-                .expect("send");
-            std::future::pending::<()>().await;
-        });
-    });
-    let (fake, fake_tid) = rx.recv().expect("fake started");
+    let (fake, fake_tid) = FakeBitmex::start_on_own_thread();
     let p = params(10, 50);
     fake.set_series(SYMBOL, p.bin, bars.clone(), 60);
 

@@ -189,6 +189,34 @@ impl Drop for FakeBitmex {
 }
 
 impl FakeBitmex {
+    /// Starts the server on a thread and runtime of its own, as a remote exchange answers from
+    /// elsewhere: for benches that run their own runtime and want the fake's work apart from
+    /// theirs. Returns the fake and the kernel id of its thread (empty when `/proc` does not say),
+    /// whose CPU time a bench can then leave out. The thread lives as long as the process.
+    ///
+    /// # Panics
+    /// When the runtime or the server cannot start.
+    pub fn start_on_own_thread() -> (Arc<FakeBitmex>, String) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the fake BitMEX");
+            rt.block_on(async {
+                let fake = FakeBitmex::start().await.expect("fake BitMEX");
+                // This thread's kernel id: `/proc/thread-self` links to `PID/task/TID`.
+                let tid = std::fs::read_link("/proc/thread-self")
+                    .ok()
+                    .and_then(|l| l.file_name()?.to_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let _ = tx.send((Arc::new(fake), tid));
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("the fake BitMEX started")
+    }
+
     /// Starts the server on `127.0.0.1` with an ephemeral port, LTCUSDT listed and
     /// [`TEST_API_KEY`] known. Must be called inside a tokio runtime.
     pub async fn start() -> std::io::Result<Self> {
