@@ -201,3 +201,43 @@ async fn a_hung_store_call_ends_at_the_ticks_deadline() {
     assert!(took < Duration::from_secs(3), "the tick took {took:?}");
     assert_eq!(proxy.faults_fired(), 1);
 }
+
+/// Orders that never reach the book do not count toward the breaker's hourly limit: 40 attempts
+/// in 27 minutes, each answered 503 and settled as never placed, leave the bot trading (the limit
+/// on 1-minute bars is 30 an hour), and once the exchange answers, one order is counted.
+#[tokio::test]
+async fn orders_that_never_reached_the_book_do_not_trip_the_breaker() {
+    use maestro_lambda::exchange::BinSize;
+    use maestro_lambda::tick::{NoFailpoints, Outcome, TickError};
+    use maestro_tests::fake_bitmex::synthetic;
+    use maestro_tests::market::FIRST_CLOSE;
+    // A steady rise: the bot wants to be long as soon as it is warm.
+    let bars = synthetic(FIRST_CLOSE, BinSize::M1, READY, |i| 70.0 + i as f64 * 0.1);
+    let h = Harness::file(params(SHORT, LONG), bars, READY).await;
+    let start = h.now_ms();
+    for attempt in 0..40 {
+        h.fake.inject(on(Fault::Overloaded, 1, "POST", "/order"));
+        let at = start + attempt * 40_000;
+        match h.bot.tick_at(at, &NoFailpoints).await {
+            Err(TickError::Exchange(e)) => assert!(e.is_retryable(), "{e}"),
+            other => panic!("attempt {attempt}: expected the 503 to fail the tick, got {other:?}"),
+        }
+    }
+    assert_eq!(h.fake.requests_to("POST", "/order").len(), 40);
+    assert_eq!(h.position(), 0, "nothing was booked");
+    let report = h
+        .bot
+        .tick_at(start + 40 * 40_000, &NoFailpoints)
+        .await
+        .expect("the exchange answers again");
+    assert_eq!(report.outcome, Outcome::Ordered, "{report:?}");
+    assert_ne!(h.position(), 0);
+    let record = h.record().await.expect("record").value;
+    assert_eq!(
+        record.sent.len(),
+        1,
+        "only the placed order counts: {:?}",
+        record.sent
+    );
+    assert!(record.stopped.is_none());
+}
