@@ -2,6 +2,7 @@
 //! fsyncs the file and the directory). Run: `cargo bench -p maestro-lambda --bench file_store`.
 
 use criterion::{Criterion, criterion_main};
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{BotRecord, FileStore, StateStore};
 use std::hint::black_box;
@@ -13,7 +14,8 @@ fn file_store(c: &mut Criterion) {
         .expect("tokio runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = FileStore::open(dir.path()).expect("store");
-    let mut record = BotRecord::new("bench", BotParams::default());
+    let bot: BotId = "bench".parse().expect("bot id");
+    let mut record = BotRecord::new(bot.clone(), BotParams::default());
     record.core = Some(maestro_lambda::store::CoreState {
         lot_size: 1000,
         state: "x".repeat(600),
@@ -26,11 +28,7 @@ fn file_store(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("file_store");
     group.bench_function("load", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(store.load(black_box("bench")))
-                .expect("load")
-        });
+        b.iter(|| runtime.block_on(store.load(black_box(&bot))).expect("load"));
     });
     group.bench_function("save", |b| {
         b.iter(|| {
@@ -42,7 +40,7 @@ fn file_store(c: &mut Criterion) {
     group.bench_function("load_then_save", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let read = store.load("bench").await.expect("load").expect("present");
+                let read = store.load(&bot).await.expect("load").expect("present");
                 store.save(&record, Some(read.version)).await.expect("save")
             })
         });

@@ -10,6 +10,7 @@
 //!
 //! `cargo bench -p maestro-tests --bench tick` (add `-- --minutes N` for a longer run).
 
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::store::{BotRecord, FileStore, OrderLog, StateStore, StoreResult, Versioned};
 use maestro_lambda::tick::{NoFailpoints, Outcome};
 use maestro_tests::fake_bitmex::{Bar, FakeBitmex};
@@ -28,7 +29,7 @@ struct Counting {
 }
 
 impl StateStore for Counting {
-    async fn load(&self, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
+    async fn load(&self, bot_id: &BotId) -> StoreResult<Option<Versioned<BotRecord>>> {
         self.loads.fetch_add(1, Ordering::Relaxed);
         self.inner.load(bot_id).await
     }
@@ -36,13 +37,13 @@ impl StateStore for Counting {
         self.saves.fetch_add(1, Ordering::Relaxed);
         self.inner.save(record, expected).await
     }
-    async fn record_order(&self, bot_id: &str, order: &OrderLog) -> StoreResult<()> {
+    async fn record_order(&self, bot_id: &BotId, order: &OrderLog) -> StoreResult<()> {
         self.others.fetch_add(1, Ordering::Relaxed);
         self.inner.record_order(bot_id, order).await
     }
     async fn recent_orders(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         limit: usize,
         now_s: i64,
     ) -> StoreResult<Vec<OrderLog>> {
@@ -135,7 +136,7 @@ fn main() {
             client,
             store: store.clone(),
             instrument,
-            id: "bench".to_owned(),
+            id: maestro_tests::bot_id("bench"),
             params: p,
             per_call_budget: false,
         };

@@ -12,3 +12,13 @@ pub mod market;
 pub mod scratch;
 pub mod store_proxy;
 pub mod tick_harness;
+
+use maestro_lambda::bot_id::BotId;
+
+/// The bot id `id`, which a test wrote and knows to follow the rule.
+///
+/// # Panics
+/// When `id` does not follow the rule.
+pub fn bot_id(id: &str) -> BotId {
+    BotId::new(id).unwrap_or_else(|e| panic!("test bot id: {e}"))
+}

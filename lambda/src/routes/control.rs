@@ -162,7 +162,7 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             }
         }
         Err(store_failure(&StoreError::Conflict {
-            bot_id: bot.id.to_string(),
+            bot_id: bot.id.clone(),
             expected: None,
         }))
     }

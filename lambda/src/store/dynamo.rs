@@ -16,8 +16,9 @@ mod item;
 
 use super::{
     BotRecord, OrderLog, RECORD_SCHEMA, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
-    order_expiry_s, order_sort_key, validate_bot_id, validate_nonce, validate_order,
+    order_expiry_s, order_sort_key, validate_nonce, validate_order,
 };
+use crate::bot_id::BotId;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
@@ -156,8 +157,7 @@ impl DynamoStore {
 }
 
 impl StateStore for DynamoStore {
-    async fn load(&self, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
-        validate_bot_id(bot_id)?;
+    async fn load(&self, bot_id: &BotId) -> StoreResult<Option<Versioned<BotRecord>>> {
         let out = self
             .client
             .get_item()
@@ -175,7 +175,6 @@ impl StateStore for DynamoStore {
     }
 
     async fn save(&self, record: &BotRecord, expected: Option<u64>) -> StoreResult<u64> {
-        validate_bot_id(&record.bot_id)?;
         let new_version = match expected {
             None => 1,
             Some(v) => v
@@ -217,8 +216,7 @@ impl StateStore for DynamoStore {
         }
     }
 
-    async fn record_order(&self, bot_id: &str, order: &OrderLog) -> StoreResult<()> {
-        validate_bot_id(bot_id)?;
+    async fn record_order(&self, bot_id: &BotId, order: &OrderLog) -> StoreResult<()> {
         validate_order(order)?;
         let json = serde_json::to_string(order)
             .map_err(|e| StoreError::Failed(format!("encoding order: {e}")))?;
@@ -238,11 +236,10 @@ impl StateStore for DynamoStore {
 
     async fn recent_orders(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         limit: usize,
         now: i64,
     ) -> StoreResult<Vec<OrderLog>> {
-        validate_bot_id(bot_id)?;
         let mut orders = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         while orders.len() < limit {

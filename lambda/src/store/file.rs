@@ -16,8 +16,9 @@
 
 use super::{
     BotRecord, OrderLog, RECORD_SCHEMA, SCHEMA, StateStore, StoreError, StoreResult, Versioned,
-    order_expiry_s, order_sort_key, validate_bot_id, validate_nonce, validate_order,
+    order_expiry_s, order_sort_key, validate_nonce, validate_order,
 };
+use crate::bot_id::BotId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,10 +51,9 @@ impl FileStore {
         &self.dir
     }
 
-    /// Where a bot's record lives (after checking the id).
-    pub fn record_path(&self, bot_id: &str) -> StoreResult<PathBuf> {
-        validate_bot_id(bot_id)?;
-        Ok(self.dir.join(record_file(bot_id)))
+    /// Where a bot's record lives.
+    pub fn record_path(&self, bot_id: &BotId) -> PathBuf {
+        self.dir.join(record_file(bot_id))
     }
 
     /// Runs blocking file work off the async executor.
@@ -95,14 +95,12 @@ struct NoncesFile {
 }
 
 impl StateStore for FileStore {
-    async fn load(&self, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
-        validate_bot_id(bot_id)?;
-        let bot_id = bot_id.to_owned();
+    async fn load(&self, bot_id: &BotId) -> StoreResult<Option<Versioned<BotRecord>>> {
+        let bot_id = bot_id.clone();
         self.blocking(move |dir| read_record(dir, &bot_id)).await
     }
 
     async fn save(&self, record: &BotRecord, expected: Option<u64>) -> StoreResult<u64> {
-        validate_bot_id(&record.bot_id)?;
         let record = record.clone();
         self.blocking(move |dir| {
             let bot_id = record.bot_id.clone();
@@ -128,10 +126,9 @@ impl StateStore for FileStore {
         .await
     }
 
-    async fn record_order(&self, bot_id: &str, order: &OrderLog) -> StoreResult<()> {
-        validate_bot_id(bot_id)?;
+    async fn record_order(&self, bot_id: &BotId, order: &OrderLog) -> StoreResult<()> {
         validate_order(order)?;
-        let (bot_id, order) = (bot_id.to_owned(), order.clone());
+        let (bot_id, order) = (bot_id.clone(), order.clone());
         self.blocking(move |dir| {
             let _lock = lock(dir, &format!("{bot_id}.lock"))?;
             let name = orders_file(&bot_id);
@@ -156,12 +153,11 @@ impl StateStore for FileStore {
 
     async fn recent_orders(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         limit: usize,
         now: i64,
     ) -> StoreResult<Vec<OrderLog>> {
-        validate_bot_id(bot_id)?;
-        let bot_id = bot_id.to_owned();
+        let bot_id = bot_id.clone();
         self.blocking(move |dir| {
             let file: OrdersFile = read_json(dir, &orders_file(&bot_id))?.unwrap_or_default();
             let mut orders: Vec<StoredOrder> = file
@@ -205,7 +201,7 @@ fn orders_file(bot_id: &str) -> String {
     format!("{bot_id}.orders.json")
 }
 
-fn read_record(dir: &Path, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
+fn read_record(dir: &Path, bot_id: &BotId) -> StoreResult<Option<Versioned<BotRecord>>> {
     let name = record_file(bot_id);
     let path = dir.join(&name);
     let bytes = match fs::read(&path) {
@@ -234,7 +230,7 @@ fn read_record(dir: &Path, bot_id: &str) -> StoreResult<Option<Versioned<BotReco
         .map(serde_json::Value::take)
         .ok_or_else(|| corrupt("no record".to_owned()))?;
     let record = super::record_from_json(schema, record).map_err(corrupt)?;
-    if record.bot_id != bot_id {
+    if record.bot_id != *bot_id {
         return Err(StoreError::Corrupt(format!(
             "{name}: record belongs to bot {:?}",
             super::shorten(&record.bot_id)

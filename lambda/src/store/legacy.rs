@@ -3,6 +3,7 @@
 //! next save writes schema 2.
 
 use super::{BotRecord, CoreState, OrderIntent};
+use crate::bot_id::BotId;
 use crate::exchange::BinSize;
 use crate::params::{BotParams, LiveStrategy, mode_json};
 use maestro_core::{Guards, Mode};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 /// A schema-1 record as it was written.
 #[derive(Deserialize)]
 struct RecordV1 {
-    bot_id: String,
+    bot_id: BotId,
     params: ParamsV1,
     snapshot: Option<String>,
     last_close_ms: Option<i64>,

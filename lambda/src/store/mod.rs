@@ -9,6 +9,7 @@ mod legacy;
 pub use dynamo::DynamoStore;
 pub use file::FileStore;
 
+use crate::bot_id::BotId;
 use crate::exchange::Side;
 use crate::params::{BotParams, LiveStrategy};
 use core::future::Future;
@@ -74,7 +75,7 @@ pub struct OrderLog {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BotRecord {
     /// Bot id (unique in a deployment).
-    pub bot_id: String,
+    pub bot_id: BotId,
     /// Configuration in force.
     pub params: BotParams,
     /// The core's state (without the parameters, which are `params` above); `None` before
@@ -115,9 +116,9 @@ pub struct BotRecord {
 
 impl BotRecord {
     /// A record for a bot that has seen nothing yet.
-    pub fn new(bot_id: impl Into<String>, params: BotParams) -> Self {
+    pub fn new(bot_id: BotId, params: BotParams) -> Self {
         BotRecord {
-            bot_id: bot_id.into(),
+            bot_id,
             params,
             core: None,
             last_close_ms: None,
@@ -197,7 +198,7 @@ pub enum StoreError {
     #[error("version conflict saving bot {bot_id}: expected version {expected:?}")]
     Conflict {
         /// The bot.
-        bot_id: String,
+        bot_id: BotId,
         /// The version the save was conditional on (`None` = must not exist yet).
         expected: Option<u64>,
     },
@@ -230,7 +231,7 @@ pub trait StateStore: Send + Sync {
     /// Reads a bot's record with a consistent read; `None` when the bot has never been saved.
     fn load(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
     ) -> impl Future<Output = StoreResult<Option<Versioned<BotRecord>>>> + Send;
 
     /// Saves `record` only if the stored version is still `expected` (`None`: only if no record
@@ -246,14 +247,14 @@ pub trait StateStore: Send + Sync {
     /// [`ORDER_RETENTION_S`] after its `recorded_at_ms`.
     fn record_order(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         order: &OrderLog,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// The bot's most recent orders still kept at `now_s` (UNIX seconds), newest first.
     fn recent_orders(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         limit: usize,
         now_s: i64,
     ) -> impl Future<Output = StoreResult<Vec<OrderLog>>> + Send;
@@ -273,12 +274,6 @@ pub const ORDER_RETENTION_S: i64 = 7 * 24 * 3600;
 
 /// The largest `decided_at_ms` a store accepts: 13 decimal digits, so keys sort by time as text.
 pub(crate) const MAX_DECIDED_AT_MS: i64 = 9_999_999_999_999;
-
-/// Checks a bot id by the one rule ([`BotId`](crate::bot_id::BotId)): the store takes exactly
-/// the ids the configuration takes.
-pub fn validate_bot_id(bot_id: &str) -> StoreResult<()> {
-    crate::bot_id::BotId::check(bot_id).map_err(|e| StoreError::Failed(e.to_string()))
-}
 
 /// Checks a route-auth nonce: 1 to 128 visible ASCII characters (hex, base64 and UUIDs all fit).
 pub(crate) fn validate_nonce(nonce: &str) -> StoreResult<()> {
@@ -354,32 +349,6 @@ fn record_from_json(schema: u64, value: serde_json::Value) -> Result<BotRecord, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bot_ids_are_file_and_key_safe() {
-        let max = "a".repeat(32);
-        let too_long = "a".repeat(33);
-        let cases: &[(&str, bool)] = &[
-            ("ltc-main", true),
-            ("bot_2", true),
-            ("Bot_2", false),
-            (&max, true),
-            ("", false),
-            (&too_long, false),
-            ("..", false),
-            ("../x", false),
-            ("a/b", false),
-            ("a\\b", false),
-            ("a.json", false),
-            ("bot#1", false),
-            ("a b", false),
-            ("ä", false),
-            ("a\0", false),
-        ];
-        for (id, ok) in cases {
-            assert_eq!(validate_bot_id(id).is_ok(), *ok, "bot id {id:?}");
-        }
-    }
 
     #[test]
     fn nonces_are_short_visible_ascii() {

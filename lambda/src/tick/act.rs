@@ -4,6 +4,7 @@
 
 use super::plan::{self, Action, Activity, Fate, Limits, Situation, Wanted};
 use super::{Failpoint, Failpoints, Outcome, SentOrder, TickError, TickReport, is_terminal};
+use crate::bot_id::BotId;
 use crate::exchange::{Exchange, ExchangeError, OrderRequest, PlacedOrder, Side};
 use crate::params::{BotParams, LiveStrategy};
 use crate::store::{
@@ -59,7 +60,7 @@ impl Run {
 pub async fn flatten_now<E: Exchange, S: StateStore>(
     exchange: &E,
     store: &S,
-    bot_id: &str,
+    bot_id: &BotId,
     initial: &BotParams,
     now_ms: i64,
 ) -> Result<TickReport, TickError> {
@@ -87,7 +88,7 @@ pub async fn flatten_now<E: Exchange, S: StateStore>(
 pub async fn sweep_strays<E: Exchange, S: StateStore>(
     exchange: &E,
     store: &S,
-    bot_id: &str,
+    bot_id: &BotId,
     initial: &BotParams,
     now_ms: i64,
 ) -> Result<usize, TickError> {
@@ -105,10 +106,10 @@ pub async fn sweep_strays<E: Exchange, S: StateStore>(
 
 impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
     /// Loads the bot's record (a fresh one when the bot never ran).
-    pub async fn load(&self, bot_id: &str, initial: &BotParams) -> Result<Run, TickError> {
+    pub async fn load(&self, bot_id: &BotId, initial: &BotParams) -> Result<Run, TickError> {
         let (record, version) = match self.bounded(self.store.load(bot_id)).await? {
             Some(stored) => (stored.value, Some(stored.version)),
-            None => (BotRecord::new(bot_id, initial.clone()), None),
+            None => (BotRecord::new(bot_id.clone(), initial.clone()), None),
         };
         Ok(Run {
             loaded: version.map(|_| record.clone()),

@@ -22,14 +22,15 @@
 mod act;
 mod bots;
 mod ids;
-pub mod plan;
+pub(crate) mod plan;
 mod report;
 
-pub use act::{flatten_now, sweep_strays};
+pub(crate) use act::{flatten_now, sweep_strays};
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
 pub use ids::{cl_ord_id, own_prefix};
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};
 
+use crate::bot_id::BotId;
 use crate::exchange::{Exchange, Instrument};
 use crate::params::{BotParams, LiveStrategy};
 use crate::store::{BotRecord, CoreState, StateStore};
@@ -62,7 +63,7 @@ pub struct Tick<'a, E, S> {
 impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
     /// Runs one tick for one bot and logs its one structured line. `initial` is used only when the
     /// bot has no record yet; afterwards the stored parameters (changed through the routes) rule.
-    pub async fn run(&self, bot_id: &str, initial: &BotParams) -> Result<TickReport, TickError> {
+    pub async fn run(&self, bot_id: &BotId, initial: &BotParams) -> Result<TickReport, TickError> {
         let started = Instant::now();
         let result = self.run_inner(bot_id, initial).await;
         report::log(bot_id, started, result)
@@ -78,7 +79,11 @@ impl<E: Exchange, S: StateStore> Tick<'_, E, S> {
         }
     }
 
-    async fn run_inner(&self, bot_id: &str, initial: &BotParams) -> Result<TickReport, TickError> {
+    async fn run_inner(
+        &self,
+        bot_id: &BotId,
+        initial: &BotParams,
+    ) -> Result<TickReport, TickError> {
         let desk = self.desk();
         let mut run = desk.load(bot_id, initial).await?;
         let found = desk.look_up_pending(&run).await?;

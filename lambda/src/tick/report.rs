@@ -1,5 +1,6 @@
 //! What a tick did, as one structured log line per bot and as the error when it could not finish.
 
+use crate::bot_id::BotId;
 use crate::exchange::{ExchangeError, Side};
 use crate::store::StoreError;
 use maestro_core::{CandleError, Regime};
@@ -48,7 +49,7 @@ pub struct SentOrder {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TickReport {
     /// Bot id.
-    pub bot_id: String,
+    pub bot_id: BotId,
     /// How it ended.
     pub outcome: Outcome,
     /// New candles fed to the core.
@@ -75,9 +76,9 @@ pub struct TickReport {
 
 impl TickReport {
     /// The report of a tick that has done nothing yet.
-    pub(crate) fn new(bot_id: &str, version: Option<u64>) -> Self {
+    pub(crate) fn new(bot_id: &BotId, version: Option<u64>) -> Self {
         TickReport {
-            bot_id: bot_id.to_owned(),
+            bot_id: bot_id.clone(),
             outcome: Outcome::Quiet,
             candles: 0,
             short_sma: None,
@@ -95,7 +96,7 @@ impl TickReport {
 
 /// Logs a bot's one structured line for `result` and stamps its duration since `started`.
 pub(crate) fn log(
-    bot_id: &str,
+    bot_id: &BotId,
     started: std::time::Instant,
     result: Result<TickReport, TickError>,
 ) -> Result<TickReport, TickError> {

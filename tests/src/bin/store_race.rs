@@ -4,6 +4,7 @@
 //! gun, so every racer has read the same version before any writes), then saves on the version it
 //! read and prints `won VERSION` or `conflict`. Any other outcome prints `error ...` and exits 2.
 
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{BotRecord, FileStore, StateStore, StoreError};
 use std::io::{BufRead, Write};
@@ -28,11 +29,12 @@ async fn race() -> Result<String, String> {
     let (Some(dir), Some(bot_id)) = (args.next(), args.next()) else {
         return Err("usage: store_race DIR BOT_ID".to_owned());
     };
+    let bot_id = BotId::new(bot_id).map_err(|e| e.to_string())?;
     let store = FileStore::open(dir).map_err(|e| e.to_string())?;
     let loaded = store.load(&bot_id).await.map_err(|e| e.to_string())?;
     let expected = loaded.as_ref().map(|r| r.version);
     let mut record = loaded.map_or_else(
-        || BotRecord::new(&bot_id, BotParams::default()),
+        || BotRecord::new(bot_id.clone(), BotParams::default()),
         |r| r.value,
     );
     record.last_outcome = Some(format!("written by process {}", std::process::id()));

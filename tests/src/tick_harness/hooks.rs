@@ -3,6 +3,7 @@
 //! stops a tick right after its load while the test acts.
 
 use core::future::Future;
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::store::{BotRecord, OrderLog, StateStore, StoreResult, Versioned};
 use maestro_lambda::tick::{Failpoint, Failpoints};
 use std::sync::Arc;
@@ -52,7 +53,7 @@ pub struct Hooked<S, H> {
 }
 
 impl<S: StateStore, H: LoadHook> StateStore for Hooked<S, H> {
-    async fn load(&self, bot_id: &str) -> StoreResult<Option<Versioned<BotRecord>>> {
+    async fn load(&self, bot_id: &BotId) -> StoreResult<Option<Versioned<BotRecord>>> {
         let loaded = self.inner.load(bot_id).await;
         self.hook.after_load().await;
         loaded
@@ -62,13 +63,13 @@ impl<S: StateStore, H: LoadHook> StateStore for Hooked<S, H> {
         self.inner.save(record, expected).await
     }
 
-    async fn record_order(&self, bot_id: &str, order: &OrderLog) -> StoreResult<()> {
+    async fn record_order(&self, bot_id: &BotId, order: &OrderLog) -> StoreResult<()> {
         self.inner.record_order(bot_id, order).await
     }
 
     async fn recent_orders(
         &self,
-        bot_id: &str,
+        bot_id: &BotId,
         limit: usize,
         now_s: i64,
     ) -> StoreResult<Vec<OrderLog>> {

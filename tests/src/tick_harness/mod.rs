@@ -24,6 +24,7 @@ use crate::fake_bitmex::{Bar, FakeBitmex, FakeOrder, SeriesFormat, load_bars, sy
 use crate::market::{FIRST_CLOSE, rough_market};
 use maestro_core::Mode;
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::exchange::{BinSize, Exchange, Instrument};
 use maestro_lambda::params::{BotParams, LiveStrategy};
 use maestro_lambda::store::{BotRecord, DynamoStore, FileStore, StateStore, Versioned};
@@ -90,7 +91,7 @@ pub struct Bot<S> {
     /// The instrument, read from the fake once.
     pub instrument: Instrument,
     /// Bot id.
-    pub id: String,
+    pub id: BotId,
     /// Parameters used when the bot has no record yet.
     pub params: BotParams,
     /// `true`: every exchange call gets the client's own `default_budget` instead of the tick's
@@ -250,7 +251,7 @@ impl<S: StateStore> Harness<S> {
                 client,
                 store,
                 instrument,
-                id: BOT_ID.to_owned(),
+                id: BotId::new(BOT_ID).expect("the harness bot id follows the rule"),
                 params,
                 per_call_budget: false,
             },

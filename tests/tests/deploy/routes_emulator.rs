@@ -14,6 +14,7 @@
 
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::store::StateStore;
+use maestro_tests::bot_id;
 use maestro_tests::dynamo::{fresh_table, shared_server};
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET, synthetic};
 use serde_json::Value;
@@ -268,7 +269,14 @@ async fn bootstrap_under_cargo_lambda_watch() {
     // Unsigned: refused, nothing stored.
     let r = http.get(emu.url("/status")).send().await.expect("status");
     assert_eq!(r.status().as_u16(), 401);
-    assert!(table.store.load("ltc").await.expect("load").is_none());
+    assert!(
+        table
+            .store
+            .load(&bot_id("ltc"))
+            .await
+            .expect("load")
+            .is_none()
+    );
 
     // The README's recipe: pause, then read the status.
     let paused = tokio::task::spawn_blocking({
@@ -287,7 +295,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert_eq!(paused["paused"], true, "{paused}");
     let stored = table
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");
@@ -323,7 +331,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert_eq!(send().await.expect("resume").status().as_u16(), 200);
     let version = table
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record")
@@ -331,7 +339,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert_eq!(send().await.expect("replay").status().as_u16(), 401);
     let after = table
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");
@@ -367,7 +375,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert!(ok && out.contains("\"ok\": true"), "{out}");
     let stored = table
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");

@@ -6,6 +6,7 @@ use super::support::*;
 use maestro_lambda::routes::Request;
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use maestro_lambda::store::{BotRecord, StateStore};
+use maestro_tests::bot_id;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::json;
@@ -122,7 +123,7 @@ fn unsigned_random_requests_never_panic_nor_change_state() {
     let h = rt.block_on(Harness::hmac());
     let now = now_ms();
     // A stored record, so "unchanged" is about real bytes.
-    let record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     rt.block_on(h.store.save(&record, None))
         .expect("seed record");
     let before = h.state();
@@ -151,7 +152,7 @@ fn unsigned_random_requests_never_panic_nor_change_state() {
 fn signed_invalid_commands_never_change_bot_state() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let h = rt.block_on(Harness::hmac());
-    let record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     rt.block_on(h.store.save(&record, None))
         .expect("seed record");
     let before = h.bot_state();

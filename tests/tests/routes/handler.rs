@@ -14,6 +14,7 @@ use maestro_lambda::routes::auth::sign;
 use maestro_lambda::secrets::Secret;
 use maestro_lambda::store::{DynamoStore, StateStore};
 use maestro_lambda::tick::{BotOutcome, TickSummary};
+use maestro_tests::bot_id;
 use maestro_tests::clock::now_ms;
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
@@ -249,7 +250,7 @@ async fn url_requests_reach_the_routes_with_iam_auth() {
     let stored = s
         .function
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");
@@ -281,7 +282,7 @@ async fn url_requests_reach_the_routes_with_iam_auth() {
     let stored = s
         .function
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");
@@ -356,7 +357,7 @@ async fn hmac_signed_base64_bodies_work_once() {
     let stored = s
         .function
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record");

@@ -7,6 +7,7 @@ use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{
     BotRecord, DynamoStore, ORDER_RETENTION_S, OrderLog, StateStore, StoreError,
 };
+use maestro_tests::bot_id;
 use maestro_tests::clock::now_s;
 use maestro_tests::dynamo::{self, DynamoTable, MotoServer, fresh_table};
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ store_behaviour_tests!(fresh_table);
 type Item = HashMap<String, AttributeValue>;
 
 fn record(bot_id: &str, tag: &str) -> BotRecord {
-    let mut r = BotRecord::new(bot_id, BotParams::default());
+    let mut r = BotRecord::new(maestro_tests::bot_id(bot_id), BotParams::default());
     r.last_outcome = Some(tag.to_owned());
     r
 }
@@ -100,7 +101,10 @@ async fn order_and_nonce_items_carry_their_keys_and_ttl() {
         status: "dry_run".to_owned(),
         avg_price: None,
     };
-    t.store.record_order("bot1", &order).await.expect("record");
+    t.store
+        .record_order(&bot_id("bot1"), &order)
+        .await
+        .expect("record");
     let item = raw_get(&t, "bot#bot1", "order#1620000060000#mx-abc")
         .await
         .expect("order item under its documented key");
@@ -171,7 +175,7 @@ async fn corrupt_record_items_load_as_corrupt_and_stay_untouched() {
 
     for (what, item) in cases {
         raw_put(&t, item.clone()).await;
-        let load = t.store.load("bot").await;
+        let load = t.store.load(&bot_id("bot")).await;
         assert!(
             matches!(load, Err(StoreError::Corrupt(_))),
             "{what}: load gave {load:?}"
@@ -206,7 +210,7 @@ async fn corrupt_order_item_lists_as_corrupt() {
     .await;
     let list = t
         .store
-        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&bot_id("bot"), 10, maestro_lambda::clock::now_ms() / 1000)
         .await;
     assert!(matches!(list, Err(StoreError::Corrupt(_))), "got {list:?}");
 }
@@ -229,7 +233,7 @@ async fn expired_order_items_are_not_listed() {
     .await;
     let list = t
         .store
-        .recent_orders("bot", 10, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&bot_id("bot"), 10, maestro_lambda::clock::now_ms() / 1000)
         .await
         .expect("list");
     assert!(list.is_empty(), "expired order listed: {list:?}");
@@ -239,7 +243,7 @@ async fn expired_order_items_are_not_listed() {
 async fn a_missing_table_is_a_permanent_failure() {
     let server = dynamo::shared_server();
     let store = DynamoStore::new(dynamo::client(&server.endpoint()), "no-such-table");
-    let load = store.load("bot").await;
+    let load = store.load(&bot_id("bot")).await;
     assert!(matches!(load, Err(StoreError::Failed(_))), "got {load:?}");
     let save = store.save(&record("bot", "x"), None).await;
     assert!(matches!(save, Err(StoreError::Failed(_))), "got {save:?}");
@@ -253,7 +257,7 @@ async fn an_unreachable_server_is_retryable() {
         .expect("free port")
         .port();
     let store = DynamoStore::new(dynamo::client(&format!("http://127.0.0.1:{port}")), "t");
-    let load = store.load("bot").await;
+    let load = store.load(&bot_id("bot")).await;
     assert!(
         matches!(&load, Err(e @ StoreError::Unavailable(_)) if e.is_retryable()),
         "got {load:?}"
@@ -306,6 +310,11 @@ async fn store_from_a_loaded_aws_config_works() {
     let store = DynamoStore::from_sdk_config(&sdk, t.table.clone());
     assert_eq!(store.table(), t.table);
     store.save(&record("cfg", "v1"), None).await.expect("save");
-    let loaded = t.store.load("cfg").await.expect("load").expect("present");
+    let loaded = t
+        .store
+        .load(&bot_id("cfg"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.version, 1, "the other store sees the same table");
 }

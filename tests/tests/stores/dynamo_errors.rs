@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{BotRecord, DynamoStore, StateStore, StoreError};
+use maestro_tests::bot_id;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -142,7 +143,7 @@ async fn failures_are_sorted_into_retryable_and_permanent() {
             "Failed",
         ),
     ];
-    let record = BotRecord::new("bot", BotParams::default());
+    let record = BotRecord::new(bot_id("bot"), BotParams::default());
     for (reply, want) in cases {
         let label = match reply {
             Reply::Error(status, kind) => format!("{status} {kind:?}"),
@@ -150,7 +151,10 @@ async fn failures_are_sorted_into_retryable_and_permanent() {
             Reply::Hangup => "hang-up".to_owned(),
         };
         let store = store(&canned_server(*reply));
-        let load = store.load("bot").await.expect_err("load must fail");
+        let load = store
+            .load(&bot_id("bot"))
+            .await
+            .expect_err("load must fail");
         assert_eq!(kind(&load), *want, "{label}: load gave {load}");
         assert_eq!(
             load.is_retryable(),
@@ -172,7 +176,10 @@ async fn a_failed_condition_is_a_conflict_and_a_claimed_nonce_is_false() {
         Some("ConditionalCheckFailedException"),
     )));
     let save = store
-        .save(&BotRecord::new("bot", BotParams::default()), Some(4))
+        .save(
+            &BotRecord::new(bot_id("bot"), BotParams::default()),
+            Some(4),
+        )
         .await;
     assert!(
         matches!(

@@ -35,7 +35,7 @@ fn attempts() -> u32 {
 async fn stored(t: &ProxiedTable, bot_id: &str) -> Versioned<BotRecord> {
     t.direct
         .store
-        .load(bot_id)
+        .load(&maestro_tests::bot_id(bot_id))
         .await
         .expect("direct load")
         .expect("record present")
@@ -268,7 +268,10 @@ async fn a_lost_answer_to_record_order_is_harmless_to_retry() {
     for (bot, lost) in [("once", 1), ("always", attempts())] {
         let forwarded = t.proxy.forwarded();
         t.proxy.inject(Some("PutItem"), Fault::LostAnswer, lost);
-        let first = t.store.record_order(bot, &order(bot)).await;
+        let first = t
+            .store
+            .record_order(&maestro_tests::bot_id(bot), &order(bot))
+            .await;
         if lost < attempts() {
             assert!(
                 first.is_ok(),
@@ -277,7 +280,7 @@ async fn a_lost_answer_to_record_order_is_harmless_to_retry() {
         } else {
             assert!(is_unavailable(&first), "lost {bot}: got {first:?}");
             t.store
-                .record_order(bot, &order(bot))
+                .record_order(&maestro_tests::bot_id(bot), &order(bot))
                 .await
                 .expect("the caller's retry");
         }
@@ -289,7 +292,7 @@ async fn a_lost_answer_to_record_order_is_harmless_to_retry() {
         let orders = t
             .direct
             .store
-            .recent_orders(bot, 10, now_s)
+            .recent_orders(&maestro_tests::bot_id(bot), 10, now_s)
             .await
             .expect("list");
         assert_eq!(orders, vec![order(bot)], "lost {bot}: one order, as sent");
@@ -411,7 +414,7 @@ async fn a_writer_under_random_faults_never_loses_repeats_or_rewinds_a_save() {
 /// Loads through the faulty proxy until a load gets through.
 async fn reload(store: &DynamoStore, bot_id: &str) -> Versioned<BotRecord> {
     for _ in 0..20 {
-        match store.load(bot_id).await {
+        match store.load(&maestro_tests::bot_id(bot_id)).await {
             Ok(Some(record)) => return record,
             Ok(None) => panic!("{bot_id} vanished"),
             Err(e) => assert!(e.is_retryable(), "load: {e}"),

@@ -1,8 +1,10 @@
 //! `FileStore` end to end on a real directory: the shared store behaviour, corrupt files, path
 //! traversal, crash leftovers, and separate OS processes racing on one bot.
 
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{BotRecord, FileStore, OrderLog, StateStore, StoreError};
+use maestro_tests::bot_id;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,7 +24,7 @@ async fn fixture(_test: &str) -> Fixture {
 store_behaviour_tests!(fixture);
 
 fn record(bot_id: &str, tag: &str) -> BotRecord {
-    let mut r = BotRecord::new(bot_id, BotParams::default());
+    let mut r = BotRecord::new(maestro_tests::bot_id(bot_id), BotParams::default());
     r.last_outcome = Some(tag.to_owned());
     r
 }
@@ -44,7 +46,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[tokio::test]
 async fn corrupt_record_file_is_reported_and_left_alone() {
     let f = fixture("corrupt").await;
-    let path = f.store.record_path("bot").expect("path");
+    let path = f.store.record_path(&bot_id("bot"));
     let valid = r#"{"schema":2,"version":3,"record":"#;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("not JSON", b"\x00\xffgarbage".to_vec()),
@@ -80,7 +82,7 @@ async fn corrupt_record_file_is_reported_and_left_alone() {
     ];
     for (what, bytes) in cases {
         std::fs::write(&path, &bytes).expect("plant file");
-        let load = f.store.load("bot").await;
+        let load = f.store.load(&bot_id("bot")).await;
         assert!(
             matches!(load, Err(StoreError::Corrupt(_))),
             "{what}: load gave {load:?}"
@@ -115,14 +117,14 @@ async fn corrupt_orders_and_nonce_files_are_reported_and_left_alone() {
         status: "dry_run".to_owned(),
         avg_price: None,
     };
-    let rec = f.store.record_order("bot", &order).await;
+    let rec = f.store.record_order(&bot_id("bot"), &order).await;
     assert!(
         matches!(rec, Err(StoreError::Corrupt(_))),
         "record_order: {rec:?}"
     );
     let list = f
         .store
-        .recent_orders("bot", 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&bot_id("bot"), 5, maestro_lambda::clock::now_ms() / 1000)
         .await;
     assert!(
         matches!(list, Err(StoreError::Corrupt(_))),
@@ -146,14 +148,22 @@ async fn corrupt_orders_and_nonce_files_are_reported_and_left_alone() {
 async fn bot_ids_cannot_reach_outside_the_directory() {
     let outer = tempfile::tempdir().expect("temp dir");
     let store = FileStore::open(outer.path().join("state")).expect("open");
+    // The store takes only `BotId`s: none of these can become one.
     for bad in ["../evil", "..", "/tmp/evil", "a/../../evil", "evil\0"] {
-        let save = store.save(&record(bad, "x"), None).await;
-        assert!(
-            matches!(save, Err(StoreError::Failed(_))),
-            "save({bad:?}): {save:?}"
-        );
-        assert!(store.record_path(bad).is_err(), "record_path({bad:?})");
+        assert!(BotId::new(bad).is_err(), "BotId::new({bad:?})");
     }
+    // Nor can a record that names one be read back: planted under a valid name, it is corrupt.
+    let planted = store.record_path(&bot_id("planted"));
+    let mut record = serde_json::to_value(record("planted", "x")).expect("JSON");
+    record["bot_id"] = "../evil".into();
+    let file = serde_json::json!({ "schema": 2, "version": 1, "record": record });
+    std::fs::write(&planted, file.to_string()).expect("plant");
+    let load = store.load(&bot_id("planted")).await;
+    assert!(
+        matches!(load, Err(StoreError::Corrupt(_))),
+        "load of a record naming ../evil: {load:?}"
+    );
+    std::fs::remove_file(&planted).expect("remove the planted record");
     assert_eq!(
         files_in(outer.path()),
         vec!["state".to_owned()],
@@ -174,7 +184,12 @@ async fn leftover_temp_file_from_a_crash_is_invisible_and_replaced() {
     let dir = f.store.dir();
     let tmp = dir.join(".bot.json.tmp");
     std::fs::write(&tmp, br#"{"schema":1,"version":2,"record":{"bot_id":"bo"#).expect("half temp");
-    let loaded = f.store.load("bot").await.expect("load").expect("present");
+    let loaded = f
+        .store
+        .load(&bot_id("bot"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(
         (loaded.version, loaded.value),
         (1, record("bot", "v1")),
@@ -192,9 +207,14 @@ async fn leftover_temp_file_from_a_crash_is_invisible_and_replaced() {
         vec!["bot.json".to_owned(), "bot.lock".to_owned()],
         "no temp file left"
     );
-    let loaded = f.store.load("bot").await.expect("load").expect("present");
+    let loaded = f
+        .store
+        .load(&bot_id("bot"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!((loaded.version, loaded.value), (2, record("bot", "v2")));
-    let text = std::fs::read_to_string(f.store.record_path("bot").expect("path")).expect("read");
+    let text = std::fs::read_to_string(f.store.record_path(&bot_id("bot"))).expect("read");
     assert!(
         text.contains("\"version\": 2"),
         "the file on disk is the new one: {text}"

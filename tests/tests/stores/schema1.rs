@@ -9,6 +9,7 @@ use maestro_lambda::exchange::{BinSize, Exchange};
 use maestro_lambda::params::LiveStrategy;
 use maestro_lambda::store::{BotRecord, StateStore, Versioned};
 use maestro_lambda::tick::Outcome;
+use maestro_tests::bot_id;
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{BOT_ID, Harness, SYMBOL, real_bars, stored_strategy};
@@ -106,7 +107,7 @@ async fn file_store_loads_a_schema_1_record_and_the_bot_ticks_on() {
     // Parameters for a bot without a record: the stored ones must win, so make them differ.
     params.long_window = 30;
     let mut h = Harness::file(params, bars, completed).await;
-    let path = h.bot.store.record_path(BOT_ID).expect("path");
+    let path = h.bot.store.record_path(&bot_id(BOT_ID));
     std::fs::write(&path, FIXTURE).expect("plant the schema-1 file");
 
     let loaded = h.record().await.expect("the schema-1 record loads");
@@ -172,7 +173,12 @@ async fn dynamo_store_loads_a_schema_1_item_and_saves_it_as_schema_2() {
         .await
         .expect("plant the schema-1 item");
 
-    let loaded = t.store.load(BOT_ID).await.expect("load").expect("present");
+    let loaded = t
+        .store
+        .load(&bot_id(BOT_ID))
+        .await
+        .expect("load")
+        .expect("present");
     assert_upgraded(&loaded);
 
     let next = t
@@ -180,7 +186,12 @@ async fn dynamo_store_loads_a_schema_1_item_and_saves_it_as_schema_2() {
         .save(&loaded.value, Some(loaded.version))
         .await
         .expect("save over the schema-1 item");
-    let again = t.store.load(BOT_ID).await.expect("load").expect("present");
+    let again = t
+        .store
+        .load(&bot_id(BOT_ID))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(again.version, next);
     assert_eq!(
         again.value, loaded.value,

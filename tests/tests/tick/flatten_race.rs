@@ -10,6 +10,7 @@ use maestro_lambda::exchange::{BinSize, Exchange};
 use maestro_lambda::routes::{Request, RouteAuth, Routes};
 use maestro_lambda::store::{FileStore, StateStore};
 use maestro_lambda::tick::{Failpoint, Failpoints, Tick};
+use maestro_tests::bot_id;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -73,7 +74,10 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
         deadline: Instant::now() + Duration::from_secs(30),
         failpoints: &failpoints,
     };
-    let report = tick.run("ltc", &bots[0].params).await.expect("tick");
+    let report = tick
+        .run(&bot_id("ltc"), &bots[0].params)
+        .await
+        .expect("tick");
     assert!(
         failpoints.fired.load(Ordering::SeqCst),
         "the flatten ran mid-tick"
@@ -83,7 +87,11 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
         1000,
         "the tick's order landed: {report:?}"
     );
-    let stored = store.load("ltc").await.expect("load").expect("record");
+    let stored = store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(
         stored.value.paused && stored.value.flatten,
         "the flatten stands: {:?}",
@@ -101,7 +109,9 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
         failpoints: &maestro_lambda::tick::NoFailpoints,
         ..tick
     };
-    next.run("ltc", &bots[0].params).await.expect("tick");
+    next.run(&bot_id("ltc"), &bots[0].params)
+        .await
+        .expect("tick");
     let orders = fake.orders("LTCUSDT");
     assert_eq!(
         fake.position("LTCUSDT"),
@@ -115,7 +125,11 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
         "the tick's order and one close: {orders:?}"
     );
     assert_eq!(orders[1].exec_inst, "Close");
-    let stored = store.load("ltc").await.expect("load").expect("record");
+    let stored = store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(stored.value.paused, "the flatten's pause stands");
     assert!(!stored.value.flatten, "the flatten is done");
     assert_eq!(stored.value.pending, None);
@@ -126,7 +140,10 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
         now_ms: FIRST_CLOSE_MS + 13 * 60_000 + 2_000,
         ..next
     };
-    after.run("ltc", &bots[0].params).await.expect("tick");
+    after
+        .run(&bot_id("ltc"), &bots[0].params)
+        .await
+        .expect("tick");
     assert_eq!(fake.orders("LTCUSDT").len(), 2);
     assert_eq!(fake.position("LTCUSDT"), 0);
 }

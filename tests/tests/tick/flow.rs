@@ -8,6 +8,7 @@ use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::{InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
+use maestro_tests::bot_id;
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{
     Harness, Oracle, SYMBOL, TICK_BUDGET, find_segment, params, stored_strategy, synthetic_bars,
@@ -388,8 +389,22 @@ async fn several_bots<S: StateStore>(h: Harness<S>) {
     assert_eq!(id, "good");
     let good = good.as_ref().expect("the good bot ticks");
     assert_eq!(good.candles, FIRST_COMPLETED);
-    assert!(h.bot.store.load("good").await.expect("load").is_some());
-    assert!(h.bot.store.load("broken").await.expect("load").is_none());
+    assert!(
+        h.bot
+            .store
+            .load(&bot_id("good"))
+            .await
+            .expect("load")
+            .is_some()
+    );
+    assert!(
+        h.bot
+            .store
+            .load(&bot_id("broken"))
+            .await
+            .expect("load")
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use maestro_lambda::handler::Function;
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::AllBots;
+use maestro_tests::bot_id;
 use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use serde_json::Value;
@@ -124,7 +125,7 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
     );
     let stored = table
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("the bot has a record");

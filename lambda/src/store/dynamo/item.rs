@@ -1,6 +1,7 @@
 //! The shape of [`DynamoStore`](super::DynamoStore)'s items: key parts, attribute values, and
 //! decoders that refuse anything the store did not write itself.
 
+use crate::bot_id::BotId;
 use crate::store::{
     BotRecord, OrderLog, SCHEMA, StoreError, StoreResult, Versioned, record_from_json, shorten,
 };
@@ -22,7 +23,7 @@ pub(super) fn n(value: impl ToString) -> AttributeValue {
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Reads a bot record item, refusing anything that is not exactly what [`DynamoStore::save`] wrote.
-pub(super) fn decode_record(bot_id: &str, item: &Item) -> StoreResult<Versioned<BotRecord>> {
+pub(super) fn decode_record(bot_id: &BotId, item: &Item) -> StoreResult<Versioned<BotRecord>> {
     let schema: u64 = number(item, "schema")?;
     let version: u64 = number(item, "version")?;
     if version == 0 {
@@ -34,7 +35,7 @@ pub(super) fn decode_record(bot_id: &str, item: &Item) -> StoreResult<Versioned<
     let corrupt = |e: String| StoreError::Corrupt(format!("bot {bot_id}: record: {e}"));
     let json: serde_json::Value = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
     let value = record_from_json(schema, json).map_err(corrupt)?;
-    if value.bot_id != bot_id {
+    if value.bot_id != *bot_id {
         return Err(StoreError::Corrupt(format!(
             "bot {bot_id}: record belongs to bot {:?}",
             shorten(&value.bot_id)

@@ -6,6 +6,7 @@ use maestro_lambda::params::BotParams;
 use maestro_lambda::store::{
     BotRecord, CoreState, OrderIntent, StateStore, StoreError, StoreResult,
 };
+use maestro_tests::bot_id;
 use std::collections::BTreeSet;
 
 mod side_items;
@@ -41,7 +42,7 @@ macro_rules! store_behaviour_tests {
 }
 
 pub(crate) fn record(bot_id: &str, tag: &str) -> BotRecord {
-    let mut r = BotRecord::new(bot_id, BotParams::default());
+    let mut r = BotRecord::new(maestro_tests::bot_id(bot_id), BotParams::default());
     r.last_outcome = Some(tag.to_owned());
     r
 }
@@ -52,7 +53,7 @@ fn is_conflict<T: std::fmt::Debug>(result: &StoreResult<T>, expected: Option<u64
 
 /// A bot that was never saved loads as `None`.
 pub async fn missing_bot_loads_none<S: StateStore>(store: S) {
-    let loaded = store.load("never-saved").await;
+    let loaded = store.load(&bot_id("never-saved")).await;
     assert!(
         matches!(loaded, Ok(None)),
         "expected Ok(None), got {loaded:?}"
@@ -69,7 +70,7 @@ pub async fn first_save_then_each_save_bumps_the_version<S: StateStore>(store: S
     let mut version = 1;
     for i in 0..20 {
         let loaded = store
-            .load("bot1")
+            .load(&bot_id("bot1"))
             .await
             .expect("load")
             .expect("record present");
@@ -81,7 +82,11 @@ pub async fn first_save_then_each_save_bumps_the_version<S: StateStore>(store: S
         assert_eq!(next, version + 1, "save {i} must bump the version by one");
         version = next;
     }
-    let last = store.load("bot1").await.expect("load").expect("present");
+    let last = store
+        .load(&bot_id("bot1"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(last.version, 21);
     assert_eq!(last.value, record("bot1", "save 19"));
 }
@@ -119,7 +124,11 @@ pub async fn full_record_round_trips<S: StateStore>(store: S) {
     r.params.short_window = 7;
     r.params.dry_run = true;
     store.save(&r, None).await.expect("save");
-    let loaded = store.load("full").await.expect("load").expect("present");
+    let loaded = store
+        .load(&bot_id("full"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(
         loaded.value, r,
         "record changed on the way through the store"
@@ -137,7 +146,11 @@ pub async fn stale_or_wrong_version_conflicts_and_changes_nothing<S: StateStore>
             is_conflict(&result, expected),
             "save expecting {expected:?} over version 2: expected Conflict, got {result:?}"
         );
-        let loaded = store.load("bot").await.expect("load").expect("present");
+        let loaded = store
+            .load(&bot_id("bot"))
+            .await
+            .expect("load")
+            .expect("present");
         assert_eq!(loaded.version, 2, "a conflict must not change the version");
         assert_eq!(
             loaded.value,
@@ -184,7 +197,11 @@ pub async fn first_save_race_has_one_winner<S: StateStore + Clone + 'static>(sto
     assert_eq!(conflicts, 7, "the other seven must conflict");
     let (winner, version) = winners[0];
     assert_eq!(version, 1);
-    let loaded = store.load("fresh").await.expect("load").expect("present");
+    let loaded = store
+        .load(&bot_id("fresh"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.version, 1);
     assert_eq!(loaded.value, record("fresh", &format!("racer {winner}")));
 }
@@ -201,7 +218,11 @@ pub async fn eight_saves_from_one_read_have_one_winner<S: StateStore + Clone + '
     assert_eq!(conflicts, 7, "the other seven must conflict");
     let (winner, version) = winners[0];
     assert_eq!(version, 3);
-    let loaded = store.load("busy").await.expect("load").expect("present");
+    let loaded = store
+        .load(&bot_id("busy"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.version, 3);
     assert_eq!(loaded.value, record("busy", &format!("racer {winner}")));
 }
@@ -222,7 +243,11 @@ pub async fn contended_writers_never_share_a_version<S: StateStore + Clone + 'st
             let mut granted = Vec::new();
             let mut conflicts = 0u32;
             while (granted.len() as u64) < SAVES_EACH {
-                let read = store.load("shared").await.expect("load").expect("present");
+                let read = store
+                    .load(&bot_id("shared"))
+                    .await
+                    .expect("load")
+                    .expect("present");
                 let r = record("shared", &format!("writer {w}"));
                 match store.save(&r, Some(read.version)).await {
                     Ok(v) => {
@@ -248,6 +273,10 @@ pub async fn contended_writers_never_share_a_version<S: StateStore + Clone + 'st
     }
     let expected: BTreeSet<u64> = (2..=WRITERS * SAVES_EACH + 1).collect();
     assert_eq!(all, expected, "the granted versions must be exactly 2..=41");
-    let last = store.load("shared").await.expect("load").expect("present");
+    let last = store
+        .load(&bot_id("shared"))
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(last.version, WRITERS * SAVES_EACH + 1);
 }

@@ -2,8 +2,11 @@
 //! checks that keep ids out of paths and keys.
 
 use super::record;
+use maestro_lambda::bot_id::BotId;
 use maestro_lambda::exchange::Side;
-use maestro_lambda::store::{OrderLog, StateStore, StoreError};
+use maestro_lambda::params::BotParams;
+use maestro_lambda::store::{BotRecord, OrderLog, StateStore, StoreError};
+use maestro_tests::bot_id;
 
 /// The suite's clock (UNIX seconds): the stores read none, so every time is pinned here.
 const NOW_S: i64 = 1_620_000_300;
@@ -26,7 +29,7 @@ fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
 /// honours the limit, and never mixes bots.
 pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
     let empty = store
-        .recent_orders("trader", 10, NOW_S)
+        .recent_orders(&bot_id("trader"), 10, NOW_S)
         .await
         .expect("list empty");
     assert!(empty.is_empty(), "no orders yet: {empty:?}");
@@ -39,26 +42,29 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
     ];
     for (i, t) in times.iter().enumerate() {
         store
-            .record_order("trader", &order(*t, &format!("c{i}"), "New"))
+            .record_order(&bot_id("trader"), &order(*t, &format!("c{i}"), "New"))
             .await
             .expect("record");
     }
     // Two decisions in the same millisecond are two orders; a retry of one is not a third.
     store
-        .record_order("trader", &order(1_620_000_180_000, "c9", "New"))
+        .record_order(&bot_id("trader"), &order(1_620_000_180_000, "c9", "New"))
         .await
         .expect("record same ms");
     store
-        .record_order("trader", &order(1_620_000_120_000, "c0", "Filled"))
+        .record_order(&bot_id("trader"), &order(1_620_000_120_000, "c0", "Filled"))
         .await
         .expect("re-record");
     store
-        .record_order("trader-b", &order(1_700_000_000_000, "other", "New"))
+        .record_order(
+            &bot_id("trader-b"),
+            &order(1_700_000_000_000, "other", "New"),
+        )
         .await
         .expect("other bot");
 
     let all = store
-        .recent_orders("trader", 100, NOW_S)
+        .recent_orders(&bot_id("trader"), 100, NOW_S)
         .await
         .expect("list all");
     let keys: Vec<(i64, &str, &str)> = all
@@ -82,12 +88,12 @@ pub async fn orders_are_idempotent_and_newest_first<S: StateStore>(store: S) {
         "fields round-trip"
     );
     let two = store
-        .recent_orders("trader", 2, NOW_S)
+        .recent_orders(&bot_id("trader"), 2, NOW_S)
         .await
         .expect("list 2");
     assert_eq!(two, all[..2].to_vec(), "the limit keeps the newest");
     let none = store
-        .recent_orders("trader", 0, NOW_S)
+        .recent_orders(&bot_id("trader"), 0, NOW_S)
         .await
         .expect("list 0");
     assert!(none.is_empty(), "limit 0 lists nothing");
@@ -150,8 +156,8 @@ pub async fn concurrent_nonce_claims_have_one_winner<S: StateStore + Clone + 'st
     assert_eq!(wins, 1, "exactly one claim of a nonce may win");
 }
 
-/// Ids that could escape a directory or a key, and malformed nonces and orders, are refused with a
-/// permanent error and store nothing.
+/// Ids that could escape a directory or a key never reach the store; malformed nonces and orders
+/// are refused with a permanent error and store nothing.
 pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
     let long = "x".repeat(33);
     for bad in [
@@ -166,26 +172,12 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
         "-dash-first",
         long.as_str(),
     ] {
-        let load = store.load(bad).await;
-        assert!(
-            matches!(load, Err(StoreError::Failed(_))),
-            "load({bad:?}): {load:?}"
-        );
-        let save = store.save(&record(bad, "x"), None).await;
-        assert!(
-            matches!(save, Err(StoreError::Failed(_))),
-            "save({bad:?}): {save:?}"
-        );
-        let rec = store.record_order(bad, &order(1, "c", "New")).await;
-        assert!(
-            matches!(rec, Err(StoreError::Failed(_))),
-            "record_order({bad:?}): {rec:?}"
-        );
-        let list = store.recent_orders(bad, 5, NOW_S).await;
-        assert!(
-            matches!(list, Err(StoreError::Failed(_))),
-            "recent_orders({bad:?}): {list:?}"
-        );
+        // The store's methods take a `BotId`: such an id cannot reach them, not even inside a
+        // record read back from JSON.
+        assert!(BotId::new(bad).is_err(), "BotId::new({bad:?})");
+        let json = serde_json::json!({ "bot_id": bad, "params": BotParams::default() });
+        let decoded = serde_json::from_value::<BotRecord>(json);
+        assert!(decoded.is_err(), "a record of bot {bad:?} decoded");
     }
     // The same rule as the configuration's: 32 characters at most.
     let ok_id = "x".repeat(32);
@@ -198,7 +190,7 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
         order(10_000_000_000_000, "c", "New"),
         order(1, "", "New"),
     ] {
-        let rec = store.record_order("bot", &bad).await;
+        let rec = store.record_order(&bot_id("bot"), &bad).await;
         assert!(
             matches!(rec, Err(StoreError::Failed(_))),
             "record_order({bad:?}): {rec:?}"
@@ -212,7 +204,10 @@ pub async fn invalid_ids_are_refused<S: StateStore>(store: S) {
             "claim_nonce({bad:?}): {claim:?}"
         );
     }
-    let listed = store.recent_orders("bot", 10, NOW_S).await.expect("list");
+    let listed = store
+        .recent_orders(&bot_id("bot"), 10, NOW_S)
+        .await
+        .expect("list");
     assert!(
         listed.is_empty(),
         "refused orders must not be stored: {listed:?}"

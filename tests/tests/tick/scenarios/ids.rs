@@ -5,6 +5,7 @@
 use super::*;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::Outcome;
+use maestro_tests::bot_id;
 use maestro_tests::fake_bitmex::{Fault, FaultRule};
 use maestro_tests::tick_harness::{Oracle, stored_strategy};
 
@@ -87,7 +88,7 @@ async fn a_state_reset_reuses_no_id<S: StateStore>(mut h: Harness<S>, mode: IdRe
     assert_eq!(h.position(), -LOT, "{mode:?}: short after the flip");
     let params = h.bot.params.clone();
     h.bot
-        .edit(|r| *r = BotRecord::new(BOT_ID, params.clone()))
+        .edit(|r| *r = BotRecord::new(bot_id(BOT_ID), params.clone()))
         .await;
 
     h.advance(1);

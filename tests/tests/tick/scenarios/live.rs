@@ -5,6 +5,7 @@ use super::*;
 use maestro_lambda::config::parse_bots;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::Outcome;
+use maestro_tests::bot_id;
 
 #[test]
 fn two_live_bots_on_one_symbol_are_refused_at_start_up() {
@@ -60,11 +61,11 @@ async fn a_second_live_bot_is_refused<S: StateStore + Clone>(
         detail.contains(BOT_ID),
         "{mode:?}: names the live bot: {detail}"
     );
-    let paper_record = h.bot.store.load(PAPER).await.expect("load");
+    let paper_record = h.bot.store.load(&bot_id(PAPER)).await.expect("load");
     assert!(paper_record.is_none(), "{mode:?}: nothing written");
 
     let paper = Bot {
-        id: PAPER.to_owned(),
+        id: bot_id(PAPER),
         params: live_and_paper(&h)[1].params.clone(),
         ..h.bot.clone()
     };
