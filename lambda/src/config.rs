@@ -13,9 +13,8 @@
 
 mod bots;
 
-pub use bots::{
-    BotConfig, BotParamsError, BotSpec, ParamsPatch, STRATEGY_CAPACITY, validate_params,
-};
+pub use bots::{BotConfig, BotParamsError, validate_params};
+pub(crate) use bots::{BotSpec, ParamsPatch};
 
 // Testnet is the default, so nothing trades real money unless the user says so.
 use crate::bitmex::TESTNET_URL;
@@ -239,7 +238,7 @@ pub fn parse_bots(text: &str) -> Result<Vec<BotConfig>, ConfigError> {
 
 /// A bot other than the one `params` belong to that trades the same symbol live, when both are
 /// live: the account has one position per symbol, so only one bot may steer it.
-pub fn live_rival<'a>(bots: &'a [BotConfig], params: &BotParams) -> Option<&'a BotConfig> {
+pub(crate) fn live_rival<'a>(bots: &'a [BotConfig], params: &BotParams) -> Option<&'a BotConfig> {
     if params.dry_run {
         return None;
     }

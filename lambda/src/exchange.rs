@@ -166,7 +166,7 @@ impl ExchangeError {
 }
 
 /// The longest client order id an order may carry (BitMEX's limit on `clOrdID`).
-pub const MAX_CL_ORD_ID_LEN: usize = 36;
+pub(crate) const MAX_CL_ORD_ID_LEN: usize = 36;
 
 /// Result of an exchange call.
 pub type ExchangeResult<T> = Result<T, ExchangeError>;
@@ -233,7 +233,7 @@ pub trait Exchange: Send + Sync {
 
 /// An exchange adapter that can be handed a deadline for all its retries (the Lambda's remaining
 /// time): `BitmexClient` gives a cheap copy sharing its connections.
-pub trait Deadlined: Exchange + Sized {
+pub(crate) trait Deadlined: Exchange + Sized {
     /// A copy of the adapter that stops retrying at `deadline`.
     fn until(&self, deadline: std::time::Instant) -> Self;
 }

@@ -74,9 +74,9 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 
 /// An invocation, by kind.
 #[derive(Debug)]
-pub enum Event {
-    /// The minute schedule.
-    Schedule(Box<EventBridgeEvent>),
+pub(crate) enum Event {
+    /// The minute schedule (its payload is checked to be an EventBridge event, and not used).
+    Schedule,
     /// A function-URL request.
     Url(Box<LambdaFunctionUrlRequest>),
 }
@@ -99,8 +99,8 @@ pub(crate) fn classify(payload: Value) -> Result<Event, HandlerError> {
     let is_schedule = payload.get("source").and_then(Value::as_str) == Some("aws.events")
         && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
     if is_schedule {
-        return serde_json::from_value(payload)
-            .map(|e| Event::Schedule(Box::new(e)))
+        return serde_json::from_value::<EventBridgeEvent>(payload)
+            .map(|_| Event::Schedule)
             .map_err(|e| HandlerError::Malformed {
                 kind: "scheduled event",
                 detail: e.to_string(),
@@ -253,7 +253,7 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
                 // keeps the path total.
                 Ok(serde_json::to_value(url_response(&resp)).unwrap_or(Value::Null))
             }
-            Event::Schedule(_) => {
+            Event::Schedule => {
                 let remaining_ms = deadline_ms.saturating_sub(now_ms);
                 let margin_ms = u64::try_from(self.tick_margin.as_millis()).unwrap_or(u64::MAX);
                 let budget_ms = u64::try_from(remaining_ms)

@@ -83,7 +83,7 @@ pub const fn mode_name(mode: Mode) -> &'static str {
 }
 
 /// The core's [`Mode`] in the runner's JSON: `"long_short"`, `"long_only"`, `"short_only"`.
-pub mod mode_json {
+pub(crate) mod mode_json {
     use maestro_core::Mode;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -126,16 +126,11 @@ pub mod mode_json {
         Name::deserialize(de).map(Mode::from)
     }
 
-    /// The same for an optional mode (a `set_params` patch).
+    /// The same for an optional mode (a `set_params` patch), read only.
     pub mod option {
         use super::Name;
         use maestro_core::Mode;
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-        /// Writes an optional mode as its word or `null`.
-        pub fn serialize<S: Serializer>(mode: &Option<Mode>, ser: S) -> Result<S::Ok, S::Error> {
-            mode.map(Name::from).serialize(ser)
-        }
+        use serde::{Deserialize, Deserializer};
 
         /// Reads an optional mode from its word or `null`.
         pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Mode>, D::Error> {
@@ -147,7 +142,7 @@ pub mod mode_json {
 /// The core's [`Guards`] in the runner's JSON: an object of `hysteresis_bp`, `confirm_bars` and
 /// `min_hold_bars`, where a missing field is off (0) and an unknown one is refused. Traders write
 /// partial objects; the core's own decoder (for snapshots) wants all three.
-pub mod guards_json {
+pub(crate) mod guards_json {
     use maestro_core::Guards;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -183,16 +178,11 @@ pub mod guards_json {
         Partial::deserialize(de).map(Guards::from)
     }
 
-    /// The same for optional guards (a `set_params` patch).
+    /// The same for optional guards (a `set_params` patch), read only.
     pub mod option {
         use super::Partial;
         use maestro_core::Guards;
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-        /// Writes the guards or `null`.
-        pub fn serialize<S: Serializer>(g: &Option<Guards>, ser: S) -> Result<S::Ok, S::Error> {
-            g.serialize(ser)
-        }
+        use serde::{Deserialize, Deserializer};
 
         /// Reads a partial object or `null`.
         pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Guards>, D::Error> {

@@ -8,7 +8,7 @@ use maestro_core::{Guards, Mode};
 use serde::Deserialize;
 
 /// The largest window a bot may use: the live strategy's ring-buffer capacity.
-pub use crate::params::LIVE_CAPACITY as STRATEGY_CAPACITY;
+use crate::params::LIVE_CAPACITY;
 
 /// Largest whipsaw-guard value accepted for the bar counts (a year of daily bars is plenty; more is a
 /// typo).
@@ -86,10 +86,10 @@ pub fn validate_params(params: &BotParams) -> Result<(), BotParamsError> {
             long: params.long_window,
         });
     }
-    if usize::try_from(params.long_window).map_or(true, |long| long > STRATEGY_CAPACITY) {
+    if usize::try_from(params.long_window).map_or(true, |long| long > LIVE_CAPACITY) {
         return Err(BotParamsError::LongWindowTooLarge {
             long: params.long_window,
-            max: STRATEGY_CAPACITY,
+            max: LIVE_CAPACITY,
         });
     }
     if params.qty == 0 {
@@ -132,14 +132,14 @@ pub struct ParamsPatch {
     /// Long SMA window.
     pub long_window: Option<u32>,
     /// `long_short`, `long_only` or `short_only`.
-    #[serde(default, with = "mode_json::option")]
+    #[serde(default, deserialize_with = "mode_json::option::deserialize")]
     pub mode: Option<Mode>,
     /// Position size in contracts.
     pub qty: Option<u64>,
     /// Position limit in contracts.
     pub max_position: Option<u64>,
     /// Whipsaw guards (given as a whole).
-    #[serde(default, with = "guards_json::option")]
+    #[serde(default, deserialize_with = "guards_json::option::deserialize")]
     pub guards: Option<Guards>,
     /// Record orders without sending them.
     pub dry_run: Option<bool>,
@@ -215,12 +215,12 @@ mod tests {
             ("short > long", |p| p.short_window = 60, false),
             (
                 "long at capacity",
-                |p| p.long_window = STRATEGY_CAPACITY as u32,
+                |p| p.long_window = LIVE_CAPACITY as u32,
                 true,
             ),
             (
                 "long over capacity",
-                |p| p.long_window = STRATEGY_CAPACITY as u32 + 1,
+                |p| p.long_window = LIVE_CAPACITY as u32 + 1,
                 false,
             ),
             ("qty 0", |p| p.qty = 0, false),

@@ -32,7 +32,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Why a request was refused. Said to the caller: none of it helps forge a signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AuthFailure {
+pub(crate) enum AuthFailure {
     /// A required header is absent.
     #[error("missing header {0}")]
     Missing(&'static str),
@@ -58,7 +58,7 @@ pub enum AuthFailure {
 
 /// Authentication could not complete.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// The caller is refused (401).
     #[error("unauthorized: {0}")]
     Unauthorized(AuthFailure),
@@ -68,7 +68,7 @@ pub enum AuthError {
 }
 
 /// The bytes the signature covers.
-pub fn string_to_sign(
+pub(crate) fn string_to_sign(
     method: &str,
     path_and_query: &str,
     timestamp: &str,
@@ -122,7 +122,7 @@ fn valid_nonce(nonce: &str) -> bool {
 }
 
 /// Checks a request's signature, timestamp and nonce, then claims the nonce.
-pub async fn verify<S: StateStore>(
+pub(crate) async fn verify<S: StateStore>(
     store: &S,
     secret: &Secret,
     req: &Request,

@@ -3,9 +3,10 @@
 //! refused command is checked to leave the stored state byte-for-byte unchanged.
 
 use super::support::*;
-use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
+use maestro_lambda::params::LIVE_CAPACITY;
 use maestro_lambda::store::{BotRecord, CoreState, OrderIntent, StateStore};
+use maestro_tests::bot_id;
 use serde_json::{Value, json};
 
 async fn pause(h: &Harness, bot: &str, now: i64) -> Value {
@@ -31,7 +32,7 @@ async fn pause_and_resume_are_conditional_saves() {
     assert_eq!(body["version"], 1);
     let stored = h
         .store
-        .load("ltc")
+        .load(&bot_id("ltc"))
         .await
         .expect("load")
         .expect("record created");
@@ -51,7 +52,12 @@ async fn pause_and_resume_are_conditional_saves() {
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.body["paused"], false);
     assert_eq!(resp.body["version"], 2);
-    let stored = h.store.load("ltc").await.expect("load").expect("record");
+    let stored = h
+        .store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(!stored.value.paused);
     assert_eq!(stored.version, 2);
 }
@@ -60,7 +66,7 @@ async fn pause_and_resume_are_conditional_saves() {
 async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     let h = Harness::hmac().await;
     let now = now_ms();
-    let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let mut record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     record.core = Some(CoreState {
         lot_size: 1000,
         state: "{\"stand-in\":true}".to_owned(),
@@ -76,7 +82,12 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
         .await;
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.body["rewarm"], false);
-    let stored = h.store.load("ltc").await.expect("load").expect("record");
+    let stored = h
+        .store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(stored.value.params.dry_run);
     assert!(stored.value.core.is_some());
 
@@ -90,7 +101,12 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.body["rewarm"], true);
     assert_eq!(resp.body["params"]["long_window"], 9);
-    let stored = h.store.load("ltc").await.expect("load").expect("record");
+    let stored = h
+        .store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     let p = &stored.value.params;
     assert_eq!(
         (
@@ -109,7 +125,7 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
     let cases = [
         (json!({"short_window": 0}), "short_window"),
         (json!({"short_window": 9}), "short_window"),
-        (json!({"long_window": STRATEGY_CAPACITY + 1}), "long_window"),
+        (json!({"long_window": LIVE_CAPACITY + 1}), "long_window"),
         (json!({"qty": 0}), "qty"),
         (json!({"qty": 5000}), "max_position"),
         (json!({"guards": {"hysteresis_bp": 20000}}), "hysteresis_bp"),
@@ -144,7 +160,7 @@ async fn flatten_settles_the_old_intent_closes_the_position_and_leaves_the_trade
     h.fake.set_position("LTCUSDT", -3000);
     // The trader's own stop, placed by hand: not the bot's to cancel.
     h.fake.add_resting_order("LTCUSDT", "Sell", 1000, 90.0);
-    let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let mut record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     record.pending = Some(OrderIntent {
         cl_ord_id: "mx-ltc-9".to_owned(),
         side: Side::Sell,
@@ -196,7 +212,12 @@ async fn flatten_settles_the_old_intent_closes_the_position_and_leaves_the_trade
         Some(cl_ord_id.as_str())
     );
 
-    let stored = h.store.load("ltc").await.expect("load").expect("record");
+    let stored = h
+        .store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(stored.value.paused, "flatten leaves the bot paused");
     assert!(!stored.value.flatten, "the flatten is finished");
     assert!(
@@ -205,7 +226,7 @@ async fn flatten_settles_the_old_intent_closes_the_position_and_leaves_the_trade
     );
     let orders = h
         .store
-        .recent_orders("ltc", 5, maestro_lambda::clock::now_ms() / 1000)
+        .recent_orders(&bot_id("ltc"), 5, maestro_lambda::clock::now_ms() / 1000)
         .await
         .expect("orders");
     let ids: Vec<&str> = orders.iter().map(|o| o.cl_ord_id.as_str()).collect();
@@ -265,7 +286,12 @@ async fn flatten_reports_an_exchange_failure_and_stays_paused() {
     assert_error(&resp, 502, "exchange_error");
     assert_eq!(resp.body["paused"], true);
     assert_eq!(resp.body["flattening"], true);
-    let stored = h.store.load("ltc").await.expect("load").expect("record");
+    let stored = h
+        .store
+        .load(&bot_id("ltc"))
+        .await
+        .expect("load")
+        .expect("record");
     assert!(stored.value.paused);
     assert!(stored.value.flatten, "the flatten stays for the next tick");
     assert_eq!(h.fake.position("LTCUSDT"), 1000);

@@ -3,9 +3,10 @@
 
 use super::support::*;
 use maestro_core::{Candle, Guards, Mode, Params, Price, Strategy};
-use maestro_lambda::config::STRATEGY_CAPACITY;
 use maestro_lambda::exchange::Side;
+use maestro_lambda::params::LIVE_CAPACITY;
 use maestro_lambda::store::{BotRecord, CoreState, OrderIntent, OrderLog, StateStore};
+use maestro_tests::bot_id;
 use serde_json::{Value, json};
 
 // GET /health
@@ -58,7 +59,7 @@ async fn status_shows_core_state_position_pending_and_orders() {
         bin_ms: 60_000,
         guards: Guards::default(),
     };
-    let mut strategy = Strategy::<STRATEGY_CAPACITY>::new(params).expect("valid params");
+    let mut strategy = Strategy::<LIVE_CAPACITY>::new(params).expect("valid params");
     let closes = [6000, 6010, 6020, 6030, 6040, 6100]; // ticks of 0.01: 60.00 .. 61.00
     let t0 = 1_699_999_000_000 - 1_699_999_000_000 % 60_000;
     for (i, c) in closes.iter().enumerate() {
@@ -73,7 +74,7 @@ async fn status_shows_core_state_position_pending_and_orders() {
         strategy.on_candle(&candle).expect("valid candle");
     }
 
-    let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let mut record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     record.core = Some(CoreState::of(&strategy).expect("encode"));
     record.last_close_ms = strategy.last_close_ms();
     record.last_position = Some(1000);
@@ -101,7 +102,7 @@ async fn status_shows_core_state_position_pending_and_orders() {
         avg_price: Some(60.4),
     };
     h.store
-        .record_order("ltc", &log)
+        .record_order(&bot_id("ltc"), &log)
         .await
         .expect("record order");
 
@@ -140,7 +141,7 @@ async fn status_shows_core_state_position_pending_and_orders() {
 async fn status_reports_a_corrupt_snapshot_instead_of_trusting_it() {
     let h = Harness::hmac().await;
     let now = now_ms();
-    let mut record = BotRecord::new("ltc", h.bots[0].params.clone());
+    let mut record = BotRecord::new(bot_id("ltc"), h.bots[0].params.clone());
     record.core = Some(CoreState {
         lot_size: 1000,
         state: r#"{"v":1,"closes":[9]}"#.to_owned(),
