@@ -187,7 +187,7 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     };
     let mut out = std::io::stdout();
     if args.live {
-        let host = live_host(args)?;
+        let host = live_host(args, |name| std::env::var(name).ok())?;
         let listen = (!args.no_listen).then_some(args.listen);
         let ticks = runtime
             .block_on(run_live(host, listen, &mut out, shutdown))
@@ -206,10 +206,15 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn live_host(args: &RunArgs) -> Result<Arc<LiveHost>, CliError> {
+/// The live run's ports, from the options and the environment variables `env` looks up (tests pass
+/// a map instead of mutating the process environment).
+fn live_host(
+    args: &RunArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Arc<LiveHost>, CliError> {
     let bot = args.bot_config()?;
-    let key = std::env::var("BITMEX_API_KEY").unwrap_or_default();
-    let secret = std::env::var("BITMEX_API_SECRET").unwrap_or_default();
+    let key = env("BITMEX_API_KEY").unwrap_or_default();
+    let secret = env("BITMEX_API_SECRET").unwrap_or_default();
     if key.is_empty() || secret.is_empty() {
         return Err(CliError::Usage(
             "--live needs BITMEX_API_KEY and BITMEX_API_SECRET in the environment (a testnet key \
@@ -218,7 +223,7 @@ fn live_host(args: &RunArgs) -> Result<Arc<LiveHost>, CliError> {
         ));
     }
     let mut config = BitmexConfig::default();
-    if let Ok(url) = std::env::var("BITMEX_BASE_URL") {
+    if let Some(url) = env("BITMEX_BASE_URL") {
         config.base_url = url;
     }
     let client = BitmexClient::new(config, Credentials::new(key, ApiSecret::new(secret)))

@@ -7,8 +7,8 @@
 //! exchange filled is journaled, so a second run resumes where the first stopped.
 
 mod journal;
-pub(crate) mod live;
-pub(crate) mod server;
+pub mod live;
+pub mod server;
 
 use crate::candles_file::stamp::format_utc;
 use crate::candles_file::{self, LoadOptions};
