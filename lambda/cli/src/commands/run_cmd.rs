@@ -29,7 +29,13 @@ otherwise) on the real one-minute clock.
 State lives in --state-dir: stop with Ctrl-C at any time and run again to resume.
 While it runs, the routes of the Lambda's function URL answer on --listen:
   curl http://127.0.0.1:8080/status
-  curl -X POST http://127.0.0.1:8080/control -d '{\"action\":\"pause\",\"bot\":\"local\"}'
+  curl http://127.0.0.1:8080/control -H 'content-type: application/json' \\
+       -d '{\"action\":\"pause\",\"bot\":\"local\"}'
+They answer programs on this machine, not web pages: a request must name the server in Host \
+(127.0.0.1, localhost or [::1] with its port), may carry no Origin but the server's own, and \
+POST /control takes application/json only (403 or 415 otherwise, and nothing changes). With \
+--live a POST also needs the token printed at start (and written to route-token in --state-dir, \
+mode 0600) in the header x-maestro-token: -H \"x-maestro-token: $(cat .maestro/route-token)\".
 
 Exit codes: 0 done or stopped cleanly, 1 failure, 2 bad options.")]
 pub struct RunArgs {
