@@ -17,7 +17,7 @@ pub use bots::{BotConfig, BotParamsError, validate_params};
 pub(crate) use bots::{BotSpec, ParamsPatch};
 
 // Testnet is the default, so nothing trades real money unless the user says so.
-use crate::bitmex::TESTNET_URL;
+use crate::bitmex::{TESTNET_URL, check_base_url};
 use crate::bot_id::BotId;
 use crate::params::BotParams;
 use crate::secrets::{Secret, Secrets};
@@ -246,42 +246,10 @@ pub(crate) fn live_rival<'a>(bots: &'a [BotConfig], params: &BotParams) -> Optio
         .find(|b| !b.params.dry_run && b.params.symbol == params.symbol)
 }
 
-/// Validates a BitMEX base URL: https, or http to this machine only (tests and local fakes).
-fn parse_base_url(text: &str) -> Result<String, ConfigError> {
-    let text = text.trim();
-    let url = url::Url::parse(text).map_err(|e| {
-        bad(
-            "BITMEX_BASE_URL",
-            format!("{:?} is not a URL: {e}", short(text)),
-        )
-    })?;
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local => {}
-        _ => {
-            return Err(bad(
-                "BITMEX_BASE_URL",
-                format!(
-                    "{:?} must use https (plain http only to 127.0.0.1)",
-                    short(text)
-                ),
-            ));
-        }
-    }
-    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "BITMEX_BASE_URL",
-            "must name a host and carry no credentials",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad(
-            "BITMEX_BASE_URL",
-            "must not carry a query or a fragment",
-        ));
-    }
-    Ok(text.trim_end_matches('/').to_owned())
+/// Validates `BITMEX_BASE_URL` with the client's own check ([`check_base_url`]: https, or http to
+/// this machine only); the error names the variable. `maestro run --live` checks it with this too.
+pub fn parse_base_url(text: &str) -> Result<String, ConfigError> {
+    check_base_url(text).map_err(|e| bad("BITMEX_BASE_URL", e.to_string()))
 }
 
 #[cfg(test)]

@@ -135,19 +135,89 @@ impl Secrets {
 }
 
 fn check_credential(field: &'static str, value: &str) -> Result<(), SecretFieldError> {
-    let problem = if value.trim().is_empty() {
-        "is empty".to_owned()
-    } else if value.trim() == PLACEHOLDER {
-        format!(
+    let problem = match credential_problem(value) {
+        None => return Ok(()),
+        Some(CredentialProblem::Placeholder) if value.trim() == PLACEHOLDER => format!(
             "still holds the placeholder {PLACEHOLDER}: put your BitMEX API key into the secret \
              (aws secretsmanager put-secret-value)"
-        )
-    } else if value.chars().any(char::is_whitespace) || value.len() > 200 {
-        "must be a single token without spaces".to_owned()
-    } else {
-        return Ok(());
+        ),
+        Some(problem) => problem.to_string(),
     };
     Err(SecretFieldError { field, problem })
+}
+
+/// Why a value cannot be a BitMEX key id or secret. Its `Display` never holds the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialProblem {
+    /// Empty, or only whitespace.
+    #[error("is empty")]
+    Empty,
+    /// A stand-in from a template or an example (`REPLACE_ME`, `changeme`, `xxx`, `your-key`, ...).
+    #[error("is a placeholder, not a real BitMEX credential")]
+    Placeholder,
+    /// Holds whitespace (a pasted line break or a quote gone wrong) or is far too long.
+    #[error("must be a single token without spaces")]
+    NotAToken,
+}
+
+/// Words that stand in for a key in templates and examples, compared after [`placeholder_form`].
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "replaceme",
+    "changeme",
+    "yourkey",
+    "yoursecret",
+    "yourapikey",
+    "yourapisecret",
+    "yourkeyid",
+    "apikey",
+    "apisecret",
+    "key",
+    "secret",
+    "placeholder",
+    "todo",
+    "fixme",
+    "none",
+    "null",
+];
+
+/// Lower case, without the punctuation examples dress placeholders in (`<your-key>`, `CHANGE_ME`).
+fn placeholder_form(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '<' | '>' | '{' | '}' | '[' | ']' | '-' | '_' | '.' | '"' | '\''
+            )
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The one check of a BitMEX key id or secret, for the function's secret and `maestro run --live`
+/// alike: `None` when it may be a real credential.
+///
+/// ```
+/// use maestro_lambda::secrets::{CredentialProblem, credential_problem};
+/// assert_eq!(credential_problem("LAqUlngMIQkIUjXMUreyu3qn"), None);
+/// assert_eq!(credential_problem(" "), Some(CredentialProblem::Empty));
+/// assert_eq!(credential_problem("<your-key>"), Some(CredentialProblem::Placeholder));
+/// assert_eq!(credential_problem("a key"), Some(CredentialProblem::NotAToken));
+/// ```
+pub fn credential_problem(value: &str) -> Option<CredentialProblem> {
+    let trimmed = value.trim();
+    let form = placeholder_form(trimmed);
+    if trimmed.is_empty() {
+        Some(CredentialProblem::Empty)
+    } else if PLACEHOLDER_WORDS.contains(&form.as_str())
+        || form.chars().all(|c| matches!(c, 'x' | '*'))
+    {
+        Some(CredentialProblem::Placeholder)
+    } else if value.chars().any(char::is_whitespace) || value.len() > 200 {
+        Some(CredentialProblem::NotAToken)
+    } else {
+        None
+    }
 }
 
 /// Reading the secret failed.
@@ -236,6 +306,41 @@ mod tests {
             Secrets::from_json("[1]"),
             Err(SecretsError::NotJson)
         ));
+    }
+
+    #[test]
+    fn credentials_table() {
+        let cases: &[(&str, Option<CredentialProblem>)] = &[
+            ("LAqUlngMIQkIUjXMUreyu3qn", None),
+            ("chNOOS4KvNXR_Xq4k4c9qsfoKWvnDecLATCRlcBwyKDYnWgO", None),
+            ("maestro-test-key", None),
+            ("k", None),
+            ("", Some(CredentialProblem::Empty)),
+            (" \t\n", Some(CredentialProblem::Empty)),
+            ("REPLACE_ME", Some(CredentialProblem::Placeholder)),
+            ("changeme", Some(CredentialProblem::Placeholder)),
+            ("Change-Me", Some(CredentialProblem::Placeholder)),
+            ("xxx", Some(CredentialProblem::Placeholder)),
+            ("XXXXXXXXXXXX", Some(CredentialProblem::Placeholder)),
+            ("***", Some(CredentialProblem::Placeholder)),
+            ("your-key", Some(CredentialProblem::Placeholder)),
+            ("<YOUR_API_SECRET>", Some(CredentialProblem::Placeholder)),
+            ("\"your-key\"", Some(CredentialProblem::Placeholder)),
+            (" changeme ", Some(CredentialProblem::Placeholder)),
+            ("two words", Some(CredentialProblem::NotAToken)),
+            ("key\n", Some(CredentialProblem::Placeholder)),
+            ("abc\n", Some(CredentialProblem::NotAToken)),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(credential_problem(value), *expected, "{value:?}");
+            if let Some(problem) = expected {
+                let text = problem.to_string();
+                assert!(
+                    value.trim().len() < 3 || !text.contains(value.trim()),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

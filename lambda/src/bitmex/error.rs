@@ -70,6 +70,18 @@ pub(crate) fn from_status(
             error: ExchangeError::Retryable(format!("{route}: overloaded (503): {message}")),
             retry_after: Some(OVERLOAD_MIN_WAIT),
         },
+        // The client follows no redirect (it would carry the credentials along); one means the
+        // base URL is not BitMEX's API root, which no retry changes.
+        300..=399 => Failure {
+            error: ExchangeError::Rejected {
+                status,
+                name: "Redirect".to_owned(),
+                message: "BitMEX answered with a redirect, which the client does not follow (the \
+                          API key would go along): check BITMEX_BASE_URL"
+                    .to_owned(),
+            },
+            retry_after: None,
+        },
         500..=599 => Failure {
             error: ExchangeError::Retryable(format!("{route}: HTTP {status}: {name}: {message}")),
             retry_after: Some(Duration::ZERO),
@@ -122,6 +134,8 @@ mod tests {
         let body = r#"{"error":{"message":"boom","name":"HTTPError"}}"#;
         let cases: &[(u16, bool, bool)] = &[
             // status, retryable, has a wait
+            (301, false, false),
+            (307, false, false),
             (400, false, false),
             (401, false, false),
             (403, false, false),

@@ -12,6 +12,10 @@
 //!              DELETE /order (by clOrdID; 404 = gone), DELETE /order/all, POST /order/cancelAllAfter
 //! ```
 //!
+//! The client sends its signed headers only where [`check_base_url`] allows (https, or http to this
+//! machine) and follows no redirect: a 3xx would carry them to whatever address it names, so it is
+//! a permanent error ([`ExchangeError::Rejected`] with the 3xx status) instead.
+//!
 //! A client is cheap to clone: clones share one connection pool and the rate-limit state. The
 //! tick gives each call a deadline with [`BitmexClient::with_deadline`] (the Lambda's remaining
 //! time); without one, each call gets [`BitmexConfig::default_budget`].
@@ -26,6 +30,7 @@
 //! - [`ExchangeError::Unauthorized`]: bad key or signature, never retried.
 
 mod account;
+mod base_url;
 mod candles;
 mod error;
 mod http;
@@ -33,6 +38,7 @@ mod orders;
 mod rate;
 mod sign;
 
+pub use base_url::{BaseUrlError, check_base_url, may_be_mainnet};
 pub use candles::MAX_CANDLES_PER_REQUEST;
 pub use orders::ORDERS_PAGE;
 pub use rate::RateLimit;
@@ -126,15 +132,11 @@ impl BitmexClient {
     }
 
     fn build(config: BitmexConfig, credentials: Option<Credentials>) -> ExchangeResult<Self> {
-        let base = config.base_url.trim_end_matches('/').to_owned();
-        let parsed = url::Url::parse(&base)
-            .map_err(|e| ExchangeError::Malformed(format!("base URL {base:?}: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
-            return Err(ExchangeError::Malformed(format!(
-                "base URL {base:?} must be http(s) without a query"
-            )));
-        }
+        let base = check_base_url(&config.base_url)
+            .map_err(|e| ExchangeError::Malformed(format!("base URL: {e}")))?;
         let http = reqwest::Client::builder()
+            // A redirect would take api-key and api-signature along, to another host or to http.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("cryptomaestro/", env!("CARGO_PKG_VERSION")))
@@ -287,5 +289,40 @@ mod tests {
             Credentials::new("", ApiSecret::new("s")),
         );
         assert!(matches!(no_key, Err(ExchangeError::Unauthorized(_))));
+    }
+
+    /// The credentials ride on every request: plain http is allowed only to this machine (the
+    /// tests' fake BitMEX), whatever the host.
+    #[test]
+    fn base_urls_are_https_except_to_this_machine() {
+        let client = |url: &str| {
+            BitmexClient::public(BitmexConfig {
+                base_url: url.into(),
+                ..BitmexConfig::default()
+            })
+        };
+        for bad in [
+            "http://www.bitmex.com/api/v1",
+            "http://testnet.bitmex.com/api/v1",
+            "http://10.1.2.3:8080/api/v1",
+            "http://127.0.0.1.example.com/api/v1",
+            "http://user:pass@127.0.0.1/api/v1",
+        ] {
+            match client(bad) {
+                Err(ExchangeError::Malformed(m)) => {
+                    assert!(m.contains("https") || m.contains("password"), "{bad}: {m}");
+                }
+                other => panic!("{bad} must be refused, got {other:?}"),
+            }
+        }
+        for good in [
+            TESTNET_URL,
+            MAINNET_URL,
+            "http://127.0.0.1:4567/api/v1",
+            "http://localhost:4567/api/v1/",
+            "http://[::1]:4567/api/v1",
+        ] {
+            assert!(client(good).is_ok(), "{good} must be accepted");
+        }
     }
 }

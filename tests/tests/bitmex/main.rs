@@ -19,4 +19,5 @@ mod faults;
 mod orders;
 mod orders_support;
 mod reconcile;
+mod redirects;
 mod swagger;

@@ -1,5 +1,5 @@
 //! The `maestro` command line end to end: backtests on candle files, sweeps, `fetch` from the
-//! fake BitMEX, and the local run's parity with the backtest.
+//! fake BitMEX, the local run's parity with the backtest, and its route server's refusals.
 //!
 //! Real market data (`../shared/data`) → the synthetic test that checks the same behaviour on every
 //! clone:
@@ -27,4 +27,7 @@ mod fetch_errors;
 mod fetch_pacing;
 mod fetch_real_data;
 mod run_parity;
+mod run_routes_guard;
+mod run_routes_support;
+mod run_routes_token;
 mod sweep_real_data;

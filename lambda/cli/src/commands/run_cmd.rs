@@ -6,10 +6,13 @@ use crate::local::live::{LiveHost, run_live};
 use crate::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use clap::Args;
 use maestro_core::replay::DEMO_START_MS;
-use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
-use maestro_lambda::config::{BotConfig, validate_params};
+use maestro_lambda::bitmex::{
+    ApiSecret, BitmexClient, BitmexConfig, Credentials, MAINNET_URL, TESTNET_URL, may_be_mainnet,
+};
+use maestro_lambda::config::{BotConfig, parse_base_url, validate_params};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::params::BotParams;
+use maestro_lambda::secrets::credential_problem;
 use maestro_lambda::store::FileStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,13 +26,21 @@ Without --candles and --live, the bot trades a built-in market (a deterministic 
 trends, sideways chop, whipsaws and jumps) on the simulated exchange, one tick per candle, at \
 --pace-ms per tick. With --candles FILE it replays that file instead; the trades equal \
 `maestro backtest FILE` with the same settings. With --live (and BITMEX_API_KEY, \
-BITMEX_API_SECRET in the environment) it trades BitMEX (testnet unless BITMEX_BASE_URL says \
-otherwise) on the real one-minute clock.
+BITMEX_API_SECRET in the environment) it trades BitMEX testnet on the real one-minute clock; \
+BITMEX_BASE_URL must be https (plain http only to 127.0.0.1, localhost or [::1]), and one that is \
+not testnet, like mainnet, needs --mainnet. Empty or placeholder keys are refused before any \
+request.
 
 State lives in --state-dir: stop with Ctrl-C at any time and run again to resume.
 While it runs, the routes of the Lambda's function URL answer on --listen:
   curl http://127.0.0.1:8080/status
-  curl -X POST http://127.0.0.1:8080/control -d '{\"action\":\"pause\",\"bot\":\"local\"}'
+  curl http://127.0.0.1:8080/control -H 'content-type: application/json' \\
+       -d '{\"action\":\"pause\",\"bot\":\"local\"}'
+They answer programs on this machine, not web pages: a request must name the server in Host \
+(127.0.0.1, localhost or [::1] with its port), may carry no Origin but the server's own, and \
+POST /control takes application/json only (403 or 415 otherwise, and nothing changes). With \
+--live a POST also needs the token printed at start (and written to route-token in --state-dir, \
+mode 0600) in the header x-maestro-token: -H \"x-maestro-token: $(cat .maestro/route-token)\".
 
 Exit codes: 0 done or stopped cleanly, 1 failure, 2 bad options.")]
 pub struct RunArgs {
@@ -76,6 +87,11 @@ pub struct RunArgs {
     /// BITMEX_API_SECRET.
     #[arg(long)]
     pub live: bool,
+    /// With --live: trade BitMEX mainnet, real money (https://www.bitmex.com/api/v1 unless
+    /// BITMEX_BASE_URL names another URL). Without it, a BITMEX_BASE_URL other than testnet is
+    /// refused.
+    #[arg(long, requires = "live")]
+    pub mainnet: bool,
     /// Symbol traded.
     #[arg(long, default_value = "LTCUSDT")]
     pub symbol: String,
@@ -187,7 +203,13 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     };
     let mut out = std::io::stdout();
     if args.live {
-        let host = live_host(args)?;
+        let host = live_host(args, |name| std::env::var(name).ok())?;
+        let base_url = &host.client.config().base_url;
+        if may_be_mainnet(base_url) {
+            println!("live on {base_url}: MAINNET, real money");
+        } else {
+            println!("live on {base_url}");
+        }
         let listen = (!args.no_listen).then_some(args.listen);
         let ticks = runtime
             .block_on(run_live(host, listen, &mut out, shutdown))
@@ -206,22 +228,20 @@ pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn live_host(args: &RunArgs) -> Result<Arc<LiveHost>, CliError> {
+/// The live run's ports, from the options and the environment variables `env` looks up (tests pass
+/// a map instead of mutating the process environment). Everything is checked before any request.
+fn live_host(
+    args: &RunArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Arc<LiveHost>, CliError> {
     let bot = args.bot_config()?;
-    let key = std::env::var("BITMEX_API_KEY").unwrap_or_default();
-    let secret = std::env::var("BITMEX_API_SECRET").unwrap_or_default();
-    if key.is_empty() || secret.is_empty() {
-        return Err(CliError::Usage(
-            "--live needs BITMEX_API_KEY and BITMEX_API_SECRET in the environment (a testnet key \
-             from testnet.bitmex.com unless BITMEX_BASE_URL points elsewhere)"
-                .into(),
-        ));
-    }
-    let mut config = BitmexConfig::default();
-    if let Ok(url) = std::env::var("BITMEX_BASE_URL") {
-        config.base_url = url;
-    }
-    let client = BitmexClient::new(config, Credentials::new(key, ApiSecret::new(secret)))
+    let base_url = live_base_url(env("BITMEX_BASE_URL"), args.mainnet)?;
+    let credentials = live_credentials(&env)?;
+    let config = BitmexConfig {
+        base_url,
+        ..BitmexConfig::default()
+    };
+    let client = BitmexClient::new(config, credentials)
         .map_err(|e| CliError::Usage(format!("BITMEX_BASE_URL: {e}")))?;
     let store = FileStore::open(&args.state_dir)
         .map_err(|e| CliError::Failed(format!("cannot use {}: {e}", args.state_dir.display())))?;
@@ -230,6 +250,47 @@ fn live_host(args: &RunArgs) -> Result<Arc<LiveHost>, CliError> {
         store,
         bots: vec![bot],
     }))
+}
+
+/// The BitMEX API root of a live run: `BITMEX_BASE_URL` checked as the Lambda checks it, testnet
+/// when it is unset or empty, mainnet with `--mainnet` alone. A URL that may be mainnet needs
+/// `--mainnet`: a variable left over in the shell must not trade real money.
+fn live_base_url(variable: Option<String>, mainnet: bool) -> Result<String, CliError> {
+    let url = match variable.filter(|v| !v.trim().is_empty()) {
+        Some(text) => parse_base_url(&text).map_err(|e| CliError::Usage(e.to_string()))?,
+        None if mainnet => MAINNET_URL.to_owned(),
+        None => TESTNET_URL.to_owned(),
+    };
+    match (may_be_mainnet(&url), mainnet) {
+        (true, false) => Err(CliError::Usage(format!(
+            "BITMEX_BASE_URL is {url}, which is not BitMEX testnet: trading there may move real \
+             money. Add --mainnet if you mean it, or unset BITMEX_BASE_URL to trade testnet"
+        ))),
+        (false, true) => Err(CliError::Usage(format!(
+            "--mainnet, but BITMEX_BASE_URL is {url}, which is testnet or this machine: unset \
+             BITMEX_BASE_URL to trade mainnet, or leave out --mainnet"
+        ))),
+        _ => Ok(url),
+    }
+}
+
+/// The API key and secret from `BITMEX_API_KEY` and `BITMEX_API_SECRET`, checked as the Lambda
+/// checks its secret. An error names the variable, never its value.
+fn live_credentials(env: &impl Fn(&str) -> Option<String>) -> Result<Credentials, CliError> {
+    let read = |variable: &str| {
+        let value = env(variable).unwrap_or_default();
+        match credential_problem(&value) {
+            None => Ok(value),
+            Some(problem) => Err(CliError::Usage(format!(
+                "{variable} {problem}: --live needs your BitMEX API key id and secret in \
+                 BITMEX_API_KEY and BITMEX_API_SECRET (testnet keys from testnet.bitmex.com, \
+                 unless --mainnet)"
+            ))),
+        }
+    };
+    let key = read("BITMEX_API_KEY")?;
+    let secret = read("BITMEX_API_SECRET")?;
+    Ok(Credentials::new(key, ApiSecret::new(secret)))
 }
 
 fn local_error(e: crate::local::LocalError) -> CliError {
@@ -264,4 +325,159 @@ pub fn describe(summary: &RunSummary, options: &RunOptions) -> String {
         equity,
         options.state_dir.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{Cli, Command};
+    use std::collections::HashMap;
+
+    const KEY: &str = "k3yIdOfTheTrader0123";
+    const SECRET: &str = "s3cretOfTheTrader-0123456789";
+
+    fn args(state: &std::path::Path, extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["maestro", "run", "--live", "--state-dir"];
+        let state = state.to_str().unwrap_or_default().to_owned();
+        argv.push(&state);
+        argv.extend_from_slice(extra);
+        match Cli::parse_args(argv).map(|c| c.command) {
+            Ok(Command::Run(args)) => args,
+            other => panic!("maestro run {extra:?}: {other:?}"),
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("BITMEX_API_KEY".to_owned(), KEY.to_owned()),
+            ("BITMEX_API_SECRET".to_owned(), SECRET.to_owned()),
+        ]);
+        for (k, v) in pairs {
+            map.insert((*k).to_owned(), (*v).to_owned());
+        }
+        move |name| map.get(name).cloned()
+    }
+
+    fn refused(state: &std::path::Path, extra: &[&str], pairs: &[(&str, &str)]) -> String {
+        match live_host(&args(state, extra), env(pairs)) {
+            Err(CliError::Usage(m)) => m,
+            Err(other) => panic!("{pairs:?}: a usage error expected, got {other}"),
+            Ok(host) => panic!(
+                "{pairs:?} {extra:?} must be refused; got a client for {}",
+                host.client.config().base_url
+            ),
+        }
+    }
+
+    #[test]
+    fn live_trades_testnet_unless_told_otherwise() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let host = live_host(&args(dir.path(), &[]), env(&[])).expect("testnet by default");
+        assert_eq!(
+            host.client.config().base_url,
+            maestro_lambda::bitmex::TESTNET_URL
+        );
+        let host = live_host(&args(dir.path(), &[]), env(&[("BITMEX_BASE_URL", " ")]))
+            .expect("an empty variable is unset");
+        assert_eq!(
+            host.client.config().base_url,
+            maestro_lambda::bitmex::TESTNET_URL
+        );
+    }
+
+    /// `BITMEX_BASE_URL` is checked like the Lambda's configuration checks it, and a URL that is not
+    /// testnet (or this machine) needs `--mainnet`: a leftover variable must not trade real money.
+    #[test]
+    fn live_refuses_bad_base_urls_and_mainnet_without_the_flag() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (url, says) in [
+            ("http://www.bitmex.com/api/v1", "https"),
+            ("http://10.0.0.7:8080/api/v1", "https"),
+            ("not a url", "BITMEX_BASE_URL"),
+            ("https://testnet.bitmex.com/api/v1?x=1", "query"),
+            ("https://www.bitmex.com/api/v1", "--mainnet"),
+            ("https://bitmex.example/api/v1", "--mainnet"),
+        ] {
+            let message = refused(dir.path(), &[], &[("BITMEX_BASE_URL", url)]);
+            assert!(message.contains("BITMEX_BASE_URL"), "{url}: {message}");
+            assert!(message.contains(says), "{url}: {message}");
+        }
+    }
+
+    #[test]
+    fn mainnet_only_with_the_flag_and_the_flag_only_for_mainnet() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = |extra: &[&str], pairs: &[(&str, &str)]| {
+            live_host(&args(dir.path(), extra), env(pairs))
+                .map(|host| host.client.config().base_url.clone())
+        };
+        let mainnet = maestro_lambda::bitmex::MAINNET_URL;
+        assert_eq!(url(&["--mainnet"], &[]).ok().as_deref(), Some(mainnet));
+        assert_eq!(
+            url(
+                &["--mainnet"],
+                &[("BITMEX_BASE_URL", "https://www.bitmex.com/api/v1/")]
+            )
+            .ok()
+            .as_deref(),
+            Some(mainnet)
+        );
+        assert_eq!(
+            url(&[], &[("BITMEX_BASE_URL", "http://127.0.0.1:4567/api/v1")])
+                .ok()
+                .as_deref(),
+            Some("http://127.0.0.1:4567/api/v1"),
+            "this machine (the tests' fake) needs no flag"
+        );
+        let message = refused(
+            dir.path(),
+            &["--mainnet"],
+            &[("BITMEX_BASE_URL", maestro_lambda::bitmex::TESTNET_URL)],
+        );
+        assert!(message.contains("--mainnet"), "{message}");
+        assert!(
+            Cli::parse_args(["maestro", "run", "--mainnet"]).is_err(),
+            "--mainnet means nothing without --live"
+        );
+    }
+
+    /// Empty or placeholder credentials stop the run before any request, and the message names the
+    /// variable, never its value.
+    #[test]
+    fn live_refuses_empty_and_placeholder_keys_without_echoing_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for value in [
+            "",
+            "   ",
+            "changeme",
+            "CHANGEME",
+            "change-me",
+            "xxx",
+            "XXXXXXXX",
+            "your-key",
+            "YOUR_API_KEY",
+            "<your-secret>",
+            "REPLACE_ME",
+            "abc def",
+            " k3y-with-a-space-around ",
+        ] {
+            for variable in ["BITMEX_API_KEY", "BITMEX_API_SECRET"] {
+                let message = refused(dir.path(), &[], &[(variable, value)]);
+                assert!(
+                    message.contains(variable),
+                    "{variable}={value:?}: {message}"
+                );
+                let trimmed = value.trim();
+                if trimmed.len() >= 3 {
+                    assert!(
+                        !message.to_lowercase().contains(&trimmed.to_lowercase()),
+                        "{variable}={value:?}: the message echoes the value: {message}"
+                    );
+                }
+                for other in [KEY, SECRET] {
+                    assert!(!message.contains(other), "{message}");
+                }
+            }
+        }
+    }
 }

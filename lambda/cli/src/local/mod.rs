@@ -2,13 +2,15 @@
 //!
 //! The same [`Tick`] runs against the embedded defaults: a [`FileStore`] under a state directory and
 //! a [`SimExchange`] replaying a market (the built-in demo market or a candle file) at an accelerated
-//! pace, one tick per candle. The routes of the function URL are served on 127.0.0.1 meanwhile.
+//! pace, one tick per candle. The routes of the function URL are served on 127.0.0.1 meanwhile,
+//! behind a [`guard`] that keeps web pages out.
 //! Stopping (Ctrl-C) loses nothing: every tick saves its state, and every order the simulated
 //! exchange filled is journaled, so a second run resumes where the first stopped.
 
+pub mod guard;
 mod journal;
-pub(crate) mod live;
-pub(crate) mod server;
+pub mod live;
+pub mod server;
 
 use crate::candles_file::stamp::format_utc;
 use crate::candles_file::{self, LoadOptions};
@@ -180,7 +182,7 @@ pub async fn run_simulated(
     }
 
     let listening = match options.listen {
-        Some(addr) => Some(server::spawn(Arc::clone(&local), addr).await?),
+        Some(addr) => Some(server::spawn(Arc::clone(&local), addr, None).await?),
         None => None,
     };
     if let Some(addr) = listening {

@@ -1,6 +1,8 @@
-//! The routes of the function URL, served on the loopback interface for a local run.
+//! The routes of the function URL, served on the loopback interface for a local run, behind the
+//! [`Guard`] that keeps web pages out.
 
 use super::LocalError;
+use super::guard::{Guard, RouteToken, Sent};
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,9 +29,20 @@ pub trait Host: Send + Sync + 'static {
     fn now_ms(&self) -> i64;
 }
 
-/// Binds `addr` (which must be a loopback address: the local routes have no authentication) and
-/// serves the routes in the background. Returns the bound address (port 0 picks a free one).
-pub async fn spawn<H: Host>(host: Arc<H>, addr: SocketAddr) -> Result<SocketAddr, LocalError> {
+/// What the server task holds: the ports and the guard of its bound address.
+struct Served<H> {
+    host: Arc<H>,
+    guard: Guard,
+}
+
+/// Binds `addr` (which must be a loopback address: the local routes have no login) and serves the
+/// routes in the background, behind the [`Guard`] (a POST needs `token` when one is given). Returns
+/// the bound address (port 0 picks a free one).
+pub async fn spawn<H: Host>(
+    host: Arc<H>,
+    addr: SocketAddr,
+    token: Option<RouteToken>,
+) -> Result<SocketAddr, LocalError> {
     if !addr.ip().is_loopback() {
         return Err(LocalError::Usage(format!(
             "--listen {addr}: the local routes are unauthenticated, so they only listen on a \
@@ -42,7 +55,11 @@ pub async fn spawn<H: Host>(host: Arc<H>, addr: SocketAddr) -> Result<SocketAddr
     let bound = listener
         .local_addr()
         .map_err(|e| LocalError::Failed(format!("cannot listen on {addr}: {e}")))?;
-    let app = axum::Router::new().fallback(serve::<H>).with_state(host);
+    let served = Arc::new(Served {
+        host,
+        guard: Guard::new(bound, token),
+    });
+    let app = axum::Router::new().fallback(serve::<H>).with_state(served);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!(error = %e, "local route server stopped");
@@ -51,8 +68,22 @@ pub async fn spawn<H: Host>(host: Arc<H>, addr: SocketAddr) -> Result<SocketAddr
     Ok(bound)
 }
 
-async fn serve<H: Host>(State(host): State<Arc<H>>, request: axum::extract::Request) -> Response {
+async fn serve<H: Host>(
+    State(served): State<Arc<Served<H>>>,
+    request: axum::extract::Request,
+) -> Response {
     let (parts, body) = request.into_parts();
+    // Before the body is read: a refused request costs nothing and changes nothing.
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    let checked = served
+        .guard
+        .check(parts.method.as_str(), parts.uri.path(), authority, |name| {
+            Sent::header(&parts.headers, name)
+        });
+    if let Err(refused) = checked {
+        return json_response(refused.status, refused.body_text());
+    }
+    let host = &served.host;
     let body = match to_bytes(body, MAX_BODY_BYTES + 1).await {
         Ok(bytes) => bytes.to_vec(),
         Err(_) => {
