@@ -17,7 +17,7 @@ use std::time::Duration;
 async fn snapshot(addr: SocketAddr, state_dir: &Path) -> (Value, Value) {
     let store = FileStore::open(state_dir).expect("the state directory");
     let record = store
-        .load(BOT)
+        .load(&maestro_tests::bot_id(BOT))
         .await
         .expect("the record loads")
         .expect("the run saved a record");

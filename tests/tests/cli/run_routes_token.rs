@@ -85,7 +85,11 @@ async fn a_live_run_refuses_posts_without_its_token() {
     let store = FileStore::open(state.path()).expect("store");
     let id = BOT;
     let controls = |r: &maestro_lambda::store::BotRecord| (r.paused, r.flatten, r.params.clone());
-    let record = store.load(id).await.expect("load").expect("the tick saved");
+    let record = store
+        .load(&maestro_tests::bot_id(id))
+        .await
+        .expect("load")
+        .expect("the tick saved");
     let before = controls(&record.value);
 
     let cases: Vec<(&str, Call<'_>)> = vec![
@@ -115,7 +119,11 @@ async fn a_live_run_refuses_posts_without_its_token() {
     for (what, call) in &cases {
         assert_refused(what, &send(addr, call).await, 403);
     }
-    let record = store.load(id).await.expect("load").expect("saved");
+    let record = store
+        .load(&maestro_tests::bot_id(id))
+        .await
+        .expect("load")
+        .expect("saved");
     assert_eq!(
         controls(&record.value),
         before,
@@ -164,7 +172,11 @@ async fn a_live_run_refuses_posts_without_its_token() {
     )
     .await;
     assert_eq!(status, 200, "curl with the token: {body}");
-    let record = store.load(id).await.expect("load").expect("saved");
+    let record = store
+        .load(&maestro_tests::bot_id(id))
+        .await
+        .expect("load")
+        .expect("saved");
     assert!(record.value.paused, "the accepted pause was saved");
 
     let _ = stop.send(());
