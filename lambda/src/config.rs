@@ -10,10 +10,12 @@
 //! | `BITMEX_API_KEY`, `BITMEX_API_SECRET`, `ROUTE_SECRET` | local stand-ins when `SECRET_ARN` is unset | — |
 //! | `ROUTE_AUTH` | `iam` (the function URL checks SigV4) or `hmac` (the function checks) | `iam` |
 //! | `TICK_MARGIN_MS` | time kept back from the Lambda deadline | 3000 |
+//! | `POSITION_CAP` | largest `max_position` (contracts) that `BOTS` or `set_params` may set | the largest in `BOTS` |
+//! | `ALLOW_LIVE_TRADING` | `true`: bots may trade live; `false`: every bot stays in dry run | `true` if a bot in `BOTS` starts live |
 
 mod bots;
 
-pub use bots::{BotConfig, BotParamsError, validate_params};
+pub use bots::{BotConfig, BotParamsError, DeployLimits, validate_params};
 pub(crate) use bots::{BotSpec, ParamsPatch};
 
 // Testnet is the default, so nothing trades real money unless the user says so.
@@ -76,6 +78,8 @@ pub struct Config {
     pub route_auth: RouteAuthMode,
     /// Time kept back from the Lambda deadline when budgeting a tick.
     pub tick_margin: Duration,
+    /// What no bot's settings may go past (`BOTS` at start, `set_params` at run time).
+    pub limits: DeployLimits,
 }
 
 impl Config {
@@ -169,6 +173,8 @@ impl Config {
             None => Duration::from_millis(3000),
         };
 
+        let limits = parse_limits(&get, &bots)?;
+
         Ok(Config {
             bots,
             table_name,
@@ -176,6 +182,7 @@ impl Config {
             secrets,
             route_auth,
             tick_margin,
+            limits,
         })
     }
 
@@ -183,6 +190,48 @@ impl Config {
     pub fn bot(&self, id: &str) -> Option<&BotConfig> {
         self.bots.iter().find(|b| b.id == id)
     }
+}
+
+/// Reads `POSITION_CAP` and `ALLOW_LIVE_TRADING` (unset: what `bots` start with) and checks every
+/// bot against them.
+fn parse_limits(
+    get: &impl Fn(&str) -> Option<String>,
+    bots: &[BotConfig],
+) -> Result<DeployLimits, ConfigError> {
+    let mut limits = DeployLimits::of_bots(bots);
+    if let Some(text) = get("POSITION_CAP") {
+        limits.position_cap = match text.trim().parse::<i64>() {
+            Ok(cap) if cap >= 1 => cap.unsigned_abs(),
+            _ => {
+                return Err(bad(
+                    "POSITION_CAP",
+                    format!(
+                        "{:?} is not a whole number of contracts from 1 to {}",
+                        short(&text),
+                        i64::MAX
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(text) = get("ALLOW_LIVE_TRADING") {
+        limits.live_allowed = match text.trim() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(bad(
+                    "ALLOW_LIVE_TRADING",
+                    format!("{:?} is neither \"true\" nor \"false\"", short(other)),
+                ));
+            }
+        };
+    }
+    for bot in bots {
+        limits
+            .check(&bot.params)
+            .map_err(|e| bad("BOTS", format!("bot {}: {e}", bot.id)))?;
+    }
+    Ok(limits)
 }
 
 const NO_SECRET_SOURCE: &str =
@@ -351,6 +400,14 @@ mod tests {
             (&[("BITMEX_API_KEY", "")], "BITMEX_API_KEY"),
             (&[("BITMEX_API_SECRET", "")], "BITMEX_API_SECRET"),
             (&[("TICK_MARGIN_MS", "5")], "TICK_MARGIN_MS"),
+            (&[("POSITION_CAP", "0")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "-5")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "9223372036854775808")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "1e3")], "POSITION_CAP"),
+            (&[("ALLOW_LIVE_TRADING", "yes")], "ALLOW_LIVE_TRADING"),
+            // The default bot trades 1000 contracts live.
+            (&[("POSITION_CAP", "999")], "BOTS"),
+            (&[("ALLOW_LIVE_TRADING", "false")], "BOTS"),
         ];
         for (extra, variable) in cases {
             let err = Config::from_lookup(env(&with(extra)))
@@ -358,6 +415,40 @@ mod tests {
             assert_eq!(err.variable, *variable, "{extra:?}: {err}");
             assert!(err.to_string().contains(variable), "{err}");
         }
+    }
+
+    #[test]
+    fn deploy_limits_come_from_their_variables_or_the_bots() {
+        let cfg = Config::from_lookup(env(BASE)).expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 1000,
+                live_allowed: true
+            }
+        );
+        let paper = r#"[{"id":"a","dry_run":true,"max_position":3000}]"#;
+        let cfg = Config::from_lookup(env(&with(&[
+            ("BOTS", paper),
+            ("POSITION_CAP", " 5000 "),
+            ("ALLOW_LIVE_TRADING", "false"),
+        ])))
+        .expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 5000,
+                live_allowed: false
+            }
+        );
+        let cfg = Config::from_lookup(env(&with(&[("BOTS", paper)]))).expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 3000,
+                live_allowed: false
+            }
+        );
     }
 
     #[test]
