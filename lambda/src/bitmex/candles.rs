@@ -77,7 +77,7 @@ fn to_candle(row: &TradeBin, symbol: &str, tick: TickSize) -> ExchangeResult<Can
 }
 
 /// Parses an answer into candles, oldest first, checking the order BitMEX promised.
-fn parse_candles(
+pub(crate) fn parse_candles(
     body: &str,
     symbol: &str,
     tick: TickSize,

@@ -28,6 +28,9 @@
 mod account;
 mod candles;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_api;
 mod http;
 mod orders;
 mod rate;
