@@ -8,7 +8,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use maestro_cli::sim::{SimExchange, ltcusdt};
 use maestro_core::{Candle, Price};
-use maestro_lambda::config::{BotConfig, parse_bots};
+use maestro_lambda::config::{BotConfig, DeployLimits, parse_bots};
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign};
 use maestro_lambda::routes::{Request, Response, RouteAuth, Routes};
 use maestro_lambda::secrets::Secret;
@@ -237,7 +237,14 @@ fn world() -> &'static World {
             let mut req = request("POST", "/control", "", body.as_bytes().to_vec());
             add_signature(&mut req, NOW_MS / 1000, &format!("setup-nonce-{i}"));
             let resp = world.rt.block_on(
-                Routes::new(&sim, &world.store, &world.bots, &world.auth).handle(&req, NOW_MS),
+                Routes::new(
+                    &sim,
+                    &world.store,
+                    &world.bots,
+                    DeployLimits::of_bots(&world.bots),
+                    &world.auth,
+                )
+                .handle(&req, NOW_MS),
             );
             assert_eq!(resp.status, 200, "setup {body}: {resp:?}");
         }
@@ -371,7 +378,13 @@ fuzz_target!(|input: Input| {
     }
 
     let sim = exchange(&w.candles);
-    let routes = Routes::new(&sim, &w.store, &w.bots, &w.auth);
+    let routes = Routes::new(
+        &sim,
+        &w.store,
+        &w.bots,
+        DeployLimits::of_bots(&w.bots),
+        &w.auth,
+    );
     let resp = w.rt.block_on(routes.handle(&req, NOW_MS));
     check_shape(&resp);
     let after = files(w.store.dir());
