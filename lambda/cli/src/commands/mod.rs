@@ -15,6 +15,7 @@ macro_rules! say {
 mod args;
 mod backtest_cmd;
 mod fetch_cmd;
+mod remote_cmd;
 mod run_cmd;
 mod sweep_cmd;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub(crate) use backtest_cmd::BacktestArgs;
 pub(crate) use fetch_cmd::FetchArgs;
+pub(crate) use remote_cmd::RemoteArgs;
 pub(crate) use run_cmd::RunArgs;
 pub(crate) use sweep_cmd::SweepArgs;
 
@@ -80,6 +82,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Download BitMEX public candle history into a CSV file (resumable, rate-limited).
     Fetch(FetchArgs),
+    /// Status and control of a deployed bot through its function URL (or of a local `maestro
+    /// run`): status, pause, resume, flatten, set KEY=VALUE.
+    Remote(RemoteArgs),
 }
 
 /// A command's failure, split by exit code.
@@ -123,6 +128,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Fetch(args) => fetch_cmd::run(&args),
+        Command::Remote(args) => remote_cmd::run(&args),
     }
 }
 
