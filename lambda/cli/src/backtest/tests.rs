@@ -38,6 +38,7 @@ pub(crate) fn series(closes: &[Option<i64>]) -> CandleSeries {
         format: Format::Freqtrade,
         stamp: Stamp::Start,
         gaps,
+        off_grid: Vec::new(),
         tick: TickSize::CENT,
     }
 }

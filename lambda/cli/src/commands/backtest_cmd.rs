@@ -63,7 +63,7 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             "{e} (check --short/--long/--qty/--lot-size/--max-position/--hysteresis-bp)"
         ))
     })?;
-    let series = load(&args.file)?;
+    let (series, notes) = load(&args.file)?;
     params.bin_ms = series.bin_ms;
     let report = backtest(&series, params, t.fee_bp).map_err(|e| match e {
         BacktestError::Candle { .. } => CliError::Failed(format!(
@@ -88,6 +88,9 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     }
     say!("file: {}", args.file.file.display());
     say!("data: {}", describe(&series));
+    for note in &notes {
+        say!("{note}");
+    }
     say!("{}", summary(&report, value, capital).trim_end());
     for g in &report.gaps {
         say!(

@@ -56,9 +56,12 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
             "no pair with short < long in --short and --long: widen the ranges".into(),
         ));
     }
-    let series = load(&args.file)?;
+    let (series, notes) = load(&args.file)?;
     say!("file: {}", args.file.file.display());
     say!("data: {}", describe(&series));
+    for note in &notes {
+        say!("{note}");
+    }
     let bar = ProgressBar::new(pairs as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {pos}/{len} pairs ({per_sec}, eta {eta})")
