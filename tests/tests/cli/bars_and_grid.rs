@@ -230,3 +230,55 @@ fn an_outage_in_real_minutes_is_a_gap_in_hourly_bars() {
     );
     assert_eq!(hours.gaps.len(), 2, "{:?}", hours.gaps);
 }
+
+#[test]
+fn costs_show_separately_in_the_sweep_csv() {
+    let dir = scratch_dir("costs_cli");
+    let file = write_hourly(dir.path(), 24 * 20, &[]);
+    let csv = dir.path().join("pairs.csv");
+    let csv_s = csv.to_string_lossy().into_owned();
+    let args = [
+        "sweep",
+        &file,
+        "--short",
+        "2..3",
+        "--long",
+        "5..6",
+        "--slippage-bp",
+        "2",
+        "--funding-rate",
+        "0.0001",
+        "--csv",
+        &csv_s,
+    ];
+    cli(&args).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&csv).unwrap_or_default();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "short,long,pnl,max_drawdown,fees,slippage,funding,realised,fills,flips,round_trips,\
+             wins,exposure_pct,signals"
+        )
+    );
+    for line in lines {
+        let cells: Vec<f64> = line.split(',').filter_map(|c| c.parse().ok()).collect();
+        assert!(
+            cells[5] > 0.0 && cells[6] != 0.0,
+            "slippage and funding charged: {line}"
+        );
+    }
+    cli(&[
+        "backtest",
+        &file,
+        "--short",
+        "3",
+        "--long",
+        "6",
+        "--slippage-range",
+        "0.25",
+        "--fills",
+        "maker",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -1,5 +1,6 @@
 //! Options shared by `backtest` and `sweep`: how to read the file, the contract, the strategy.
 
+use crate::backtest::costs::{Costs, Funding, FundingRate, Liquidity, Slippage, read_funding};
 use crate::candles_file::{Format, LoadOptions, OffGrid, Stamp};
 use crate::sim::account::FeeRate;
 use clap::{Args, ValueEnum};
@@ -179,6 +180,29 @@ pub struct TradeArgs {
     /// Taker fee in basis points charged on every fill's notional (BitMEX LTCUSDT: 5).
     #[arg(long, default_value = "5", value_parser = FeeRate::from_bp_text, allow_hyphen_values = true)]
     pub fee_bp: FeeRate,
+    /// Maker fee in basis points (negative = rebate; BitMEX LTCUSDT: -1), paid with --fills maker.
+    #[arg(long, default_value = "-1", value_parser = FeeRate::from_bp_text, allow_hyphen_values = true)]
+    pub maker_bp: FeeRate,
+    /// Which fee fills pay: taker (market orders, what the bot sends) or maker (a what-if).
+    #[arg(long, value_enum, default_value = "taker")]
+    pub fills: FillsArg,
+    /// Slippage in basis points of the fill price, paid on every fill [default: none].
+    #[arg(long, value_parser = FeeRate::from_bp_text, conflicts_with = "slippage_range")]
+    pub slippage_bp: Option<FeeRate>,
+    /// Slippage as a fraction of the bar's range (high - low) per contract, e.g. 0.25.
+    #[arg(long, value_parser = parse_fraction)]
+    pub slippage_range: Option<i64>,
+    /// Perpetual funding: this rate at every BitMEX funding instant (04:00, 12:00, 20:00 UTC);
+    /// a long pays rate × position value, a short receives it [default: no funding].
+    #[arg(long, value_parser = parse_funding_rate, allow_hyphen_values = true, conflicts_with = "funding_file")]
+    pub funding_rate: Option<FundingRate>,
+    /// Perpetual funding from a file of BitMEX `funding` records (JSON, as GET /funding returns)
+    /// for --funding-symbol.
+    #[arg(long, value_name = "PATH")]
+    pub funding_file: Option<PathBuf>,
+    /// The symbol whose records --funding-file charges.
+    #[arg(long, default_value = "LTCUSDT")]
+    pub funding_symbol: String,
     /// Contracts per unit of the underlying (BitMEX underlyingToPositionMultiplier; LTCUSDT:
     /// 10000). Money is reported in the quote currency: contracts × price / this.
     #[arg(long, default_value_t = 10_000)]
@@ -194,7 +218,57 @@ pub struct TradeArgs {
     pub min_hold_bars: u32,
 }
 
+/// `--fills`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FillsArg {
+    /// Taker fee (--fee-bp).
+    Taker,
+    /// Maker fee (--maker-bp).
+    Maker,
+}
+
+fn parse_fraction(text: &str) -> Result<i64, String> {
+    crate::backtest::costs::fixed(text, 6)
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| format!("{text:?} must be a fraction with at most 6 decimals, e.g. 0.25"))
+}
+
+fn parse_funding_rate(text: &str) -> Result<FundingRate, String> {
+    FundingRate::from_text(text)
+}
+
 impl TradeArgs {
+    /// Every cost, with the funding file read.
+    pub fn costs(&self) -> Result<Costs, CliError> {
+        let funding = match (&self.funding_rate, &self.funding_file) {
+            (Some(rate), _) => Funding::Flat(*rate),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Failed(format!("cannot read {}: {e}", path.display()))
+                })?;
+                Funding::Schedule(
+                    read_funding(&text, &self.funding_symbol)
+                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?,
+                )
+            }
+            (None, None) => Funding::None,
+        };
+        Ok(Costs {
+            taker: self.fee_bp,
+            maker: self.maker_bp,
+            liquidity: match self.fills {
+                FillsArg::Taker => Liquidity::Taker,
+                FillsArg::Maker => Liquidity::Maker,
+            },
+            slippage: match (self.slippage_bp, self.slippage_range) {
+                (Some(bp), _) => Slippage::PriceBp(bp),
+                (None, Some(ppm)) => Slippage::RangePpm(ppm),
+                (None, None) => Slippage::None,
+            },
+            funding,
+        })
+    }
+
     /// The whipsaw guards.
     pub fn guards(&self) -> Guards {
         Guards {

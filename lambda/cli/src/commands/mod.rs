@@ -66,7 +66,10 @@ pub enum Command {
     ///
     /// Decisions come from the bot's own core. A market order fills at the close of the candle
     /// that triggered it and pays the taker fee (--fee-bp) on its notional, exactly as the
-    /// simulated exchange of `maestro run` fills it. Money is reported in the quote currency
+    /// simulated exchange of `maestro run` fills it; --slippage-bp/--slippage-range,
+    /// --funding-rate/--funding-file and --fills maker add the other costs, each reported apart.
+    /// --bin builds longer bars from the file's (whole bins only); rows off the file's bar grid
+    /// are skipped and reported (--off-grid). Money is reported in the quote currency
     /// (contracts × price / --contracts-per-unit). Where the file has missing bars (an exchange
     /// outage) the position is held through the gap, the strategy restarts and warms up again,
     /// and the report lists each gap.
@@ -76,7 +79,8 @@ pub enum Command {
     /// Every pair's figures equal a `maestro backtest` of that pair with the same options (same
     /// signals, fills, fees and gap policy). Without guards the pairs share one pass of prefix
     /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
-    /// runs the core strategy itself (slower, still in parallel).
+    /// runs the core strategy itself (slower, still in parallel); with slippage, funding or maker
+    /// fills each pair is a full backtest. The CSV has fees, slippage and funding apart.
     Sweep(SweepArgs),
     /// Download BitMEX public candle history into a CSV file (resumable, rate-limited).
     Fetch(FetchArgs),
