@@ -2,7 +2,8 @@
 
 use super::args::{FileArgs, TradeArgs};
 use super::{CliError, describe, load};
-use crate::backtest::{BacktestError, BacktestReport, MAX_LONG_WINDOW, backtest};
+use crate::backtest::costs::{Funding, Slippage};
+use crate::backtest::{BacktestError, BacktestReport, MAX_LONG_WINDOW, backtest_with};
 use crate::candles_file::stamp::format_utc;
 use crate::sim::account::Money;
 use clap::Args;
@@ -63,9 +64,10 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             "{e} (check --short/--long/--qty/--lot-size/--max-position/--hysteresis-bp)"
         ))
     })?;
-    let series = load(&args.file)?;
+    let costs = t.costs()?;
+    let (series, notes) = load(&args.file)?;
     params.bin_ms = series.bin_ms;
-    let report = backtest(&series, params, t.fee_bp).map_err(|e| match e {
+    let report = backtest_with(&series, params, &costs).map_err(|e| match e {
         BacktestError::Candle { .. } => CliError::Failed(format!(
             "{}: {e} (the file's candles must be evenly spaced, oldest first)",
             args.file.file.display()
@@ -88,6 +90,9 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     }
     say!("file: {}", args.file.file.display());
     say!("data: {}", describe(&series));
+    for note in &notes {
+        say!("{note}");
+    }
     say!("{}", summary(&report, value, capital).trim_end());
     for g in &report.gaps {
         say!(
@@ -181,6 +186,22 @@ pub fn summary(r: &BacktestReport, value: f64, capital: f64) -> String {
         "PnL after fees: {pnl:+.4} (fees paid {:.4}, before fees {:+.4}) in the quote currency",
         q(a.fees),
         pnl + q(a.fees)
+    ));
+    line(format!(
+        "costs: fees {:.4}, slippage {:.4} ({}), funding {:+.4} ({}; + paid, - received)",
+        q(a.fees),
+        q(a.slippage),
+        match r.costs.slippage {
+            Slippage::None => "none".to_owned(),
+            Slippage::PriceBp(bp) => format!("{bp} of the price"),
+            Slippage::RangePpm(ppm) => format!("{} of the bar's range", ppm as f64 / 1e6),
+        },
+        q(a.funding),
+        match &r.costs.funding {
+            Funding::None => "none".to_owned(),
+            Funding::Flat(rate) => format!("{} every 8 h", rate.0 as f64 / 1e8),
+            Funding::Schedule(list) => format!("{} historical rates", list.len()),
+        }
     ));
     line(format!(
         "return: {:+.2} % of capital {capital:.2}",
