@@ -33,6 +33,9 @@ pub struct BacktestArgs {
     /// Also print every fill.
     #[arg(long)]
     list_trades: bool,
+    /// Also print every signal: the bar, its close, and the position the strategy turned to.
+    #[arg(long)]
+    list_signals: bool,
 }
 
 pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
@@ -93,6 +96,20 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     for note in &notes {
         say!("{note}");
     }
+    if series.candles.len() < args.long as usize {
+        say!(
+            "warning: --long {} is longer than the {} candles of the data: the strategy never \
+             gets ready, so there is no signal and no fill",
+            args.long,
+            series.candles.len()
+        );
+    } else if report.signals == 0 && !report.gaps.is_empty() {
+        say!(
+            "warning: no signal: every stretch between the data's gaps may be shorter than --long \
+             {} (the strategy restarts after each gap)",
+            args.long
+        );
+    }
     say!("{}", summary(&report, value, capital).trim_end());
     for g in &report.gaps {
         say!(
@@ -104,6 +121,21 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             g.position_held,
             g.warmup_bars
         );
+    }
+    if args.list_signals {
+        let (signals, _) = crate::backtest::signals(&series, params)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", args.file.file.display())))?;
+        say!("signals (bar close time UTC, close, target position):");
+        for (index, target) in signals {
+            if let Some(c) = series.candles.get(index) {
+                say!(
+                    "  {}  {:.2}  {:+}",
+                    format_utc(c.close_time_ms),
+                    c.close.to_f64(series.tick),
+                    target
+                );
+            }
+        }
     }
     if args.list_trades {
         say!("fills (time UTC, contracts, price, fee, position after, round-trip PnL):");

@@ -174,7 +174,11 @@ pub(crate) fn load(
         other => other,
     };
     bar.finish_and_clear();
-    let series = loaded.map_err(|e| failed(&e))?;
+    let series = loaded.map_err(|e| match e {
+        // Nothing to fix in the file's layout: say once what could not be read, and why.
+        LoadError::Io { path, source } => CliError::Failed(format!("cannot read {path}: {source}")),
+        e => failed(&e),
+    })?;
     let mut notes = Vec::new();
     if let Some(line) = describe_off_grid(&series.off_grid, series.bin_ms) {
         notes.push(format!("warning: {line}"));
