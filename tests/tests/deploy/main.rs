@@ -1,5 +1,6 @@
 //! What deployment relies on: the SAM template, and the `bootstrap` binary answering through the
 //! Lambda runtime emulator.
 
+mod least_privilege;
 mod routes_emulator;
 mod template_sam;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
+pub(super) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -47,7 +47,7 @@ fn cfn_lint(path: &std::path::Path) -> (bool, String) {
 
 /// The template as JSON, short-form intrinsics decoded (`!Ref X` → `{"Ref": "X"}`), by cfn-lint's
 /// own YAML loader.
-fn template_json() -> Value {
+pub(super) fn template_json() -> Value {
     let script = "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\n\
                   assert not m, m\nprint(json.dumps(t))";
     let out = Command::new(tool("python"))
