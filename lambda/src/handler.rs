@@ -1,12 +1,14 @@
 //! The Lambda function's one handler: an EventBridge scheduled event runs the tick for every bot; a
 //! function-URL request goes to the [`Routes`]. The two are told apart by the event's shape and then
 //! read with the typed events of `aws_lambda_events`; anything else is a clear error, never a panic.
+//! The template deploys the binary twice, as the tick function and the routes function
+//! ([`FunctionRole`]); each refuses the other's events.
 //!
 //! The handler is generic over the ports and over the tick, so `bootstrap` plugs in BitMEX, DynamoDB
 //! and the real tick, and the tests the real adapters against local servers.
 
 use crate::clock::now_ms;
-use crate::config::BotConfig;
+use crate::config::{BotConfig, FunctionRole};
 use crate::exchange::Exchange;
 use crate::routes::{Request, Response, RouteAuth, Routes};
 use crate::store::StateStore;
@@ -36,6 +38,15 @@ pub enum HandlerError {
         /// The parser's complaint.
         detail: String,
     },
+    /// The event is of a kind this function does not serve (the tick function got a URL request,
+    /// or the routes function a scheduled event): nothing ran.
+    #[error("this is the {role} function: it does not serve {event}")]
+    WrongFunction {
+        /// `FUNCTION_ROLE` of this function.
+        role: &'static str,
+        /// The kind of event it refused.
+        event: &'static str,
+    },
     /// Too little time is left before the Lambda deadline to start a tick.
     #[error("no time budget for the tick: {remaining_ms} ms left, {margin_ms} ms kept back")]
     NoBudget {
@@ -62,6 +73,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let kind = match e {
             HandlerError::UnknownEvent(_) => "UnknownEvent",
             HandlerError::Malformed { .. } => "MalformedEvent",
+            HandlerError::WrongFunction { .. } => "WrongFunction",
             HandlerError::NoBudget { .. } => "NoBudget",
             HandlerError::TickFailed { .. } => "TickFailed",
         };
@@ -200,6 +212,8 @@ pub struct Function<E, S, T> {
     pub auth: RouteAuth,
     /// Time kept back from the Lambda deadline.
     pub tick_margin: Duration,
+    /// Which events this function serves; it refuses the others.
+    pub role: FunctionRole,
 }
 
 impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
@@ -232,7 +246,18 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
         deadline_ms: i64,
         now_ms: i64,
     ) -> Result<Value, HandlerError> {
-        match classify(payload)? {
+        let event = classify(payload)?;
+        let (serves, refused) = match &event {
+            Event::Url(_) => (self.role.serves_routes(), "function URL requests"),
+            Event::Schedule => (self.role.ticks(), "scheduled events"),
+        };
+        if !serves {
+            return Err(HandlerError::WrongFunction {
+                role: self.role.as_str(),
+                event: refused,
+            });
+        }
+        match event {
             Event::Url(req) => {
                 let resp = match url_request(&req) {
                     Ok(request) => {

@@ -115,5 +115,6 @@ async fn build() -> Result<Live, StartError> {
         bots: config.bots,
         auth,
         tick_margin: config.tick_margin,
+        role: config.role,
     })
 }

@@ -7,7 +7,7 @@
 //! (`tick::AllBots`, as `bootstrap` builds it) is in `tests/tests/tick/handler.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
-use maestro_lambda::config::parse_bots;
+use maestro_lambda::config::{FunctionRole, parse_bots};
 use maestro_lambda::handler::{Function, HandlerError};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::routes::auth::sign;
@@ -82,6 +82,7 @@ async fn setup<T>(test: &str, auth: RouteAuth, tick: T) -> Setup<T> {
             bots,
             auth,
             tick_margin: Duration::from_millis(3000),
+            role: FunctionRole::Both,
         },
         _fake: fake,
     }

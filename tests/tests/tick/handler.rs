@@ -2,7 +2,7 @@
 //! `AllBots` — the same value `bootstrap` builds — over the BitMEX client against the fake BitMEX and
 //! `DynamoStore` against moto; then a function-URL request (AWS's JSON) reads the result on /status.
 
-use maestro_lambda::config::parse_bots;
+use maestro_lambda::config::{FunctionRole, parse_bots};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::handler::Function;
 use maestro_lambda::routes::RouteAuth;
@@ -55,6 +55,7 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         bots,
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),
+        role: FunctionRole::Both,
     };
     let minute = |completed: i64| FIRST_CLOSE_MS + (completed - 1) * 60_000 + 2_000;
     let deadline = |now: i64| now + 50_000;
