@@ -12,7 +12,7 @@ use crate::config::{BotConfig, FunctionRole};
 use crate::exchange::Exchange;
 use crate::routes::{Request, Response, RouteAuth, Routes};
 use crate::store::StateStore;
-use crate::tick::ScheduledTick;
+use crate::tick::{ScheduledTick, TickSummary};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -195,6 +195,44 @@ pub fn url_response(resp: &Response) -> LambdaFunctionUrlResponse {
     out
 }
 
+/// Where the tick's metrics go: one CloudWatch embedded-metric-format line per bot per tick
+/// ([`crate::tick::emf_line`]). In the Lambda that is stdout, which CloudWatch Logs reads.
+pub struct TickMetrics {
+    namespace: String,
+    sink: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+impl TickMetrics {
+    /// Lines to stdout under `namespace` (what `bootstrap` uses).
+    pub fn stdout(namespace: impl Into<String>) -> Self {
+        TickMetrics::to(namespace, |line| {
+            use std::io::Write as _;
+            // One write of the whole line under the lock, so it never interleaves with a log line.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+        })
+    }
+
+    /// Lines to `sink` under `namespace` (tests read them).
+    pub fn to(namespace: impl Into<String>, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        TickMetrics {
+            namespace: namespace.into(),
+            sink: Box::new(sink),
+        }
+    }
+
+    /// No metrics.
+    pub fn off() -> Self {
+        TickMetrics::to(String::new(), |_| {})
+    }
+
+    fn emit(&self, now_ms: i64, summary: &TickSummary) {
+        for bot in &summary.bots {
+            (self.sink)(&crate::tick::emf_line(&self.namespace, now_ms, bot));
+        }
+    }
+}
+
 /// The function's timeout in `template.yaml`, assumed when an invocation carries no deadline.
 pub const ASSUMED_TIMEOUT_MS: i64 = 50_000;
 
@@ -214,6 +252,8 @@ pub struct Function<E, S, T> {
     pub tick_margin: Duration,
     /// Which events this function serves; it refuses the others.
     pub role: FunctionRole,
+    /// Where the tick's metrics go.
+    pub metrics: TickMetrics,
 }
 
 impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
@@ -291,6 +331,7 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
                     })?;
                 let deadline = std::time::Instant::now() + Duration::from_millis(budget_ms);
                 let report = self.tick.run_all(now_ms, deadline).await;
+                self.metrics.emit(now_ms, &report);
                 let failures: Vec<String> = report
                     .failures()
                     .map(|b| format!("{}: {}", b.bot, b.outcome))

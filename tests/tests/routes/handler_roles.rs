@@ -3,7 +3,7 @@
 //! tick function has no URL, and the routes function must never trade on a stray schedule.
 
 use maestro_lambda::config::{FunctionRole, parse_bots};
-use maestro_lambda::handler::{Function, HandlerError};
+use maestro_lambda::handler::{Function, HandlerError, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::TickSummary;
@@ -47,6 +47,7 @@ async fn each_function_refuses_the_other_functions_events() {
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),
         role,
+        metrics: TickMetrics::off(),
     };
     let now = now_ms();
 
