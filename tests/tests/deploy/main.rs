@@ -2,5 +2,6 @@
 //! Lambda runtime emulator.
 
 mod least_privilege;
+mod readme_secrets;
 mod routes_emulator;
 mod template_sam;
