@@ -12,10 +12,12 @@
 //! | `TICK_MARGIN_MS` | time kept back from the Lambda deadline | 3000 |
 //! | `FUNCTION_ROLE` | `tick` (scheduled events only), `routes` (function URL only) or `both` | `both` |
 //! | `METRICS_NAMESPACE` | CloudWatch namespace of the tick's embedded metrics | `CryptoMaestro` |
+//! | `POSITION_CAP` | largest `max_position` (contracts) that `BOTS` or `set_params` may set | the largest in `BOTS` |
+//! | `ALLOW_LIVE_TRADING` | `true`: bots may trade live; `false`: every bot stays in dry run | `true` if a bot in `BOTS` starts live |
 
 mod bots;
 
-pub use bots::{BotConfig, BotParamsError, validate_params};
+pub use bots::{BotConfig, BotParamsError, DeployLimits, validate_params};
 pub(crate) use bots::{BotSpec, ParamsPatch};
 
 // Testnet is the default, so nothing trades real money unless the user says so.
@@ -119,6 +121,8 @@ pub struct Config {
     pub role: FunctionRole,
     /// CloudWatch namespace of the tick's embedded metrics.
     pub metrics_namespace: String,
+    /// What no bot's settings may go past (`BOTS` at start, `set_params` at run time).
+    pub limits: DeployLimits,
 }
 
 impl Config {
@@ -244,6 +248,7 @@ impl Config {
                 text.to_owned()
             }
         };
+        let limits = parse_limits(&get, &bots)?;
 
         Ok(Config {
             bots,
@@ -254,6 +259,7 @@ impl Config {
             tick_margin,
             role,
             metrics_namespace,
+            limits,
         })
     }
 
@@ -261,6 +267,48 @@ impl Config {
     pub fn bot(&self, id: &str) -> Option<&BotConfig> {
         self.bots.iter().find(|b| b.id == id)
     }
+}
+
+/// Reads `POSITION_CAP` and `ALLOW_LIVE_TRADING` (unset: what `bots` start with) and checks every
+/// bot against them.
+fn parse_limits(
+    get: &impl Fn(&str) -> Option<String>,
+    bots: &[BotConfig],
+) -> Result<DeployLimits, ConfigError> {
+    let mut limits = DeployLimits::of_bots(bots);
+    if let Some(text) = get("POSITION_CAP") {
+        limits.position_cap = match text.trim().parse::<i64>() {
+            Ok(cap) if cap >= 1 => cap.unsigned_abs(),
+            _ => {
+                return Err(bad(
+                    "POSITION_CAP",
+                    format!(
+                        "{:?} is not a whole number of contracts from 1 to {}",
+                        short(&text),
+                        i64::MAX
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(text) = get("ALLOW_LIVE_TRADING") {
+        limits.live_allowed = match text.trim() {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(bad(
+                    "ALLOW_LIVE_TRADING",
+                    format!("{:?} is neither \"true\" nor \"false\"", short(other)),
+                ));
+            }
+        };
+    }
+    for bot in bots {
+        limits
+            .check(&bot.params)
+            .map_err(|e| bad("BOTS", format!("bot {}: {e}", bot.id)))?;
+    }
+    Ok(limits)
 }
 
 const NO_SECRET_SOURCE: &str =
@@ -456,6 +504,14 @@ mod tests {
             (&[("BITMEX_API_KEY", "")], "BITMEX_API_KEY"),
             (&[("BITMEX_API_SECRET", "")], "BITMEX_API_SECRET"),
             (&[("TICK_MARGIN_MS", "5")], "TICK_MARGIN_MS"),
+            (&[("POSITION_CAP", "0")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "-5")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "9223372036854775808")], "POSITION_CAP"),
+            (&[("POSITION_CAP", "1e3")], "POSITION_CAP"),
+            (&[("ALLOW_LIVE_TRADING", "yes")], "ALLOW_LIVE_TRADING"),
+            // The default bot trades 1000 contracts live.
+            (&[("POSITION_CAP", "999")], "BOTS"),
+            (&[("ALLOW_LIVE_TRADING", "false")], "BOTS"),
         ];
         for (extra, variable) in cases {
             let err = Config::from_lookup(env(&with(extra)))
@@ -463,6 +519,40 @@ mod tests {
             assert_eq!(err.variable, *variable, "{extra:?}: {err}");
             assert!(err.to_string().contains(variable), "{err}");
         }
+    }
+
+    #[test]
+    fn deploy_limits_come_from_their_variables_or_the_bots() {
+        let cfg = Config::from_lookup(env(BASE)).expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 1000,
+                live_allowed: true
+            }
+        );
+        let paper = r#"[{"id":"a","dry_run":true,"max_position":3000}]"#;
+        let cfg = Config::from_lookup(env(&with(&[
+            ("BOTS", paper),
+            ("POSITION_CAP", " 5000 "),
+            ("ALLOW_LIVE_TRADING", "false"),
+        ])))
+        .expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 5000,
+                live_allowed: false
+            }
+        );
+        let cfg = Config::from_lookup(env(&with(&[("BOTS", paper)]))).expect("valid");
+        assert_eq!(
+            cfg.limits,
+            DeployLimits {
+                position_cap: 3000,
+                live_allowed: false
+            }
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! and the real tick, and the tests the real adapters against local servers.
 
 use crate::clock::now_ms;
-use crate::config::{BotConfig, FunctionRole};
+use crate::config::{BotConfig, DeployLimits, FunctionRole};
 use crate::exchange::Exchange;
 use crate::routes::{Request, Response, RouteAuth, Routes};
 use crate::store::StateStore;
@@ -246,6 +246,8 @@ pub struct Function<E, S, T> {
     pub tick: T,
     /// The configured bots.
     pub bots: Vec<BotConfig>,
+    /// What no bot's settings may go past.
+    pub limits: DeployLimits,
     /// How routes authenticate.
     pub auth: RouteAuth,
     /// Time kept back from the Lambda deadline.
@@ -301,8 +303,13 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
             Event::Url(req) => {
                 let resp = match url_request(&req) {
                     Ok(request) => {
-                        let routes =
-                            Routes::new(&self.exchange, &self.store, &self.bots, &self.auth);
+                        let routes = Routes::new(
+                            &self.exchange,
+                            &self.store,
+                            &self.bots,
+                            self.limits,
+                            &self.auth,
+                        );
                         let resp = routes.handle(&request, now_ms).await;
                         tracing::info!(
                             method = %clip_field(&request.method),

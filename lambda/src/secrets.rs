@@ -105,6 +105,7 @@ impl Secrets {
 
     /// Parses the secret's JSON text (`{"bitmex_key": ..., "bitmex_secret": ..., "route_secret": ...}`;
     /// other fields are ignored so users may keep notes beside the keys).
+    #[cfg(any(feature = "aws", test))]
     pub(crate) fn from_json(text: &str) -> Result<Self, SecretsError> {
         // Parsed into a Value first: serde's messages for typed fields quote the offending value,
         // which here would be a credential.

@@ -113,6 +113,7 @@ async fn build() -> Result<Live, StartError> {
         store,
         tick,
         bots: config.bots,
+        limits: config.limits,
         auth,
         tick_margin: config.tick_margin,
         role: config.role,

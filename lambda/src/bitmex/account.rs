@@ -43,71 +43,81 @@ fn missing(route: &str, name: &str) -> ExchangeError {
     ExchangeError::Malformed(format!("{route}: {name} missing"))
 }
 
+/// `GET /instrument`'s answer: the row for `symbol`, checked (a 404 when it is not listed).
+pub(crate) fn parse_instrument(body: &str, symbol: &str) -> ExchangeResult<Instrument> {
+    const ROUTE: &str = "GET /instrument";
+    let rows: Vec<InstrumentRow> = parse_json(ROUTE, body)?;
+    let row = rows
+        .into_iter()
+        .find(|r| r.symbol == symbol)
+        .ok_or_else(|| ExchangeError::Rejected {
+            status: 404,
+            name: "NotFound".into(),
+            message: format!("no instrument {symbol}"),
+        })?;
+    let tick = row.tick_size.ok_or_else(|| missing(ROUTE, "tickSize"))?;
+    let tick_size = TickSize::from_f64(tick)
+        .map_err(|e| ExchangeError::Malformed(format!("{ROUTE}: tickSize {tick}: {e}")))?;
+    let lot = whole(
+        ROUTE,
+        "lotSize",
+        row.lot_size.ok_or_else(|| missing(ROUTE, "lotSize"))?,
+    )?;
+    let lot_size = u64::try_from(lot).ok().filter(|&l| l > 0).ok_or_else(|| {
+        ExchangeError::Malformed(format!("{ROUTE}: lotSize {lot} is not positive"))
+    })?;
+    let multiplier = whole(
+        ROUTE,
+        "multiplier",
+        row.multiplier.ok_or_else(|| missing(ROUTE, "multiplier"))?,
+    )?;
+    let taker_fee = row.taker_fee.ok_or_else(|| missing(ROUTE, "takerFee"))?;
+    if !taker_fee.is_finite() {
+        return Err(ExchangeError::Malformed(format!(
+            "{ROUTE}: takerFee {taker_fee}"
+        )));
+    }
+    Ok(Instrument {
+        symbol: row.symbol,
+        tick_size,
+        lot_size,
+        multiplier,
+        underlying_to_position_multiplier: row
+            .underlying_to_position_multiplier
+            .filter(|m| m.is_finite()),
+        taker_fee,
+        state: row.state.ok_or_else(|| missing(ROUTE, "state"))?,
+    })
+}
+
+/// `GET /position`'s answer: the signed position in `symbol` (flat when it is not listed).
+pub(crate) fn parse_position(body: &str, symbol: &str) -> ExchangeResult<i64> {
+    const ROUTE: &str = "GET /position";
+    let rows: Vec<PositionRow> = parse_json(ROUTE, body)?;
+    // No row for the symbol means the account never held it: flat.
+    match rows.iter().find(|r| r.symbol == symbol) {
+        None => Ok(0),
+        Some(PositionRow {
+            current_qty: None, ..
+        }) => Ok(0),
+        Some(PositionRow {
+            current_qty: Some(qty),
+            ..
+        }) => whole(ROUTE, "currentQty", *qty),
+    }
+}
+
 impl BitmexClient {
     pub(crate) async fn fetch_instrument(&self, symbol: &str) -> ExchangeResult<Instrument> {
-        const ROUTE: &str = "GET /instrument";
         let call = Call::new(Method::GET, "/instrument")
             .public()
             .query("symbol", symbol);
-        let rows: Vec<InstrumentRow> = parse_json(ROUTE, &self.send(&call).await?)?;
-        let row = rows
-            .into_iter()
-            .find(|r| r.symbol == symbol)
-            .ok_or_else(|| ExchangeError::Rejected {
-                status: 404,
-                name: "NotFound".into(),
-                message: format!("no instrument {symbol}"),
-            })?;
-        let tick = row.tick_size.ok_or_else(|| missing(ROUTE, "tickSize"))?;
-        let tick_size = TickSize::from_f64(tick)
-            .map_err(|e| ExchangeError::Malformed(format!("{ROUTE}: tickSize {tick}: {e}")))?;
-        let lot = whole(
-            ROUTE,
-            "lotSize",
-            row.lot_size.ok_or_else(|| missing(ROUTE, "lotSize"))?,
-        )?;
-        let lot_size = u64::try_from(lot).ok().filter(|&l| l > 0).ok_or_else(|| {
-            ExchangeError::Malformed(format!("{ROUTE}: lotSize {lot} is not positive"))
-        })?;
-        let multiplier = whole(
-            ROUTE,
-            "multiplier",
-            row.multiplier.ok_or_else(|| missing(ROUTE, "multiplier"))?,
-        )?;
-        let taker_fee = row.taker_fee.ok_or_else(|| missing(ROUTE, "takerFee"))?;
-        if !taker_fee.is_finite() {
-            return Err(ExchangeError::Malformed(format!(
-                "{ROUTE}: takerFee {taker_fee}"
-            )));
-        }
-        Ok(Instrument {
-            symbol: row.symbol,
-            tick_size,
-            lot_size,
-            multiplier,
-            underlying_to_position_multiplier: row
-                .underlying_to_position_multiplier
-                .filter(|m| m.is_finite()),
-            taker_fee,
-            state: row.state.ok_or_else(|| missing(ROUTE, "state"))?,
-        })
+        parse_instrument(&self.send(&call).await?, symbol)
     }
 
     pub(crate) async fn fetch_position(&self, symbol: &str) -> ExchangeResult<i64> {
-        const ROUTE: &str = "GET /position";
         let filter = serde_json::json!({ "symbol": symbol }).to_string();
         let call = Call::new(Method::GET, "/position").query("filter", filter);
-        let rows: Vec<PositionRow> = parse_json(ROUTE, &self.send(&call).await?)?;
-        // No row for the symbol means the account never held it: flat.
-        match rows.iter().find(|r| r.symbol == symbol) {
-            None => Ok(0),
-            Some(PositionRow {
-                current_qty: None, ..
-            }) => Ok(0),
-            Some(PositionRow {
-                current_qty: Some(qty),
-                ..
-            }) => whole(ROUTE, "currentQty", *qty),
-        }
+        parse_position(&self.send(&call).await?, symbol)
     }
 }

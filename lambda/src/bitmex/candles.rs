@@ -32,11 +32,14 @@ struct TradeBin {
     close: Option<f64>,
 }
 
-/// ISO-8601 with milliseconds, as BitMEX writes and reads it.
+/// ISO-8601 with milliseconds, as BitMEX writes and reads it. Only years 0000 to 9999: RFC 3339
+/// has no other, and a time outside them would be a query BitMEX refuses.
 pub(crate) fn iso_from_ms(ms: i64) -> ExchangeResult<String> {
     let bad = || ExchangeError::Malformed(format!("time {ms} ms is out of range"));
-    let t =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| bad())?;
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .filter(|t| (0..=9999).contains(&t.year()))
+        .ok_or_else(bad)?;
     t.format(format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     ))
@@ -77,7 +80,7 @@ fn to_candle(row: &TradeBin, symbol: &str, tick: TickSize) -> ExchangeResult<Can
 }
 
 /// Parses an answer into candles, oldest first, checking the order BitMEX promised.
-fn parse_candles(
+pub(crate) fn parse_candles(
     body: &str,
     symbol: &str,
     tick: TickSize,
@@ -257,6 +260,30 @@ mod tests {
         );
         assert_eq!(ms_from_iso("2020-05-29T00:01:00Z"), Some(1_590_710_460_000));
         assert_eq!(ms_from_iso("yesterday"), None);
+    }
+
+    /// Found by the `bitmex_responses` fuzz target: a time before year 0 was written as
+    /// `-3067-06-19T23:24:34.811Z`, which is no RFC 3339 timestamp (BitMEX would refuse the
+    /// query, and we could not read it back). Every time we write reads back as itself.
+    #[test]
+    fn only_times_rfc_3339_can_write_are_written() {
+        let cases: &[(i64, Option<&str>)] = &[
+            (-158_937_640_525_189, None),
+            (-62_167_219_200_001, None),
+            (-62_167_219_200_000, Some("0000-01-01T00:00:00.000Z")),
+            (0, Some("1970-01-01T00:00:00.000Z")),
+            (253_402_300_799_999, Some("9999-12-31T23:59:59.999Z")),
+            (253_402_300_800_000, None),
+            (i64::MAX, None),
+            (i64::MIN, None),
+        ];
+        for &(ms, want) in cases {
+            let got = iso_from_ms(ms);
+            assert_eq!(got.as_deref().ok(), want, "{ms} ms");
+            if let Ok(text) = got {
+                assert_eq!(ms_from_iso(&text), Some(ms), "{text} reads back");
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ mod account;
 mod base_url;
 mod candles;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_api;
 mod http;
 mod orders;
 mod rate;

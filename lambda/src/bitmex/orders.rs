@@ -70,6 +70,38 @@ fn to_placed(route: &str, row: OrderRow) -> ExchangeResult<PlacedOrder> {
     })
 }
 
+/// One order as `POST /order` answers it.
+pub(crate) fn parse_placed(route: &str, body: &str) -> ExchangeResult<PlacedOrder> {
+    parse_json(route, body).and_then(|row| to_placed(route, row))
+}
+
+/// The order carrying `cl_ord_id` in a `GET /order` answer, if listed.
+pub(crate) fn parse_found(
+    route: &str,
+    body: &str,
+    cl_ord_id: &str,
+) -> ExchangeResult<Option<PlacedOrder>> {
+    let rows: Vec<OrderRow> = parse_json(route, body)?;
+    rows.into_iter()
+        .find(|r| r.cl_ord_id.as_deref() == Some(cl_ord_id))
+        .map(|row| to_placed(route, row))
+        .transpose()
+}
+
+/// The orders on `symbol` in a `DELETE /order` answer, as they now stand.
+pub(crate) fn parse_cancelled(
+    route: &str,
+    body: &str,
+    symbol: &str,
+) -> ExchangeResult<Vec<PlacedOrder>> {
+    let rows: Vec<OrderRow> = parse_json(route, body)?;
+    rows.into_iter()
+        // An id reused on another symbol is not this bot's order here.
+        .filter(|r| r.symbol.as_deref().is_none_or(|s| s == symbol))
+        .map(|row| to_placed(route, row))
+        .collect()
+}
+
 /// Refuses, without a request, an order BitMEX would refuse anyway.
 fn check(order: &OrderRequest) -> ExchangeResult<()> {
     let refuse = |message: String| ExchangeError::Rejected {
@@ -126,7 +158,7 @@ impl BitmexClient {
         // again before deciding anything.
         let call = Call::new(Method::POST, "/order").body(order_body(order));
         match self.send(&call).await {
-            Ok(body) => match parse_json(ROUTE, &body).and_then(|row| to_placed(ROUTE, row)) {
+            Ok(body) => match parse_placed(ROUTE, &body) {
                 Ok(placed) => Ok(placed),
                 // A 200 means the engine took the order; only the answer is unreadable. Ask for
                 // the order itself rather than leave the caller unsure whether it exists.
@@ -173,11 +205,7 @@ impl BitmexClient {
             // Newest first: where BitMEX lets a finished order's id be used again, the id names
             // several orders, and the one that matters is the latest.
             .query("reverse", "true");
-        let rows: Vec<OrderRow> = parse_json(ROUTE, &self.send(&call).await?)?;
-        rows.into_iter()
-            .find(|r| r.cl_ord_id.as_deref() == Some(cl_ord_id))
-            .map(|row| to_placed(ROUTE, row))
-            .transpose()
+        parse_found(ROUTE, &self.send(&call).await?, cl_ord_id)
     }
 
     /// `GET /order?symbol=..&startTime=..&count=500&reverse=true[&start=..]`, paged newest first
@@ -281,13 +309,7 @@ impl BitmexClient {
             Err(ExchangeError::Rejected { status: 404, .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let rows: Vec<OrderRow> = parse_json(ROUTE, &body)?;
-        rows.into_iter()
-            // An id reused on another symbol is not this bot's order here.
-            .filter(|r| r.symbol.as_deref().is_none_or(|s| s == symbol))
-            .map(|row| to_placed(ROUTE, row))
-            .collect::<ExchangeResult<Vec<_>>>()
-            .map(Some)
+        parse_cancelled(ROUTE, &body, symbol).map(Some)
     }
 
     /// `DELETE /order/all` for the symbol: cancels every open order, the trader's own stops and

@@ -56,6 +56,19 @@ pub enum BotParamsError {
     /// The hysteresis band is above 100 %.
     #[error("guards.hysteresis_bp ({0}) must be at most {MAX_HYSTERESIS_BP}")]
     Hysteresis(u32),
+    /// A size above the deployment's position cap.
+    #[error("{name} ({value}) is above the deployment's position cap ({cap})")]
+    OverCap {
+        /// `qty` or `max_position`.
+        name: &'static str,
+        /// The value given.
+        value: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// Trading live while the deployment does not allow it.
+    #[error("live trading (dry_run false) is not allowed by this deployment")]
+    LiveNotAllowed,
     /// A guard's bar count is absurd.
     #[error("guards.{name} ({value}) must be at most {MAX_GUARD_BARS}")]
     GuardBars {
@@ -116,6 +129,49 @@ pub fn validate_params(params: &BotParams) -> Result<(), BotParamsError> {
         }
     }
     Ok(())
+}
+
+/// What a deployment allows whatever its bots' settings say: fixed when it is deployed (template
+/// parameters, or `maestro run --live`'s options), so neither `BOTS` nor an authenticated
+/// `set_params` can go past them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeployLimits {
+    /// Largest `max_position` (and so `qty`) any bot may have, in contracts.
+    pub position_cap: u64,
+    /// Whether a bot may trade live (`dry_run` false); without it every bot stays in dry run.
+    pub live_allowed: bool,
+}
+
+impl DeployLimits {
+    /// The limits that allow exactly what `bots` start with: the largest `max_position` among
+    /// them, and live trading if one of them starts live.
+    pub fn of_bots(bots: &[BotConfig]) -> Self {
+        DeployLimits {
+            position_cap: bots
+                .iter()
+                .map(|b| b.params.max_position)
+                .max()
+                .unwrap_or(0),
+            live_allowed: bots.iter().any(|b| !b.params.dry_run),
+        }
+    }
+
+    /// Checks `params` against the limits (after [`validate_params`]).
+    pub fn check(&self, params: &BotParams) -> Result<(), BotParamsError> {
+        for (name, value) in [("qty", params.qty), ("max_position", params.max_position)] {
+            if value > self.position_cap {
+                return Err(BotParamsError::OverCap {
+                    name,
+                    value,
+                    cap: self.position_cap,
+                });
+            }
+        }
+        if !params.dry_run && !self.live_allowed {
+            return Err(BotParamsError::LiveNotAllowed);
+        }
+        Ok(())
+    }
 }
 
 /// A bot's settings as written in JSON (`BOTS`, `set_params`): every field optional; what is absent
@@ -252,5 +308,94 @@ mod tests {
                 validate_params(&p)
             );
         }
+    }
+
+    /// Each row: limits, an edit of the default settings (1000 of 1000, live), and the answer.
+    #[test]
+    fn deploy_limits_table() {
+        type Edit = fn(&mut BotParams);
+        let open = DeployLimits {
+            position_cap: 1000,
+            live_allowed: true,
+        };
+        let paper_only = DeployLimits {
+            live_allowed: false,
+            ..open
+        };
+        let rows: &[(&str, DeployLimits, Edit, Option<BotParamsError>)] = &[
+            ("at the cap", open, |_| {}, None),
+            (
+                "max over the cap",
+                open,
+                |p| p.max_position = 1001,
+                Some(BotParamsError::OverCap {
+                    name: "max_position",
+                    value: 1001,
+                    cap: 1000,
+                }),
+            ),
+            (
+                "qty over the cap",
+                open,
+                |p| {
+                    p.qty = 2000;
+                    p.max_position = 2000;
+                },
+                Some(BotParamsError::OverCap {
+                    name: "qty",
+                    value: 2000,
+                    cap: 1000,
+                }),
+            ),
+            (
+                "largest size",
+                open,
+                |p| p.max_position = i64::MAX as u64,
+                Some(BotParamsError::OverCap {
+                    name: "max_position",
+                    value: i64::MAX as u64,
+                    cap: 1000,
+                }),
+            ),
+            ("live allowed", open, |_| {}, None),
+            (
+                "live refused",
+                paper_only,
+                |_| {},
+                Some(BotParamsError::LiveNotAllowed),
+            ),
+            ("dry run always", paper_only, |p| p.dry_run = true, None),
+        ];
+        for (name, limits, edit, want) in rows {
+            let mut p = BotParams::default();
+            edit(&mut p);
+            assert_eq!(limits.check(&p).err(), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn unset_limits_allow_what_the_bots_start_with() {
+        let bot = |id: &str, max_position: u64, dry_run: bool| BotConfig {
+            id: BotId::new(id).expect("id"),
+            params: BotParams {
+                max_position,
+                dry_run,
+                ..BotParams::default()
+            },
+        };
+        assert_eq!(
+            DeployLimits::of_bots(&[bot("a", 1000, true), bot("b", 3000, true)]),
+            DeployLimits {
+                position_cap: 3000,
+                live_allowed: false
+            }
+        );
+        assert_eq!(
+            DeployLimits::of_bots(&[bot("a", 1000, true), bot("b", 1000, false)]),
+            DeployLimits {
+                position_cap: 1000,
+                live_allowed: true
+            }
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use super::status::{params_json, unknown_bot};
 use super::{Request, Response, Routes, clip, store_failure};
-use crate::config::{BotConfig, ParamsPatch, validate_params};
+use crate::config::{BotConfig, BotParamsError, ParamsPatch, validate_params};
 use crate::exchange::Exchange;
 use crate::store::{BotRecord, StateStore, StoreError};
 use serde::Deserialize;
@@ -168,6 +168,9 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
     }
 
     async fn set_params(&self, bot: &BotConfig, patch: &ParamsPatch) -> Response {
+        if patch.dry_run == Some(false) && !self.limits.live_allowed {
+            return refusal(BotParamsError::LiveNotAllowed);
+        }
         if patch.dry_run == Some(false) {
             if let Some(refused) = self.live_rival(bot).await {
                 return refused;
@@ -187,6 +190,7 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                 }
                 validate_params(&new)
                     .map_err(|e| Response::error(400, "bad_params", e.to_string()))?;
+                self.limits.check(&new).map_err(refusal)?;
                 if new == r.params {
                     return Ok(false);
                 }
@@ -345,4 +349,17 @@ fn flatten_failed(why: &str, version: Option<u64>) -> Response {
     r.body["flattening"] = json!(true);
     r.body["version"] = json!(version);
     r
+}
+
+/// The answer to settings past the deployment's limits.
+fn refusal(e: BotParamsError) -> Response {
+    match e {
+        BotParamsError::LiveNotAllowed => Response::error(
+            403,
+            "live_not_allowed",
+            "this deployment keeps every bot in dry run: live trading needs the deployment's \
+             AllowLiveTrading switch (ALLOW_LIVE_TRADING=true), not a route",
+        ),
+        e => Response::error(400, "bad_params", e.to_string()),
+    }
 }

@@ -15,7 +15,7 @@ mod control;
 mod status;
 mod view;
 
-use crate::config::BotConfig;
+use crate::config::{BotConfig, DeployLimits};
 use crate::exchange::Exchange;
 use crate::secrets::Secret;
 use crate::store::{StateStore, StoreError};
@@ -110,6 +110,7 @@ pub struct Routes<'a, E, S> {
     exchange: &'a E,
     store: &'a S,
     bots: &'a [BotConfig],
+    limits: DeployLimits,
     auth: &'a RouteAuth,
 }
 
@@ -120,12 +121,19 @@ enum Route {
 }
 
 impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
-    /// Routes over these ports, for these bots, with this authentication.
-    pub fn new(exchange: &'a E, store: &'a S, bots: &'a [BotConfig], auth: &'a RouteAuth) -> Self {
+    /// Routes over these ports, for these bots within these limits, with this authentication.
+    pub fn new(
+        exchange: &'a E,
+        store: &'a S,
+        bots: &'a [BotConfig],
+        limits: DeployLimits,
+        auth: &'a RouteAuth,
+    ) -> Self {
         Routes {
             exchange,
             store,
             bots,
+            limits,
             auth,
         }
     }

@@ -7,7 +7,7 @@ use maestro_cli::candles_file::{LoadOptions, load};
 use maestro_cli::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use maestro_cli::sim::account::{FeeRate, Fill};
 use maestro_core::Mode;
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::params::BotParams;
 use maestro_tests::data::data_file;
@@ -44,6 +44,7 @@ fn bot(short: u32, long: u32, mode: Mode) -> BotConfig {
 fn options(state: &Path, file: &Path, bot: BotConfig, max_ticks: Option<u64>) -> RunOptions {
     RunOptions {
         state_dir: state.to_owned(),
+        limits: DeployLimits::of_bots(std::slice::from_ref(&bot)),
         bot,
         market: MarketSource::File {
             path: file.to_owned(),

@@ -6,6 +6,7 @@
 use crate::run_routes_support::{BOT, Call, FLATTEN, PAUSE, SET_PARAMS, assert_refused, bot, send};
 use maestro_cli::local::{MarketSource, RunOptions, run_simulated};
 use maestro_core::replay::DEMO_START_MS;
+use maestro_lambda::config::DeployLimits;
 use maestro_lambda::store::{FileStore, StateStore};
 use maestro_tests::scratch::scratch_dir;
 use serde_json::Value;
@@ -36,6 +37,7 @@ async fn pages_in_a_browser_cannot_drive_the_simulated_run() {
     let options = RunOptions {
         state_dir: state.path().to_owned(),
         bot: bot(),
+        limits: DeployLimits::of_bots(&[bot()]),
         market: MarketSource::Demo {
             seed: 7,
             candles: 300,

@@ -4,6 +4,7 @@
 
 use crate::run_routes_support::{BOT, Call, FLATTEN, PAUSE, SET_PARAMS, assert_refused, bot, send};
 use maestro_cli::local::live::{LiveHost, run_live};
+use maestro_lambda::config::DeployLimits;
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::store::{FileStore, StateStore};
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
@@ -50,6 +51,7 @@ async fn a_live_run_refuses_posts_without_its_token() {
         client: fake.client().expect("client"),
         store: FileStore::open(state.path()).expect("store"),
         bots: vec![bot()],
+        limits: DeployLimits::of_bots(&[bot()]),
     });
     let printed = Printed::default();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

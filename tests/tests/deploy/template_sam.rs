@@ -6,7 +6,7 @@
 //! fail and say so.
 
 use maestro_lambda::bitmex::TESTNET_URL;
-use maestro_lambda::config::{Config, FunctionRole, RouteAuthMode};
+use maestro_lambda::config::{Config, DeployLimits, FunctionRole, RouteAuthMode};
 use maestro_lambda::params::BotParams;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -494,8 +494,19 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     assert_eq!(cfg.bots[0].id, "ltc");
     assert_eq!(
         cfg.bots[0].params,
-        BotParams::default(),
-        "template defaults = the runner's defaults (LTCUSDT 1d 10/50, one lot)"
+        BotParams {
+            dry_run: true,
+            ..BotParams::default()
+        },
+        "template defaults = the runner's defaults (LTCUSDT 1d 10/50, one lot), in dry run"
+    );
+    assert_eq!(
+        cfg.limits,
+        DeployLimits {
+            position_cap: 1000,
+            live_allowed: false
+        },
+        "a deployment with the defaults cannot be taken live or past one lot by a route"
     );
 
     // The public-URL variant switches the function to HMAC auth.
@@ -510,6 +521,7 @@ fn the_template_environment_is_a_valid_safe_configuration() {
             ("TradeMode", "long_only"),
             ("OrderQty", "2000"),
             ("MaxPosition", "2000"),
+            ("PositionCap", "4000"),
             ("HysteresisBp", "25"),
             ("DryRun", "true"),
         ],
@@ -521,6 +533,22 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     assert_eq!((p.short_window, p.long_window, p.qty), (5, 20, 2000));
     assert_eq!(p.guards.hysteresis_bp, 25);
     assert!(p.dry_run);
+    assert_eq!(cfg.limits.position_cap, 4000);
+
+    // Live trading needs both switches; a bot past the cap does not start.
+    let env = environment(
+        &t,
+        "TickFunction",
+        &[("DryRun", "false"), ("AllowLiveTrading", "true")],
+    );
+    let cfg = Config::from_lookup(|k| env.get(k).cloned()).expect("live with the switch");
+    assert!(!cfg.bots[0].params.dry_run && cfg.limits.live_allowed);
+    for overrides in [&[("DryRun", "false")][..], &[("MaxPosition", "2000")][..]] {
+        let env = environment(&t, "TickFunction", overrides);
+        let err = Config::from_lookup(|k| env.get(k).cloned())
+            .expect_err(&format!("{overrides:?} must not start"));
+        assert_eq!(err.variable, "BOTS", "{err}");
+    }
 
     // Parameter values the template allows but the runner refuses still fail the start, naming BOTS.
     let env = environment(&t, "TickFunction", &[("ShortWindow", "60")]);

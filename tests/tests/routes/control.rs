@@ -3,6 +3,7 @@
 //! refused command is checked to leave the stored state byte-for-byte unchanged.
 
 use super::support::*;
+use maestro_lambda::config::DeployLimits;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::params::LIVE_CAPACITY;
 use maestro_lambda::store::{BotRecord, CoreState, OrderIntent, StateStore};
@@ -148,6 +149,51 @@ async fn set_params_validates_like_start_up_and_rewarms_on_window_change() {
         );
         assert_eq!(h.bot_state(), before, "{params} changed the state");
     }
+}
+
+/// The deployment's limits hold whatever an authenticated caller asks: no size past the position
+/// cap, and no way out of dry run where live trading is not allowed. Nothing changes.
+#[tokio::test]
+async fn set_params_cannot_go_past_the_deployment_limits() {
+    let mut h = Harness::hmac().await;
+    h.limits = DeployLimits {
+        position_cap: 2000,
+        live_allowed: false,
+    };
+    let now = now_ms();
+    let send = |params: Value, now: i64| {
+        let body = json!({"action": "set_params", "bot": "paper", "params": params});
+        signed("POST", "/control", "", &body.to_string(), now)
+    };
+    // Within the cap: accepted (so the refusals below are the limits, not something else).
+    let resp = h.send(&send(json!({"max_position": 2000}), now), now).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let before = h.bot_state();
+    let too_big = [
+        json!({"max_position": 2001}),
+        json!({"qty": 3000, "max_position": 3000}),
+        json!({"qty": i64::MAX, "max_position": i64::MAX}),
+    ];
+    for (i, params) in too_big.into_iter().enumerate() {
+        let at = now + 1 + i as i64;
+        let resp = h.send(&send(params.clone(), at), at).await;
+        assert_error(&resp, 400, "bad_params");
+        let detail = resp.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("position cap (2000)"), "{params}: {detail}");
+        assert_eq!(h.bot_state(), before, "{params} changed the state");
+    }
+    let at = now + 10;
+    let resp = h.send(&send(json!({"dry_run": false}), at), at).await;
+    assert_error(&resp, 403, "live_not_allowed");
+    assert_eq!(h.bot_state(), before, "dry_run false changed the state");
+    let stored = h
+        .store
+        .load(&bot_id("paper"))
+        .await
+        .expect("load")
+        .expect("saved");
+    assert!(stored.value.params.dry_run, "still in dry run");
+    assert_eq!(stored.value.params.max_position, 2000);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 //! (`tick::AllBots`, as `bootstrap` builds it) is in `tests/tests/tick/handler.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
-use maestro_lambda::config::{FunctionRole, parse_bots};
+use maestro_lambda::config::{DeployLimits, FunctionRole, parse_bots};
 use maestro_lambda::handler::{Function, HandlerError, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::routes::auth::sign;
@@ -81,6 +81,7 @@ async fn setup<T>(test: &str, auth: RouteAuth, tick: T) -> Setup<T> {
             exchange: fake.client().expect("client"),
             store: table.store,
             tick,
+            limits: DeployLimits::of_bots(&bots),
             bots,
             auth,
             tick_margin: Duration::from_millis(3000),

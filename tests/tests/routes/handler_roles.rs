@@ -2,7 +2,7 @@
 //! flood of route calls cannot use up the tick's concurrency. Each refuses the other's events: the
 //! tick function has no URL, and the routes function must never trade on a stray schedule.
 
-use maestro_lambda::config::{FunctionRole, parse_bots};
+use maestro_lambda::config::{DeployLimits, FunctionRole, parse_bots};
 use maestro_lambda::handler::{Function, HandlerError, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::store::StateStore;
@@ -44,6 +44,7 @@ async fn each_function_refuses_the_other_functions_events() {
             }
         },
         bots: bots.clone(),
+        limits: DeployLimits::of_bots(&bots),
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),
         role,

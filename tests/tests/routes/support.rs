@@ -5,7 +5,7 @@
 #![allow(dead_code)] // not every helper is used by every route test
 
 use maestro_lambda::bitmex::BitmexClient;
-use maestro_lambda::config::{BotConfig, parse_bots};
+use maestro_lambda::config::{BotConfig, DeployLimits, parse_bots};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign};
 use maestro_lambda::routes::{Request, Response, RouteAuth, Routes};
@@ -39,6 +39,9 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// The configured bots.
     pub bots: Vec<BotConfig>,
+    /// The deployment's limits: a cap of 10 lots, live trading allowed (tests of the limits
+    /// themselves set their own).
+    pub limits: DeployLimits,
     /// Route authentication.
     pub auth: RouteAuth,
 }
@@ -70,15 +73,25 @@ impl Harness {
             store,
             dir,
             bots,
+            limits: DeployLimits {
+                position_cap: 10_000,
+                live_allowed: true,
+            },
             auth,
         }
     }
 
     /// Sends one request to the routes at `now_ms`.
     pub async fn send(&self, req: &Request, now_ms: i64) -> Response {
-        Routes::new(&self.exchange, &self.store, &self.bots, &self.auth)
-            .handle(req, now_ms)
-            .await
+        Routes::new(
+            &self.exchange,
+            &self.store,
+            &self.bots,
+            self.limits,
+            &self.auth,
+        )
+        .handle(req, now_ms)
+        .await
     }
 
     /// Every file of the store, by name, with its bytes (lock files excluded: they are empty and

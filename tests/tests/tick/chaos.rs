@@ -17,7 +17,7 @@
 //! The real-data runs skip on a clone without `../shared/data`; the synthetic runs check the same
 //! invariants on a seeded rough market (trends, chop and a crash, [`rough_market`]) and always run.
 
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::routes::{Request, RouteAuth, Routes};
 use maestro_lambda::store::StateStore;
@@ -171,7 +171,13 @@ async fn control<S: StateStore>(
     now_ms: i64,
 ) -> u16 {
     let auth = RouteAuth::Loopback;
-    let routes = Routes::new(&h.bot.client, &h.bot.store, bots, &auth);
+    let routes = Routes::new(
+        &h.bot.client,
+        &h.bot.store,
+        bots,
+        DeployLimits::of_bots(bots),
+        &auth,
+    );
     let request = Request {
         method: "POST".to_owned(),
         path: "/control".to_owned(),

@@ -5,7 +5,7 @@
 //! Real adapters: the BitMEX client against the fake BitMEX, the file store, the real routes.
 
 use maestro_lambda::bitmex::BitmexClient;
-use maestro_lambda::config::parse_bots;
+use maestro_lambda::config::{DeployLimits, parse_bots};
 use maestro_lambda::exchange::{BinSize, Exchange};
 use maestro_lambda::routes::{Request, RouteAuth, Routes};
 use maestro_lambda::store::{FileStore, StateStore};
@@ -62,7 +62,7 @@ async fn an_order_in_flight_during_a_flatten_is_closed_by_the_next_tick() {
     let auth = RouteAuth::Loopback;
     let now_ms = FIRST_CLOSE_MS + 11 * 60_000 + 2_000;
     let failpoints = FlattenWhileInFlight {
-        routes: Routes::new(&client, &store, &bots, &auth),
+        routes: Routes::new(&client, &store, &bots, DeployLimits::of_bots(&bots), &auth),
         now_ms: now_ms + 500,
         fired: AtomicBool::new(false),
     };

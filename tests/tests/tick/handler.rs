@@ -2,7 +2,7 @@
 //! `AllBots` — the same value `bootstrap` builds — over the BitMEX client against the fake BitMEX and
 //! `DynamoStore` against moto; then a function-URL request (AWS's JSON) reads the result on /status.
 
-use maestro_lambda::config::{FunctionRole, parse_bots};
+use maestro_lambda::config::{DeployLimits, FunctionRole, parse_bots};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::handler::{Function, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
@@ -54,6 +54,7 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         exchange: exchange.clone(),
         store: table.store.clone(),
         tick: AllBots::new(exchange, table.store.clone(), bots.clone()),
+        limits: DeployLimits::of_bots(&bots),
         bots,
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),

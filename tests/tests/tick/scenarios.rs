@@ -27,7 +27,7 @@ mod pause;
 mod rewarm;
 mod stale;
 
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::routes::{Request, Response, RouteAuth, Routes};
 use maestro_lambda::store::{BotRecord, DynamoStore, FileStore, OrderIntent, StateStore};
@@ -144,9 +144,15 @@ async fn control<S: StateStore>(
         body: body.to_string().into_bytes(),
         ..Request::default()
     };
-    Routes::new(&h.bot.client, &h.bot.store, bots, &RouteAuth::Loopback)
-        .handle(&request, now_ms)
-        .await
+    Routes::new(
+        &h.bot.client,
+        &h.bot.store,
+        bots,
+        DeployLimits::of_bots(bots),
+        &RouteAuth::Loopback,
+    )
+    .handle(&request, now_ms)
+    .await
 }
 
 /// A trader's `pause`, `resume` or `flatten` of the harness's bot; it must be answered 200

@@ -9,7 +9,7 @@ use maestro_core::replay::DEMO_START_MS;
 use maestro_lambda::bitmex::{
     ApiSecret, BitmexClient, BitmexConfig, Credentials, MAINNET_URL, TESTNET_URL, may_be_mainnet,
 };
-use maestro_lambda::config::{BotConfig, parse_base_url, validate_params};
+use maestro_lambda::config::{BotConfig, DeployLimits, parse_base_url, validate_params};
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::params::BotParams;
 use maestro_lambda::secrets::credential_problem;
@@ -119,9 +119,13 @@ pub struct RunArgs {
     /// Minimum candles between two flips (0 = off).
     #[arg(long, default_value_t = 0)]
     pub min_hold_bars: u32,
-    /// Compute and record orders without sending them.
+    /// Compute and record orders without sending them. A run started in dry run stays in dry
+    /// run: the routes cannot take it live.
     #[arg(long)]
     pub dry_run: bool,
+    /// Largest max_position (contracts) the routes' set_params may set [default: --max-position].
+    #[arg(long)]
+    pub position_cap: Option<u64>,
 }
 
 fn parse_bin(text: &str) -> Result<BinSize, String> {
@@ -156,6 +160,25 @@ impl RunArgs {
         Ok(BotConfig { id, params })
     }
 
+    /// What the routes may not go past: the position cap (at least the bot's own settings), and
+    /// live trading only for a run started live.
+    pub fn limits(&self, bot: &BotConfig) -> Result<DeployLimits, CliError> {
+        let mut limits = DeployLimits::of_bots(std::slice::from_ref(bot));
+        if let Some(cap) = self.position_cap {
+            if i64::try_from(cap).is_err() || cap == 0 {
+                return Err(CliError::Usage(format!(
+                    "--position-cap {cap} must be from 1 to {}",
+                    i64::MAX
+                )));
+            }
+            limits.position_cap = cap;
+        }
+        limits
+            .check(&bot.params)
+            .map_err(|e| CliError::Usage(format!("--position-cap: {e}")))?;
+        Ok(limits)
+    }
+
     /// The simulated run's options.
     pub fn run_options(&self) -> Result<RunOptions, CliError> {
         let market = match &self.candles {
@@ -178,9 +201,11 @@ impl RunArgs {
                 start_close_ms: DEMO_START_MS,
             },
         };
+        let bot = self.bot_config()?;
         Ok(RunOptions {
             state_dir: self.state_dir.clone(),
-            bot: self.bot_config()?,
+            limits: self.limits(&bot)?,
+            bot,
             market,
             pace: Duration::from_millis(self.pace_ms),
             listen: (!self.no_listen).then_some(self.listen),
@@ -248,6 +273,7 @@ fn live_host(
     Ok(Arc::new(LiveHost {
         client,
         store,
+        limits: args.limits(&bot)?,
         bots: vec![bot],
     }))
 }
@@ -366,6 +392,49 @@ mod tests {
                 "{pairs:?} {extra:?} must be refused; got a client for {}",
                 host.client.config().base_url
             ),
+        }
+    }
+
+    /// `--live`'s limits for the routes: the cap defaults to the bot's own `--max-position`, can
+    /// be raised with `--position-cap` but not below the bot's settings, and a run started in dry
+    /// run cannot be taken live by a route.
+    #[test]
+    fn live_limits_come_from_the_options() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let limits =
+            |extra: &[&str]| live_host(&args(dir.path(), extra), env(&[])).map(|h| h.limits);
+        let got = limits(&["--qty", "2000", "--max-position", "3000"]).expect("valid");
+        assert_eq!(
+            got,
+            DeployLimits {
+                position_cap: 3000,
+                live_allowed: true
+            }
+        );
+        let got = limits(&["--position-cap", "5000", "--dry-run"]).expect("valid");
+        assert_eq!(
+            got,
+            DeployLimits {
+                position_cap: 5000,
+                live_allowed: false
+            }
+        );
+        for (extra, says) in [
+            (
+                &["--max-position", "3000", "--position-cap", "2000"][..],
+                "position cap",
+            ),
+            (&["--position-cap", "0"][..], "--position-cap 0"),
+            (
+                &["--position-cap", "9223372036854775808"][..],
+                "--position-cap",
+            ),
+        ] {
+            match limits(extra) {
+                Err(CliError::Usage(m)) => assert!(m.contains(says), "{extra:?}: {m}"),
+                Err(other) => panic!("{extra:?}: a usage error expected, got {other}"),
+                Ok(l) => panic!("{extra:?} must be refused, got {l:?}"),
+            }
         }
     }
 

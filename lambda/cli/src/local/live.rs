@@ -7,7 +7,7 @@ use super::guard::{RouteToken, TOKEN_HEADER};
 use super::server::{self, Host};
 use maestro_lambda::bitmex::BitmexClient;
 use maestro_lambda::clock::now_ms;
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::store::FileStore;
 use maestro_lambda::tick::{InstrumentCache, NoFailpoints, run_all};
 use std::future::Future;
@@ -35,6 +35,8 @@ pub struct LiveHost {
     pub store: FileStore,
     /// The bot.
     pub bots: Vec<BotConfig>,
+    /// What the routes may not take the bot past.
+    pub limits: DeployLimits,
 }
 
 impl Host for LiveHost {
@@ -50,6 +52,10 @@ impl Host for LiveHost {
 
     fn bots(&self) -> &[BotConfig] {
         &self.bots
+    }
+
+    fn limits(&self) -> DeployLimits {
+        self.limits
     }
 
     fn now_ms(&self) -> i64 {

@@ -19,7 +19,7 @@ use crate::sim::{SimExchange, contract_tick_value, ltcusdt};
 use journal::Journal;
 use maestro_core::replay::DemoMarket;
 use maestro_core::{Candle, Price};
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::exchange::{BinSize, Exchange, Instrument, OrderRequest, PlacedOrder};
 use maestro_lambda::store::{FileStore, StateStore};
 use maestro_lambda::tick::{NoFailpoints, Outcome, Tick, TickReport};
@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// The bot.
     pub bot: BotConfig,
+    /// What the routes may not take the bot past.
+    pub limits: DeployLimits,
     /// The market to replay.
     pub market: MarketSource,
     /// Wall-clock pause between ticks (0 = as fast as possible).
@@ -121,6 +123,8 @@ pub struct Local {
     pub store: FileStore,
     /// The bot (a one-element list, as the routes take a deployment's bots).
     pub bots: Vec<BotConfig>,
+    /// What the routes may not take the bot past.
+    pub limits: DeployLimits,
     /// The instrument traded.
     pub instrument: Instrument,
 }
@@ -149,6 +153,7 @@ pub async fn run_simulated(
         journal,
         store,
         bots: vec![bot.clone()],
+        limits: options.limits,
         instrument,
     });
 
@@ -314,6 +319,10 @@ impl server::Host for Local {
 
     fn bots(&self) -> &[BotConfig] {
         &self.bots
+    }
+
+    fn limits(&self) -> DeployLimits {
+        self.limits
     }
 
     fn now_ms(&self) -> i64 {

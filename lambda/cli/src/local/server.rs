@@ -7,7 +7,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maestro_lambda::config::BotConfig;
+use maestro_lambda::config::{BotConfig, DeployLimits};
 use maestro_lambda::exchange::Exchange;
 use maestro_lambda::routes::{MAX_BODY_BYTES, Request, RouteAuth, Routes};
 use maestro_lambda::store::FileStore;
@@ -24,6 +24,8 @@ pub trait Host: Send + Sync + 'static {
     fn store(&self) -> &FileStore;
     /// The bots.
     fn bots(&self) -> &[BotConfig];
+    /// What the routes may not take the bots past.
+    fn limits(&self) -> DeployLimits;
     /// The time the routes run at (UNIX ms): the host's clock, the same the tick runs on, so a
     /// simulated run's orders and flattens are dated in the simulation's time.
     fn now_ms(&self) -> i64;
@@ -108,7 +110,13 @@ async fn serve<H: Host>(
         iam_caller: None,
     };
     let auth = RouteAuth::Loopback;
-    let routes = Routes::new(host.exchange(), host.store(), host.bots(), &auth);
+    let routes = Routes::new(
+        host.exchange(),
+        host.store(),
+        host.bots(),
+        host.limits(),
+        &auth,
+    );
     let response = routes.handle(&request, host.now_ms()).await;
     json_response(response.status, response.body_text())
 }
