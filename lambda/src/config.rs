@@ -10,6 +10,8 @@
 //! | `BITMEX_API_KEY`, `BITMEX_API_SECRET`, `ROUTE_SECRET` | local stand-ins when `SECRET_ARN` is unset | — |
 //! | `ROUTE_AUTH` | `iam` (the function URL checks SigV4) or `hmac` (the function checks) | `iam` |
 //! | `TICK_MARGIN_MS` | time kept back from the Lambda deadline | 3000 |
+//! | `FUNCTION_ROLE` | `tick` (scheduled events only), `routes` (function URL only) or `both` | `both` |
+//! | `METRICS_NAMESPACE` | CloudWatch namespace of the tick's embedded metrics | `CryptoMaestro` |
 //! | `POSITION_CAP` | largest `max_position` (contracts) that `BOTS` or `set_params` may set | the largest in `BOTS` |
 //! | `ALLOW_LIVE_TRADING` | `true`: bots may trade live; `false`: every bot stays in dry run | `true` if a bot in `BOTS` starts live |
 
@@ -33,6 +35,43 @@ pub enum RouteAuthMode {
     /// The URL is public (`AuthType: NONE`); the function checks an HMAC signature itself.
     Hmac,
 }
+
+/// Which events a deployed function serves. The template deploys the tick and the routes as two
+/// functions of one binary, so a flood of route calls cannot take the tick's concurrency; each
+/// refuses the other's events. `Both` is one process serving everything (local emulators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FunctionRole {
+    /// The minute schedule only.
+    Tick,
+    /// Function-URL requests only.
+    Routes,
+    /// Both kinds.
+    Both,
+}
+
+impl FunctionRole {
+    /// The value of `FUNCTION_ROLE` that selects it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunctionRole::Tick => "tick",
+            FunctionRole::Routes => "routes",
+            FunctionRole::Both => "both",
+        }
+    }
+
+    /// Whether it runs scheduled ticks.
+    pub fn ticks(self) -> bool {
+        matches!(self, FunctionRole::Tick | FunctionRole::Both)
+    }
+
+    /// Whether it answers function-URL requests.
+    pub fn serves_routes(self) -> bool {
+        matches!(self, FunctionRole::Routes | FunctionRole::Both)
+    }
+}
+
+/// The CloudWatch namespace of the tick's metrics when `METRICS_NAMESPACE` is unset.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "CryptoMaestro";
 
 /// Where the credentials come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +117,10 @@ pub struct Config {
     pub route_auth: RouteAuthMode,
     /// Time kept back from the Lambda deadline when budgeting a tick.
     pub tick_margin: Duration,
+    /// Which events this function serves.
+    pub role: FunctionRole,
+    /// CloudWatch namespace of the tick's embedded metrics.
+    pub metrics_namespace: String,
     /// What no bot's settings may go past (`BOTS` at start, `set_params` at run time).
     pub limits: DeployLimits,
 }
@@ -173,6 +216,38 @@ impl Config {
             None => Duration::from_millis(3000),
         };
 
+        let role = match get("FUNCTION_ROLE").as_deref().map(str::trim) {
+            None | Some("both") => FunctionRole::Both,
+            Some("tick") => FunctionRole::Tick,
+            Some("routes") => FunctionRole::Routes,
+            Some(other) => {
+                return Err(bad(
+                    "FUNCTION_ROLE",
+                    format!("{:?} is not \"tick\", \"routes\" or \"both\"", short(other)),
+                ));
+            }
+        };
+
+        let metrics_namespace = match get("METRICS_NAMESPACE") {
+            None => DEFAULT_METRICS_NAMESPACE.to_owned(),
+            Some(text) => {
+                let text = text.trim();
+                // CloudWatch's own rule; "AWS/" is reserved for AWS's namespaces.
+                let ok = (1..=255).contains(&text.len())
+                    && !text.starts_with("AWS/")
+                    && text.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#' | b':' | b' ')
+                    });
+                if !ok {
+                    return Err(bad(
+                        "METRICS_NAMESPACE",
+                        "must be 1 to 255 of a-z A-Z 0-9 . - _ / # : and space, not starting with AWS/",
+                    ));
+                }
+                text.to_owned()
+            }
+        };
         let limits = parse_limits(&get, &bots)?;
 
         Ok(Config {
@@ -182,6 +257,8 @@ impl Config {
             secrets,
             route_auth,
             tick_margin,
+            role,
+            metrics_namespace,
             limits,
         })
     }
@@ -342,6 +419,30 @@ mod tests {
         assert_eq!((p.short_window, p.long_window, p.qty), (10, 50, 1000));
         assert_eq!(p.bin, BinSize::D1);
         assert_eq!(cfg.tick_margin, Duration::from_millis(3000));
+        assert_eq!(cfg.role, FunctionRole::Both);
+        assert_eq!(cfg.metrics_namespace, DEFAULT_METRICS_NAMESPACE);
+    }
+
+    #[test]
+    fn function_role_and_metrics_namespace() {
+        for (text, role) in [
+            ("tick", FunctionRole::Tick),
+            ("routes", FunctionRole::Routes),
+            (" both ", FunctionRole::Both),
+        ] {
+            let cfg = Config::from_lookup(env(&with(&[("FUNCTION_ROLE", text)]))).expect(text);
+            assert_eq!(cfg.role, role, "{text}");
+            assert_eq!(role.as_str(), text.trim());
+        }
+        assert!(FunctionRole::Tick.ticks() && !FunctionRole::Tick.serves_routes());
+        assert!(!FunctionRole::Routes.ticks() && FunctionRole::Routes.serves_routes());
+        assert!(FunctionRole::Both.ticks() && FunctionRole::Both.serves_routes());
+        let cfg = Config::from_lookup(env(&with(&[(
+            "METRICS_NAMESPACE",
+            "CryptoMaestro/my-stack",
+        )])))
+        .expect("valid namespace");
+        assert_eq!(cfg.metrics_namespace, "CryptoMaestro/my-stack");
     }
 
     #[test]
@@ -392,6 +493,9 @@ mod tests {
             ),
             (&[("BITMEX_BASE_URL", "not a url")], "BITMEX_BASE_URL"),
             (&[("ROUTE_AUTH", "none")], "ROUTE_AUTH"),
+            (&[("FUNCTION_ROLE", "all")], "FUNCTION_ROLE"),
+            (&[("METRICS_NAMESPACE", "AWS/Lambda")], "METRICS_NAMESPACE"),
+            (&[("METRICS_NAMESPACE", "a{b}")], "METRICS_NAMESPACE"),
             (&[("ROUTE_AUTH", "hmac")], "ROUTE_SECRET"),
             (
                 &[("ROUTE_AUTH", "hmac"), ("ROUTE_SECRET", "short")],

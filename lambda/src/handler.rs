@@ -1,16 +1,18 @@
 //! The Lambda function's one handler: an EventBridge scheduled event runs the tick for every bot; a
 //! function-URL request goes to the [`Routes`]. The two are told apart by the event's shape and then
 //! read with the typed events of `aws_lambda_events`; anything else is a clear error, never a panic.
+//! The template deploys the binary twice, as the tick function and the routes function
+//! ([`FunctionRole`]); each refuses the other's events.
 //!
 //! The handler is generic over the ports and over the tick, so `bootstrap` plugs in BitMEX, DynamoDB
 //! and the real tick, and the tests the real adapters against local servers.
 
 use crate::clock::now_ms;
-use crate::config::{BotConfig, DeployLimits};
+use crate::config::{BotConfig, DeployLimits, FunctionRole};
 use crate::exchange::Exchange;
 use crate::routes::{Request, Response, RouteAuth, Routes};
 use crate::store::StateStore;
-use crate::tick::ScheduledTick;
+use crate::tick::{ScheduledTick, TickSummary};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -35,6 +37,15 @@ pub enum HandlerError {
         kind: &'static str,
         /// The parser's complaint.
         detail: String,
+    },
+    /// The event is of a kind this function does not serve (the tick function got a URL request,
+    /// or the routes function a scheduled event): nothing ran.
+    #[error("this is the {role} function: it does not serve {event}")]
+    WrongFunction {
+        /// `FUNCTION_ROLE` of this function.
+        role: &'static str,
+        /// The kind of event it refused.
+        event: &'static str,
     },
     /// Too little time is left before the Lambda deadline to start a tick.
     #[error("no time budget for the tick: {remaining_ms} ms left, {margin_ms} ms kept back")]
@@ -62,6 +73,7 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let kind = match e {
             HandlerError::UnknownEvent(_) => "UnknownEvent",
             HandlerError::Malformed { .. } => "MalformedEvent",
+            HandlerError::WrongFunction { .. } => "WrongFunction",
             HandlerError::NoBudget { .. } => "NoBudget",
             HandlerError::TickFailed { .. } => "TickFailed",
         };
@@ -183,6 +195,44 @@ pub fn url_response(resp: &Response) -> LambdaFunctionUrlResponse {
     out
 }
 
+/// Where the tick's metrics go: one CloudWatch embedded-metric-format line per bot per tick
+/// ([`crate::tick::emf_line`]). In the Lambda that is stdout, which CloudWatch Logs reads.
+pub struct TickMetrics {
+    namespace: String,
+    sink: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+impl TickMetrics {
+    /// Lines to stdout under `namespace` (what `bootstrap` uses).
+    pub fn stdout(namespace: impl Into<String>) -> Self {
+        TickMetrics::to(namespace, |line| {
+            use std::io::Write as _;
+            // One write of the whole line under the lock, so it never interleaves with a log line.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+        })
+    }
+
+    /// Lines to `sink` under `namespace` (tests read them).
+    pub fn to(namespace: impl Into<String>, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        TickMetrics {
+            namespace: namespace.into(),
+            sink: Box::new(sink),
+        }
+    }
+
+    /// No metrics.
+    pub fn off() -> Self {
+        TickMetrics::to(String::new(), |_| {})
+    }
+
+    fn emit(&self, now_ms: i64, summary: &TickSummary) {
+        for bot in &summary.bots {
+            (self.sink)(&crate::tick::emf_line(&self.namespace, now_ms, bot));
+        }
+    }
+}
+
 /// The function's timeout in `template.yaml`, assumed when an invocation carries no deadline.
 pub const ASSUMED_TIMEOUT_MS: i64 = 50_000;
 
@@ -202,6 +252,10 @@ pub struct Function<E, S, T> {
     pub auth: RouteAuth,
     /// Time kept back from the Lambda deadline.
     pub tick_margin: Duration,
+    /// Which events this function serves; it refuses the others.
+    pub role: FunctionRole,
+    /// Where the tick's metrics go.
+    pub metrics: TickMetrics,
 }
 
 impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
@@ -234,7 +288,18 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
         deadline_ms: i64,
         now_ms: i64,
     ) -> Result<Value, HandlerError> {
-        match classify(payload)? {
+        let event = classify(payload)?;
+        let (serves, refused) = match &event {
+            Event::Url(_) => (self.role.serves_routes(), "function URL requests"),
+            Event::Schedule => (self.role.ticks(), "scheduled events"),
+        };
+        if !serves {
+            return Err(HandlerError::WrongFunction {
+                role: self.role.as_str(),
+                event: refused,
+            });
+        }
+        match event {
             Event::Url(req) => {
                 let resp = match url_request(&req) {
                     Ok(request) => {
@@ -273,6 +338,7 @@ impl<E: Exchange, S: StateStore, T: ScheduledTick> Function<E, S, T> {
                     })?;
                 let deadline = std::time::Instant::now() + Duration::from_millis(budget_ms);
                 let report = self.tick.run_all(now_ms, deadline).await;
+                self.metrics.emit(now_ms, &report);
                 let failures: Vec<String> = report
                     .failures()
                     .map(|b| format!("{}: {}", b.bot, b.outcome))

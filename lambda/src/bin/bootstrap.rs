@@ -6,7 +6,7 @@ use aws_config::BehaviorVersion;
 use lambda_runtime::{LambdaEvent, service_fn};
 use maestro_lambda::bitmex::{ApiSecret, BitmexClient, BitmexConfig, Credentials};
 use maestro_lambda::config::{Config, RouteAuthMode, SecretsSource};
-use maestro_lambda::handler::Function;
+use maestro_lambda::handler::{Function, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::secrets::load_from_secrets_manager;
 use maestro_lambda::store::DynamoStore;
@@ -116,5 +116,7 @@ async fn build() -> Result<Live, StartError> {
         limits: config.limits,
         auth,
         tick_margin: config.tick_margin,
+        role: config.role,
+        metrics: TickMetrics::stdout(config.metrics_namespace),
     })
 }

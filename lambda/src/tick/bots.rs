@@ -1,7 +1,7 @@
 //! Every configured bot in one tick, concurrently: each has its own record and runs on its own, so
 //! one bot's failure or slowness is reported and does not stop the others.
 
-use super::{Failpoints, Tick, TickError, TickReport};
+use super::{Failpoints, Outcome, Tick, TickError, TickReport};
 use crate::config::BotConfig;
 use crate::exchange::{Deadlined, Exchange, ExchangeError, Instrument};
 use crate::store::StateStore;
@@ -85,6 +85,10 @@ pub struct BotOutcome {
     pub ok: bool,
     /// What it did, in a few words (or the error).
     pub outcome: String,
+    /// Orders sent to the exchange by this tick (a dry run sends none).
+    pub orders: u32,
+    /// How long the bot's tick took (ms); for a failed tick, the whole invocation's tick time.
+    pub duration_ms: u64,
 }
 
 /// What the tick did for every bot: the scheduled invocation's result.
@@ -156,6 +160,7 @@ impl<E, S> AllBots<E, S> {
 
 impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
     async fn run_all(&self, now_ms: i64, deadline: Instant) -> TickSummary {
+        let started = Instant::now();
         let exchange = self.exchange.until(deadline);
         let results = run_all(
             &exchange,
@@ -184,6 +189,9 @@ impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
                 }
             }
         }
+        // A failed bot's own time is not reported back; the bots run at once, so the tick's
+        // elapsed time bounds it.
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         TickSummary {
             bots: results
                 .into_iter()
@@ -202,11 +210,17 @@ impl<E: Deadlined, S: StateStore> ScheduledTick for AllBots<E, S> {
                             ),
                             None => format!("{:?}: {}", report.outcome, report.note),
                         },
+                        orders: u32::from(
+                            report.outcome == Outcome::Ordered && report.order.is_some(),
+                        ),
+                        duration_ms: report.duration_ms,
                     },
                     Err(error) => BotOutcome {
                         bot,
                         ok: false,
                         outcome: error.to_string(),
+                        orders: 0,
+                        duration_ms: elapsed_ms,
                     },
                 })
                 .collect(),

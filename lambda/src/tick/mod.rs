@@ -22,12 +22,14 @@
 mod act;
 mod bots;
 mod ids;
+mod metrics;
 pub(crate) mod plan;
 mod report;
 
 pub(crate) use act::{flatten_now, sweep_strays};
 pub use bots::{AllBots, BotOutcome, InstrumentCache, ScheduledTick, TickSummary, run_all};
 pub use ids::{cl_ord_id, own_prefix};
+pub use metrics::emf_line;
 pub use report::{Failpoint, Failpoints, NoFailpoints, Outcome, SentOrder, TickError, TickReport};
 
 use crate::bot_id::BotId;

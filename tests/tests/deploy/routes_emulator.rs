@@ -29,11 +29,13 @@ const BOTS: &str =
     r#"[{"id":"ltc","symbol":"LTCUSDT","bin":"1m","short_window":3,"long_window":5}]"#;
 
 /// The README's HMAC recipe, verbatim (the test checks the README still holds it).
-const README_MAESTRO_FN: &str = r#"maestro() {  # maestro METHOD PATH [BODY]
+const README_MAESTRO_FN: &str = r#"maestro() {  # maestro METHOD PATH [BODY]; python3 reads the key from its environment
   local ts nonce sig
   ts=$(date +%s); nonce=$(openssl rand -hex 16)
-  sig=$(printf '%s\n%s\n%s\n%s\n%s' "$1" "$2" "$ts" "$nonce" "${3:-}" \
-        | openssl dgst -sha256 -hmac "$ROUTE_SECRET" -r | cut -d' ' -f1)
+  sig=$(printf '%s\n%s\n%s\n%s\n%s' "$1" "$2" "$ts" "$nonce" "${3:-}" | python3 -c 'if 1:
+        import hashlib, hmac, os, sys
+        key = os.environ["ROUTE_SECRET"].encode()
+        print(hmac.new(key, sys.stdin.buffer.read(), hashlib.sha256).hexdigest())')
   curl -sS -X "$1" "$url$2" -H "x-maestro-timestamp: $ts" -H "x-maestro-nonce: $nonce" \
        -H "x-maestro-signature: $sig" -H 'content-type: application/json' ${3:+--data-binary "$3"}
 }"#;
@@ -443,6 +445,26 @@ async fn bootstrap_under_cargo_lambda_watch() {
         ready_us.is_some(),
         "the function logs when it is ready:\n{logs}"
     );
+
+    // The tick's embedded metrics reach stdout, where CloudWatch Logs reads them: one line per
+    // scheduled tick of the one bot, each a tick without error.
+    let metrics: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 2, "one metric line per tick:\n{logs}");
+    for m in &metrics {
+        assert_eq!(
+            m["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "CryptoMaestro"
+        );
+        assert_eq!(
+            (&m["Bot"], &m["Ticks"], &m["Errors"]),
+            (&"ltc".into(), &1.into(), &0.into()),
+            "{m}"
+        );
+    }
 
     for secret in [ROUTE_SECRET, TEST_API_SECRET, TEST_API_KEY] {
         assert!(

@@ -6,14 +6,14 @@
 //! fail and say so.
 
 use maestro_lambda::bitmex::TESTNET_URL;
-use maestro_lambda::config::{Config, DeployLimits, RouteAuthMode};
+use maestro_lambda::config::{Config, DeployLimits, FunctionRole, RouteAuthMode};
 use maestro_lambda::params::BotParams;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
+pub(super) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -47,7 +47,7 @@ fn cfn_lint(path: &std::path::Path) -> (bool, String) {
 
 /// The template as JSON, short-form intrinsics decoded (`!Ref X` → `{"Ref": "X"}`), by cfn-lint's
 /// own YAML loader.
-fn template_json() -> Value {
+pub(super) fn template_json() -> Value {
     let script = "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\n\
                   assert not m, m\nprint(json.dumps(t))";
     let out = Command::new(tool("python"))
@@ -87,8 +87,8 @@ fn cfn_lint_catches_broken_variants() {
             "runtime",
         ),
         (
-            "Resource: !Ref BotSecret",
-            "Resource: !Ref MissingSecret",
+            "[CreateSecret, !Ref BotSecret,",
+            "[CreateSecret, !Ref MissingSecret,",
             "dangling !Ref",
         ),
         (
@@ -129,60 +129,136 @@ fn cfn_lint_catches_broken_variants() {
     }
 }
 
+/// One function's merged properties: `Globals.Function` overlaid by its own (environment variables
+/// merged), as the SAM transform does.
+pub(super) fn function_properties(t: &Value, name: &str) -> Value {
+    let own = &t["Resources"][name]["Properties"];
+    assert!(own.is_object(), "no function {name}");
+    let mut merged = t["Globals"]["Function"].clone();
+    if !merged.is_object() {
+        merged = serde_json::json!({});
+    }
+    for (k, v) in own.as_object().expect("properties") {
+        if k == "Environment" {
+            let vars = merged["Environment"]["Variables"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(v["Variables"].as_object().cloned().unwrap_or_default())
+                .collect::<serde_json::Map<_, _>>();
+            merged["Environment"] = serde_json::json!({ "Variables": vars });
+        } else {
+            merged[k] = v.clone();
+        }
+    }
+    merged
+}
+
 #[test]
 fn deployment_shape_matches_the_design() {
     let t = template_json();
     assert_eq!(t["Transform"], "AWS::Serverless-2016-10-31");
     let res = &t["Resources"];
+    let functions: Vec<&String> = res
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(functions, ["RoutesFunction", "TickFunction"]);
 
-    let f = &res["BotFunction"];
-    assert_eq!(f["Type"], "AWS::Serverless::Function");
-    assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "bootstrap");
-    let p = &f["Properties"];
-    assert_eq!(p["Runtime"], "provided.al2023");
-    assert_eq!(p["Handler"], "bootstrap");
-    assert_eq!(p["Architectures"], serde_json::json!(["arm64"]));
-    let timeout = p["Timeout"].as_u64().expect("a literal timeout");
-    assert!(
-        timeout < 60,
-        "timeout {timeout} s must stay below the one-minute period"
-    );
-    assert_eq!(p["Events"]["Tick"]["Type"], "Schedule");
+    // Both functions: the one `bootstrap` binary, arm64, provided.al2023, each with its role.
+    for (name, role) in [("TickFunction", "tick"), ("RoutesFunction", "routes")] {
+        let f = &res[name];
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        assert_eq!(
+            f["Metadata"]["BuildProperties"]["Binary"], "bootstrap",
+            "{name}"
+        );
+        let p = function_properties(&t, name);
+        assert_eq!(p["Runtime"], "provided.al2023", "{name}");
+        assert_eq!(p["Handler"], "bootstrap", "{name}");
+        assert_eq!(p["CodeUri"], ".", "{name}");
+        assert_eq!(p["Architectures"], serde_json::json!(["arm64"]), "{name}");
+        assert_eq!(
+            p["Environment"]["Variables"]["FUNCTION_ROLE"], role,
+            "{name}"
+        );
+        assert!(
+            p["ReservedConcurrentExecutions"].is_object(),
+            "{name}: reserved concurrency from a parameter"
+        );
+        assert!(p["Timeout"].as_u64().is_some_and(|t| t < 60), "{name}");
+    }
+
+    // The tick: the schedule only, its own reserved concurrency, a timeout below the period, no
+    // retry of a failed tick (the next one picks up).
+    let tick = function_properties(&t, "TickFunction");
+    let events = tick["Events"].as_object().expect("the tick's events");
+    assert_eq!(events.len(), 1, "the schedule only: {events:?}");
+    assert_eq!(tick["Events"]["Tick"]["Type"], "Schedule");
     assert_eq!(
-        p["Events"]["Tick"]["Properties"]["Schedule"],
+        tick["Events"]["Tick"]["Properties"]["Schedule"],
         "rate(1 minute)"
     );
+    assert!(tick["FunctionUrlConfig"].is_null(), "the tick has no URL");
+    assert_eq!(tick["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
     assert_eq!(
-        p["FunctionUrlConfig"]["AuthType"],
+        tick["ReservedConcurrentExecutions"],
+        serde_json::json!({"Ref": "TickReservedConcurrency"})
+    );
+    let reserved = &t["Parameters"]["TickReservedConcurrency"];
+    assert_eq!(reserved["Default"], 1);
+    assert_eq!(reserved["MinValue"], 1, "zero would throttle every tick");
+
+    // The routes: the URL only, capped.
+    let routes = function_properties(&t, "RoutesFunction");
+    assert!(routes["Events"].is_null(), "the routes have no schedule");
+    assert_eq!(
+        routes["FunctionUrlConfig"]["AuthType"],
         serde_json::json!({"Ref": "FunctionUrlAuthType"})
     );
     assert_eq!(t["Parameters"]["FunctionUrlAuthType"]["Default"], "AWS_IAM");
-    assert_eq!(p["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
-
-    // Least privilege: every statement names this table or this secret, never a wildcard.
-    let statements = p["Policies"][0]["Statement"]
-        .as_array()
-        .expect("statements");
-    assert_eq!(statements.len(), 2);
-    for s in statements {
-        let resource = &s["Resource"];
-        assert!(
-            *resource == serde_json::json!({"Fn::GetAtt": ["BotTable", "Arn"]})
-                || *resource == serde_json::json!({"Ref": "BotSecret"}),
-            "statement {s} reaches beyond the table and the secret"
+    assert_eq!(
+        routes["ReservedConcurrentExecutions"],
+        serde_json::json!({"Ref": "RoutesReservedConcurrency"})
+    );
+    for permission in [
+        "RoutesFunctionPublicUrlPermission",
+        "RoutesFunctionPublicInvokePermission",
+    ] {
+        assert_eq!(
+            res[permission]["Properties"]["FunctionName"],
+            serde_json::json!({"Ref": "RoutesFunction"}),
+            "{permission}"
         );
-        let actions = match &s["Action"] {
-            Value::Array(a) => a.clone(),
-            one => vec![one.clone()],
-        };
-        for a in actions {
-            let a = a.as_str().expect("action name");
-            assert!(!a.contains('*'), "wildcard action {a}");
+        assert_eq!(res[permission]["Condition"], "PublicUrl");
+    }
+
+    // Least privilege: every statement names this table or this secret, never a wildcard (which
+    // actions exactly is least_privilege.rs).
+    for name in ["TickFunction", "RoutesFunction"] {
+        let p = function_properties(&t, name);
+        for s in p["Policies"][0]["Statement"]
+            .as_array()
+            .expect("statements")
+        {
+            let resource = &s["Resource"];
+            let sid = s["Sid"].as_str().expect("a Sid");
             assert!(
-                !a.ends_with(":Scan") && !a.ends_with(":DeleteTable"),
-                "{a} is not needed"
+                (sid == "BotTable" && *resource == table_arn())
+                    || (sid == "BotSecret" && *resource == secret_arn()),
+                "{name}: statement {s} reaches beyond the table and the secret"
             );
+            let actions = match &s["Action"] {
+                Value::Array(a) => a.clone(),
+                one => vec![one.clone()],
+            };
+            for a in actions {
+                assert!(!a.as_str().expect("action").contains('*'), "wildcard {a}");
+            }
         }
     }
 
@@ -207,27 +283,137 @@ fn deployment_shape_matches_the_design() {
     assert!(placeholder.get("bitmex_key").is_some() && placeholder.get("bitmex_secret").is_some());
 
     assert!(res["BotLogGroup"]["Properties"]["RetentionInDays"].is_object());
-    assert_eq!(res["ErrorsAlarm"]["Properties"]["MetricName"], "Errors");
+    assert_eq!(
+        tick["LoggingConfig"]["LogGroup"],
+        serde_json::json!({"Ref": "BotLogGroup"})
+    );
+    assert_eq!(routes["LoggingConfig"], tick["LoggingConfig"]);
+
+    // Ticks stopped: the tick's own metric (embedded in its log), not invocations of any kind,
+    // so route traffic cannot keep it green; no data at all is the failure it is for.
     let stopped = &res["TicksStoppedAlarm"]["Properties"];
-    assert_eq!(stopped["MetricName"], "Invocations");
+    assert_eq!(
+        stopped["Namespace"],
+        serde_json::json!({"Fn::Sub": "CryptoMaestro/${AWS::StackName}"})
+    );
+    assert_eq!(stopped["MetricName"], "Ticks");
+    assert_eq!(
+        stopped["Dimensions"],
+        serde_json::json!([{"Name": "Bot", "Value": {"Ref": "BotId"}}])
+    );
+    assert_eq!(stopped["Statistic"], "Sum");
     assert_eq!(stopped["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(stopped["Threshold"], 1);
     assert_eq!(stopped["TreatMissingData"], "breaching");
+    assert_eq!(
+        tick["Environment"]["Variables"]["METRICS_NAMESPACE"], stopped["Namespace"],
+        "the alarm watches the namespace the tick writes to"
+    );
+
+    // Throttles of the tick: its reserved concurrency is full (a tick overran, or it is too low).
+    let throttles = &res["TickThrottlesAlarm"]["Properties"];
+    assert_eq!(throttles["Namespace"], "AWS/Lambda");
+    assert_eq!(throttles["MetricName"], "Throttles");
+    assert_eq!(
+        throttles["Dimensions"],
+        serde_json::json!([{"Name": "FunctionName", "Value": {"Ref": "TickFunction"}}])
+    );
+    assert_eq!(
+        throttles["ComparisonOperator"],
+        "GreaterThanOrEqualToThreshold"
+    );
+    assert_eq!(throttles["TreatMissingData"], "notBreaching");
+
+    // Errors of either function.
+    let errors = res["ErrorsAlarm"]["Properties"].to_string();
+    for f in ["TickFunction", "RoutesFunction"] {
+        assert!(errors.contains(&format!("{{\"Ref\":\"{f}\"}}")), "{errors}");
+    }
 
     let outputs = &t["Outputs"];
     assert_eq!(
         outputs["FunctionUrl"]["Value"],
-        serde_json::json!({"Fn::GetAtt": ["BotFunctionUrl", "FunctionUrl"]})
+        serde_json::json!({"Fn::GetAtt": ["RoutesFunctionUrl", "FunctionUrl"]})
     );
-    assert_eq!(
-        outputs["TableName"]["Value"],
-        serde_json::json!({"Ref": "BotTable"})
+    assert_eq!(outputs["TableName"]["Value"], table_name());
+    assert_eq!(outputs["SecretArn"]["Value"], secret_arn());
+}
+
+/// What the template refers to the table by: its own, or the one `ExistingTableName` names.
+fn table_name() -> Value {
+    serde_json::json!({"Fn::If": ["CreateTable", {"Ref": "BotTable"}, {"Ref": "ExistingTableName"}]})
+}
+
+fn table_arn() -> Value {
+    serde_json::json!({"Fn::If": [
+        "CreateTable",
+        {"Fn::GetAtt": ["BotTable", "Arn"]},
+        {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"}
+    ]})
+}
+
+/// The secret: its own, or the one `ExistingSecretArn` names.
+fn secret_arn() -> Value {
+    serde_json::json!({"Fn::If": ["CreateSecret", {"Ref": "BotSecret"}, {"Ref": "ExistingSecretArn"}]})
+}
+
+/// A redeploy can reuse the table and the secret a deleted stack left behind: each is created only
+/// when its parameter is empty, and is kept (not deleted with the stack, not replaced by an update).
+#[test]
+fn the_table_and_the_secret_can_be_reused_and_are_kept() {
+    let t = template_json();
+    let res = &t["Resources"];
+    for (resource, parameter, cond) in [
+        ("BotTable", "ExistingTableName", "CreateTable"),
+        ("BotSecret", "ExistingSecretArn", "CreateSecret"),
+    ] {
+        assert_eq!(t["Parameters"][parameter]["Default"], "", "{parameter}");
+        assert_eq!(
+            t["Conditions"][cond],
+            serde_json::json!({"Fn::Equals": [{"Ref": parameter}, ""]}),
+            "{cond}"
+        );
+        assert_eq!(res[resource]["Condition"], cond, "{resource}");
+        assert_eq!(res[resource]["DeletionPolicy"], "Retain", "{resource}");
+        assert_eq!(res[resource]["UpdateReplacePolicy"], "Retain", "{resource}");
+    }
+    for function in ["TickFunction", "RoutesFunction"] {
+        let vars = &function_properties(&t, function)["Environment"]["Variables"];
+        assert_eq!(vars["TABLE_NAME"], table_name(), "{function}");
+        assert_eq!(vars["SECRET_ARN"], secret_arn(), "{function}");
+    }
+
+    // What the functions are given, created or reused.
+    let env = environment(&t, "TickFunction", &[]);
+    assert_eq!(env["TABLE_NAME"], "stand-in-BotTable");
+    assert_eq!(env["SECRET_ARN"], "stand-in-BotSecret");
+    let old_secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:cryptomaestro-AbCdEf";
+    let env = environment(
+        &t,
+        "RoutesFunction",
+        &[
+            ("ExistingTableName", "cryptomaestro-BotTable-1A2B3C"),
+            ("ExistingSecretArn", old_secret),
+        ],
     );
+    assert_eq!(env["TABLE_NAME"], "cryptomaestro-BotTable-1A2B3C");
+    assert_eq!(env["SECRET_ARN"], old_secret);
+    Config::from_lookup(|k| env.get(k).cloned()).expect("a valid configuration");
+}
+
+/// Evaluates a condition of the template for these parameter values.
+fn condition(name: &str, params: &HashMap<String, String>) -> bool {
+    match name {
+        "PublicUrl" => params["FunctionUrlAuthType"] == "NONE",
+        "CreateTable" => params["ExistingTableName"].is_empty(),
+        "CreateSecret" => params["ExistingSecretArn"].is_empty(),
+        other => panic!("condition {other} is not modelled here"),
+    }
 }
 
 /// Resolves `{"Ref": P}`, `{"Fn::Sub": ...}` and `{"Fn::If": [...]}` in an environment value with the
-/// parameters' defaults (conditions evaluated for the default deployment), and resource refs to a
-/// stand-in name.
-fn resolve(value: &Value, params: &HashMap<String, String>, public_url: bool) -> String {
+/// parameters' values (conditions evaluated for them), and resource refs to a stand-in name.
+fn resolve(value: &Value, params: &HashMap<String, String>) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Object(m) if m.contains_key("Ref") => {
@@ -242,22 +428,20 @@ fn resolve(value: &Value, params: &HashMap<String, String>, public_url: bool) ->
             for (k, v) in params {
                 text = text.replace(&format!("${{{k}}}"), v);
             }
+            text = text.replace("${AWS::StackName}", "stack-name");
             assert!(!text.contains("${"), "unresolved Sub: {text}");
             text
         }
         Value::Object(m) if m.contains_key("Fn::If") => {
             let arms = m["Fn::If"].as_array().expect("Fn::If arms");
-            assert_eq!(
-                arms[0], "PublicUrl",
-                "only the PublicUrl condition is expected here"
-            );
-            resolve(&arms[if public_url { 1 } else { 2 }], params, public_url)
+            let holds = condition(arms[0].as_str().expect("condition name"), params);
+            resolve(&arms[if holds { 1 } else { 2 }], params)
         }
         other => panic!("unexpected environment value {other}"),
     }
 }
 
-fn environment(t: &Value, overrides: &[(&str, &str)]) -> HashMap<String, String> {
+fn environment(t: &Value, function: &str, overrides: &[(&str, &str)]) -> HashMap<String, String> {
     let mut params: HashMap<String, String> = t["Parameters"]
         .as_object()
         .expect("parameters")
@@ -274,19 +458,33 @@ fn environment(t: &Value, overrides: &[(&str, &str)]) -> HashMap<String, String>
         assert!(params.contains_key(*k), "no parameter {k}");
         params.insert((*k).to_owned(), (*v).to_owned());
     }
-    let public_url = params["FunctionUrlAuthType"] == "NONE";
-    let vars = t["Resources"]["BotFunction"]["Properties"]["Environment"]["Variables"]
+    let props = function_properties(t, function);
+    let vars = props["Environment"]["Variables"]
         .as_object()
         .expect("environment variables");
     vars.iter()
-        .map(|(k, v)| (k.clone(), resolve(v, &params, public_url)))
+        .map(|(k, v)| (k.clone(), resolve(v, &params)))
         .collect()
 }
 
 #[test]
 fn the_template_environment_is_a_valid_safe_configuration() {
     let t = template_json();
-    let env = environment(&t, &[]);
+    // Both functions get the same bots and settings, each its own role.
+    for (function, role) in [
+        ("TickFunction", FunctionRole::Tick),
+        ("RoutesFunction", FunctionRole::Routes),
+    ] {
+        let env = environment(&t, function, &[]);
+        let cfg = Config::from_lookup(|k| env.get(k).cloned())
+            .unwrap_or_else(|e| panic!("{function}'s environment is refused: {e}"));
+        assert_eq!(cfg.role, role, "{function}");
+        if role == FunctionRole::Tick {
+            assert_eq!(cfg.metrics_namespace, "CryptoMaestro/stack-name");
+        }
+        assert_eq!(cfg.bots.len(), 1);
+    }
+    let env = environment(&t, "TickFunction", &[]);
     // The real deployment reads the credentials from the secret; the stand-in ARN is enough here.
     let cfg = Config::from_lookup(|k| env.get(k).cloned())
         .unwrap_or_else(|e| panic!("the template's environment is refused: {e}"));
@@ -314,6 +512,7 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     // The public-URL variant switches the function to HMAC auth.
     let env = environment(
         &t,
+        "RoutesFunction",
         &[
             ("FunctionUrlAuthType", "NONE"),
             ("BinSize", "1h"),
@@ -337,18 +536,22 @@ fn the_template_environment_is_a_valid_safe_configuration() {
     assert_eq!(cfg.limits.position_cap, 4000);
 
     // Live trading needs both switches; a bot past the cap does not start.
-    let env = environment(&t, &[("DryRun", "false"), ("AllowLiveTrading", "true")]);
+    let env = environment(
+        &t,
+        "TickFunction",
+        &[("DryRun", "false"), ("AllowLiveTrading", "true")],
+    );
     let cfg = Config::from_lookup(|k| env.get(k).cloned()).expect("live with the switch");
     assert!(!cfg.bots[0].params.dry_run && cfg.limits.live_allowed);
     for overrides in [&[("DryRun", "false")][..], &[("MaxPosition", "2000")][..]] {
-        let env = environment(&t, overrides);
+        let env = environment(&t, "TickFunction", overrides);
         let err = Config::from_lookup(|k| env.get(k).cloned())
             .expect_err(&format!("{overrides:?} must not start"));
         assert_eq!(err.variable, "BOTS", "{err}");
     }
 
     // Parameter values the template allows but the runner refuses still fail the start, naming BOTS.
-    let env = environment(&t, &[("ShortWindow", "60")]);
+    let env = environment(&t, "TickFunction", &[("ShortWindow", "60")]);
     let err = Config::from_lookup(|k| env.get(k).cloned()).expect_err("short >= long");
     assert_eq!(err.variable, "BOTS", "{err}");
 }

@@ -7,8 +7,8 @@
 //! (`tick::AllBots`, as `bootstrap` builds it) is in `tests/tests/tick/handler.rs`.
 
 use maestro_lambda::bitmex::BitmexClient;
-use maestro_lambda::config::{DeployLimits, parse_bots};
-use maestro_lambda::handler::{Function, HandlerError};
+use maestro_lambda::config::{DeployLimits, FunctionRole, parse_bots};
+use maestro_lambda::handler::{Function, HandlerError, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::routes::auth::sign;
 use maestro_lambda::secrets::Secret;
@@ -60,6 +60,8 @@ fn ok(bot: &str) -> BotOutcome {
         bot: bot.to_owned(),
         ok: true,
         outcome: "quiet".to_owned(),
+        orders: 0,
+        duration_ms: 5,
     }
 }
 
@@ -83,6 +85,8 @@ async fn setup<T>(test: &str, auth: RouteAuth, tick: T) -> Setup<T> {
             bots,
             auth,
             tick_margin: Duration::from_millis(3000),
+            role: FunctionRole::Both,
+            metrics: TickMetrics::off(),
         },
         _fake: fake,
     }
@@ -177,6 +181,8 @@ async fn a_failed_bot_makes_the_invocation_an_error_for_the_alarm() {
         bot: "ltc".to_owned(),
         ok: false,
         outcome: "exchange temporarily unavailable".to_owned(),
+        orders: 0,
+        duration_ms: 5,
     };
     let s = setup(
         "handler-tick-fails",

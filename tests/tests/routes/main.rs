@@ -8,4 +8,5 @@ mod api;
 mod control;
 mod fuzz;
 mod handler;
+mod handler_roles;
 mod status;

@@ -2,9 +2,9 @@
 //! `AllBots` — the same value `bootstrap` builds — over the BitMEX client against the fake BitMEX and
 //! `DynamoStore` against moto; then a function-URL request (AWS's JSON) reads the result on /status.
 
-use maestro_lambda::config::{DeployLimits, parse_bots};
+use maestro_lambda::config::{DeployLimits, FunctionRole, parse_bots};
 use maestro_lambda::exchange::BinSize;
-use maestro_lambda::handler::Function;
+use maestro_lambda::handler::{Function, TickMetrics};
 use maestro_lambda::routes::RouteAuth;
 use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::AllBots;
@@ -13,6 +13,7 @@ use maestro_tests::dynamo::fresh_table;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const FIRST_CLOSE_MS: i64 = 1_700_000_040_000;
@@ -48,6 +49,7 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
     let bots =
         parse_bots(r#"[{"id":"ltc","bin":"1m","short_window":3,"long_window":5}]"#).expect("bots");
     let exchange = fake.client().expect("client");
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
     let function = Function {
         exchange: exchange.clone(),
         store: table.store.clone(),
@@ -56,6 +58,11 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
         bots,
         auth: RouteAuth::Iam,
         tick_margin: Duration::from_millis(3000),
+        role: FunctionRole::Both,
+        metrics: TickMetrics::to("CryptoMaestro/test", {
+            let lines = lines.clone();
+            move |line| lines.lock().expect("lines").push(line.to_owned())
+        }),
     };
     let minute = |completed: i64| FIRST_CLOSE_MS + (completed - 1) * 60_000 + 2_000;
     let deadline = |now: i64| now + 50_000;
@@ -70,6 +77,28 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
     let orders = fake.orders("LTCUSDT");
     assert_eq!(orders.len(), 1, "one order after warm-up: {orders:?}");
     assert_eq!(fake.position("LTCUSDT"), 1000);
+    // One embedded-metric line for the bot: a tick, an order, no error, under the namespace, at
+    // the tick's time.
+    let emitted: Vec<Value> = lines
+        .lock()
+        .expect("lines")
+        .drain(..)
+        .map(|l| serde_json::from_str(&l).expect("an EMF line is JSON"))
+        .collect();
+    assert_eq!(emitted.len(), 1, "{emitted:?}");
+    let m = &emitted[0];
+    assert_eq!(m["Bot"], "ltc", "{m}");
+    assert_eq!(
+        (&m["Ticks"], &m["Orders"], &m["Errors"]),
+        (&1.into(), &1.into(), &0.into()),
+        "{m}"
+    );
+    assert!(m["DurationMs"].is_u64(), "{m}");
+    assert_eq!(m["_aws"]["Timestamp"], now, "{m}");
+    assert_eq!(
+        m["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "CryptoMaestro/test"
+    );
 
     // The same minute again, and the next rising minutes: no order.
     for completed in [12, 13, 14] {
@@ -85,6 +114,12 @@ async fn scheduled_events_trade_through_the_real_tick_and_status_shows_it() {
             fake.orders("LTCUSDT").len(),
             1,
             "minute {completed}: no new order"
+        );
+        let emitted = std::mem::take(&mut *lines.lock().expect("lines"));
+        assert_eq!(emitted.len(), 1, "a line every tick, quiet or not");
+        assert!(
+            emitted[0].contains(r#""Ticks":1,"Orders":0,"Errors":0"#),
+            "{emitted:?}"
         );
     }
 
