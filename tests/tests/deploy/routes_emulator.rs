@@ -29,7 +29,7 @@ const BOTS: &str =
     r#"[{"id":"ltc","symbol":"LTCUSDT","bin":"1m","short_window":3,"long_window":5}]"#;
 
 /// The README's HMAC recipe, verbatim (the test checks the README still holds it).
-const README_MAESTRO_FN: &str = r#"maestro() {  # maestro METHOD PATH [BODY]; python3 reads the key from its environment
+const README_MAESTRO_FN: &str = r#"mcall() {  # mcall METHOD PATH [BODY]; python3 reads the key from its environment
   local ts nonce sig
   ts=$(date +%s); nonce=$(openssl rand -hex 16)
   sig=$(printf '%s\n%s\n%s\n%s\n%s' "$1" "$2" "$ts" "$nonce" "${3:-}" | python3 -c 'if 1:
@@ -195,7 +195,7 @@ impl Drop for Emulator {
 
 /// Runs the README's `maestro` shell function against the emulated URL; returns the JSON answer.
 fn readme_maestro(base: &str, method: &str, path: &str, body: Option<&str>) -> Value {
-    let script = format!("{README_MAESTRO_FN}\nmaestro \"$@\"");
+    let script = format!("{README_MAESTRO_FN}\nmcall \"$@\"");
     let mut cmd = Command::new("bash");
     cmd.args(["-c", &script, "maestro", method, path])
         .env("url", base)
@@ -422,6 +422,44 @@ async fn bootstrap_under_cargo_lambda_watch() {
     assert_ne!(target, 0, "{status}");
     assert_eq!(fake.position("LTCUSDT"), target, "{status}");
     assert_eq!(status["bots"][0]["last_position"], target, "{status}");
+
+    // `maestro remote` signs what the function checks: the status it reads is the recipe's, a
+    // wrong secret gets 401 with what to check, and its pause lands.
+    let remote = |secret: &str| {
+        maestro_cli::remote::Remote::new(
+            &emu.base(),
+            maestro_cli::remote::Auth::Hmac(maestro_lambda::secrets::Secret::new(secret)),
+        )
+        .expect("a loopback URL")
+    };
+    let now_s = maestro_lambda::clock::now_ms() / 1000;
+    let status_call = maestro_cli::remote::Call::status(Some("ltc"));
+    let (code, seen) = remote(ROUTE_SECRET)
+        .send(&status_call, now_s)
+        .await
+        .expect("maestro remote status");
+    assert_eq!(code, 200, "{seen}");
+    assert_eq!(seen["bots"][0]["core"]["target"], target, "{seen}");
+    let refused = remote("not-the-route-secret-0123456789abcdef")
+        .send(&status_call, now_s)
+        .await
+        .expect_err("a wrong secret is refused");
+    assert!(
+        refused.to_string().contains("MAESTRO_ROUTE_SECRET"),
+        "{refused}"
+    );
+    let (code, paused) = remote(ROUTE_SECRET)
+        .send(
+            &maestro_cli::remote::Call::control("pause", "ltc", None),
+            now_s,
+        )
+        .await
+        .expect("maestro remote pause");
+    assert_eq!(
+        (code, &paused["paused"]),
+        (200, &Value::Bool(true)),
+        "{paused}"
+    );
 
     // Figures (reported, not asserted: timing belongs in benchmarks).
     let logs = emu.log_text();
