@@ -184,9 +184,16 @@ pub fn url_response(resp: &Response) -> LambdaFunctionUrlResponse {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(resp.content_type()),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if resp.page.is_some() {
+        // The page runs only its own inline code and talks only to its own origin.
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::routes::CSP),
+        );
+    }
     let mut out = LambdaFunctionUrlResponse::default();
     out.status_code = i64::from(resp.status);
     out.headers = headers;

@@ -63,19 +63,25 @@ impl Request {
     }
 }
 
-/// An HTTP response: a status and a JSON body.
+/// An HTTP response: a status and a JSON body, or the dashboard page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// JSON body.
+    /// JSON body (`null` for the page).
     pub body: Value,
+    /// The dashboard's HTML instead of JSON (`GET /`).
+    pub page: Option<&'static str>,
 }
 
 impl Response {
     /// A 200 with this body.
     pub fn ok(body: Value) -> Self {
-        Response { status: 200, body }
+        Response {
+            status: 200,
+            body,
+            page: None,
+        }
     }
 
     /// An error with a machine-readable code and a human-readable detail.
@@ -83,14 +89,37 @@ impl Response {
         Response {
             status,
             body: json!({ "error": code, "detail": detail.into() }),
+            page: None,
         }
     }
 
-    /// The body as JSON text.
+    /// The body as text: the page, or the JSON.
     pub fn body_text(&self) -> String {
-        self.body.to_string()
+        match self.page {
+            Some(page) => page.to_owned(),
+            None => self.body.to_string(),
+        }
+    }
+
+    /// The body's media type.
+    pub fn content_type(&self) -> &'static str {
+        if self.page.is_some() {
+            "text/html; charset=utf-8"
+        } else {
+            "application/json"
+        }
     }
 }
+
+/// The dashboard: one self-contained page (no outside script, style or font) that holds no data
+/// and reads everything through the authenticated JSON routes.
+pub const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// The dashboard's content security policy: its inline script and style, calls to its own origin,
+/// nothing else (no outside script, font, image or frame; no framing by another site).
+pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                       connect-src 'self'; img-src data:; frame-ancestors 'none'; base-uri 'none'; \
+                       form-action 'none'";
 
 /// How the routes authenticate callers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,10 +171,17 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
     /// tests can pin it).
     pub async fn handle(&self, req: &Request, now_ms: i64) -> Response {
         let route = match (req.path.as_str(), req.method.as_str()) {
+            ("/", "GET") => {
+                return Response {
+                    status: 200,
+                    body: Value::Null,
+                    page: Some(DASHBOARD),
+                };
+            }
             ("/health", "GET") => Route::Health,
             ("/status", "GET") => Route::Status,
             ("/control", "POST") => Route::Control,
-            ("/health" | "/status", _) => {
+            ("/" | "/health" | "/status", _) => {
                 return method_not_allowed(req, "GET");
             }
             ("/control", _) => return method_not_allowed(req, "POST"),
@@ -154,7 +190,7 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
                     404,
                     "not_found",
                     format!(
-                        "no route {}; the routes are GET /health, GET /status, POST /control",
+                        "no route {}; the routes are GET / (the dashboard), GET /health, GET /status, POST /control",
                         clip(&req.path)
                     ),
                 );

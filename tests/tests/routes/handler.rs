@@ -247,6 +247,31 @@ async fn url_requests_reach_the_routes_with_iam_auth() {
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     assert_eq!(body["status"], "ok");
 
+    // The dashboard page goes out as HTML under a policy that lets it run only its own code.
+    let mut page = fixture("url-get-health.json");
+    page["rawPath"] = "/".into();
+    page["requestContext"]["http"]["path"] = "/".into();
+    let out = s
+        .function
+        .dispatch(page, now + 50_000, now)
+        .await
+        .expect("dashboard");
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(out["headers"]["content-type"], "text/html; charset=utf-8");
+    let csp = out["headers"]["content-security-policy"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert!(
+        out["body"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("<!doctype html>")),
+        "{out}"
+    );
+
     let out = s
         .function
         .dispatch(fixture("url-post-control-iam.json"), now + 50_000, now)

@@ -22,6 +22,42 @@ async fn health_needs_no_auth_and_shows_no_secret() {
     assert!(h.state().is_empty(), "health must not touch the store");
 }
 
+/// `GET /` is the dashboard: one self-contained page, no auth, no data, nothing stored; it reaches
+/// the bot only through the authenticated routes.
+#[tokio::test]
+async fn the_dashboard_is_one_self_contained_page_without_data() {
+    let h = Harness::hmac().await;
+    let resp = h.send(&request("GET", "/", "", ""), now_ms()).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.content_type(), "text/html; charset=utf-8");
+    let page = resp.body_text();
+    assert!(page.starts_with("<!doctype html>"), "{}", &page[..40]);
+    assert!(
+        page.len() < 32 * 1024,
+        "a few tens of KiB at most: {}",
+        page.len()
+    );
+    for outside in ["http://", "https://", "src=", "<link", "@import", "url("] {
+        assert!(
+            !page.contains(outside),
+            "the page loads nothing from outside: {outside}"
+        );
+    }
+    // It signs exactly like the README's recipe and calls only the JSON routes.
+    for part in [
+        "x-maestro-signature",
+        "\"HMAC\"",
+        "\"/status\"",
+        "\"/control\"",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+    assert!(!page.contains(ROUTE_SECRET));
+    assert!(h.state().is_empty(), "the page must not touch the store");
+    let resp = h.send(&request("POST", "/", "", ""), now_ms()).await;
+    assert_eq!(resp.status, 405, "{resp:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // GET /status
 

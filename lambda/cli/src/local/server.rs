@@ -118,7 +118,19 @@ async fn serve<H: Host>(
         &auth,
     );
     let response = routes.handle(&request, host.now_ms()).await;
-    json_response(response.status, response.body_text())
+    let mut out = json_response(response.status, response.body_text());
+    if response.page.is_some() {
+        let headers = out.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(response.content_type()),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(maestro_lambda::routes::CSP),
+        );
+    }
+    out
 }
 
 fn json_response(status: u16, body: String) -> Response {
