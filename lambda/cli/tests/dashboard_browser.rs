@@ -153,6 +153,11 @@ fn the_dashboard_shows_what_status_says() {
     assert_eq!(shown(&dom, "paused"), "true");
     assert_eq!(shown(&dom, "dry_run"), text(&bot["dry_run"]));
     assert!(shown(&dom, "last_seen").ends_with("ago"), "{dom}");
+    // The chart: price and both SMAs from /history, and the bot's fill on it.
+    for series in ["close", "short_sma", "long_sma"] {
+        assert!(dom.contains(&format!("data-series=\"{series}\"")), "{series}:\n{dom}");
+    }
+    assert!(dom.contains("data-fill="), "the fill is marked:\n{dom}");
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);

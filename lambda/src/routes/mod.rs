@@ -12,6 +12,7 @@
 
 pub mod auth;
 mod control;
+mod history;
 mod status;
 mod view;
 
@@ -146,6 +147,7 @@ pub struct Routes<'a, E, S> {
 enum Route {
     Health,
     Status,
+    History,
     Control,
 }
 
@@ -180,8 +182,9 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
             }
             ("/health", "GET") => Route::Health,
             ("/status", "GET") => Route::Status,
+            ("/history", "GET") => Route::History,
             ("/control", "POST") => Route::Control,
-            ("/" | "/health" | "/status", _) => {
+            ("/" | "/health" | "/status" | "/history", _) => {
                 return method_not_allowed(req, "GET");
             }
             ("/control", _) => return method_not_allowed(req, "POST"),
@@ -190,7 +193,7 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
                     404,
                     "not_found",
                     format!(
-                        "no route {}; the routes are GET / (the dashboard), GET /health, GET /status, POST /control",
+                        "no route {}; the routes are GET / (the dashboard), GET /health, GET /status, GET /history, POST /control",
                         clip(&req.path)
                     ),
                 );
@@ -212,6 +215,7 @@ impl<'a, E: Exchange, S: StateStore> Routes<'a, E, S> {
         match route {
             Route::Health => health(),
             Route::Status => self.status(req, now_ms).await,
+            Route::History => self.history(req, now_ms).await,
             Route::Control => self.control(req, now_ms).await,
         }
     }
