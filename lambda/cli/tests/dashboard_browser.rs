@@ -155,7 +155,10 @@ fn the_dashboard_shows_what_status_says() {
     assert!(shown(&dom, "last_seen").ends_with("ago"), "{dom}");
     // The chart: price and both SMAs from /history, and the bot's fill on it.
     for series in ["close", "short_sma", "long_sma"] {
-        assert!(dom.contains(&format!("data-series=\"{series}\"")), "{series}:\n{dom}");
+        assert!(
+            dom.contains(&format!("data-series=\"{series}\"")),
+            "{series}:\n{dom}"
+        );
     }
     assert!(dom.contains("data-fill="), "the fill is marked:\n{dom}");
 

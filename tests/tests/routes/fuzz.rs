@@ -133,8 +133,13 @@ fn unsigned_random_requests_never_panic_nor_change_state() {
         .run(&unsigned_request(), |req| {
             let resp = rt.block_on(h.send(&req, now));
             let health = req.method == "GET" && req.path == "/health";
+            let page = req.method == "GET" && req.path == "/";
             if health && req.body.len() <= maestro_lambda::routes::MAX_BODY_BYTES {
                 prop_assert_eq!(resp.status, 200);
+            } else if page {
+                // The dashboard: the same page for everyone, holding no data.
+                prop_assert_eq!(resp.status, 200);
+                prop_assert_eq!(resp.page, Some(maestro_lambda::routes::DASHBOARD));
             } else {
                 prop_assert!((400..500).contains(&resp.status), "{:?} -> {:?}", req, resp);
                 prop_assert!(resp.body["error"].is_string() && resp.body["detail"].is_string());
