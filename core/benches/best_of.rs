@@ -29,7 +29,7 @@ fn best(runs: usize, items: usize, mut f: impl FnMut() -> i64) -> f64 {
 
 /// Best-of ns per candle of `on_candle` and of `run_batch` at capacity `C`.
 fn core_step<const C: usize>(runs: usize, candles: &[Candle], w: (u32, u32)) -> (f64, f64) {
-    let fresh = Strategy::<C>::new(params(w.0, w.1)).unwrap_or_else(|e| panic!("{e}"));
+    let fresh = Strategy::<C>::new(black_box(params(w.0, w.1))).unwrap_or_else(|e| panic!("{e}"));
     let step = best(runs, candles.len(), || {
         let mut s = fresh.clone();
         let mut n = 0;

@@ -63,7 +63,8 @@ fn core_step<const C: usize>(
     candles: &[Candle],
     (short, long): (u32, u32),
 ) {
-    let fresh = Strategy::<C>::new(params(short, long)).unwrap_or_else(|e| panic!("{e}"));
+    let fresh =
+        Strategy::<C>::new(black_box(params(short, long))).unwrap_or_else(|e| panic!("{e}"));
     g.bench_function(BenchmarkId::new(format!("on_candle/{C}"), id), |b| {
         b.iter(|| {
             let mut s = fresh.clone();
@@ -88,7 +89,13 @@ fn core_step<const C: usize>(
 fn f64_step(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, candles: &[Candle], w: (u32, u32)) {
     let closes: Vec<f64> = candles.iter().map(|c| c.close.0 as f64).collect();
     g.bench_function(BenchmarkId::new("f64_crossover", id), |b| {
-        b.iter(|| f64_crossover(black_box(&closes), w.0 as usize, w.1 as usize))
+        b.iter(|| {
+            f64_crossover(
+                black_box(&closes),
+                black_box(w.0 as usize),
+                black_box(w.1 as usize),
+            )
+        })
     });
 }
 
