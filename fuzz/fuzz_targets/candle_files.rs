@@ -48,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
         format,
         stamp,
         bin_ms: BINS[usize::from(opts >> 5)],
+        off_grid: Default::default(),
         tick,
     };
     let Ok(series) = parse(&text, &options) else {

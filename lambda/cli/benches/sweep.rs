@@ -158,6 +158,7 @@ fn smoke() {
         format: Format::Freqtrade,
         stamp: Stamp::Start,
         gaps: Vec::new(),
+        off_grid: Vec::new(),
         tick: maestro_core::TickSize::CENT,
     };
     let spec = SweepSpec {

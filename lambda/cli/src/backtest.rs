@@ -15,8 +15,11 @@
 //! after the warm-up set the target again. Every gap is listed in the report with the position held
 //! through it and the bars spent warming up. The sweep applies the same policy.
 
+pub mod costs;
+
 use crate::candles_file::{CandleSeries, Gap};
 use crate::sim::account::{Account, FeeRate, Fill, Money, fill_price};
+use costs::Costs;
 use maestro_core::{CandleError, Order, Params, ParamsError, Strategy, run_batch};
 
 /// The largest long window a backtest accepts (the strategy's buffer, 8 bytes a slot).
@@ -51,6 +54,8 @@ pub struct BacktestReport {
     pub params: Params,
     /// The fee charged.
     pub fee: FeeRate,
+    /// Every cost applied (the fee above, slippage, funding).
+    pub costs: Costs,
     /// Candles read.
     pub candles: usize,
     /// Signals the strategy emitted.
@@ -169,6 +174,18 @@ pub fn backtest(
     params: Params,
     fee: FeeRate,
 ) -> Result<BacktestReport, BacktestError> {
+    backtest_with(series, params, &Costs::taker_only(fee))
+}
+
+/// Runs one backtest of `params` over `series` with every cost of `costs`: the fee of its
+/// liquidity and slippage on every fill, funding on the position held at each funding instant
+/// (charged before that bar's fill).
+pub fn backtest_with(
+    series: &CandleSeries,
+    params: Params,
+    costs: &Costs,
+) -> Result<BacktestReport, BacktestError> {
+    let fee = costs.fee();
     let (signals, restarts) = signals(series, params)?;
     let candles = &series.candles;
     let mut account = Account::default();
@@ -181,6 +198,15 @@ pub fn backtest(
     let mut gaps = Vec::with_capacity(restarts.len());
     let mut restart_iter = restarts.iter().peekable();
     for (i, candle) in candles.iter().enumerate() {
+        if account.position != 0 {
+            let after = match i {
+                0 => candle.close_time_ms - series.bin_ms,
+                _ => candles[i - 1].close_time_ms,
+            };
+            for rate in costs.funding_between(after, candle.close_time_ms) {
+                account.pay_funding(rate.payment(account.position, candle.close.0));
+            }
+        }
         if let Some(&(_, warmup_bars)) = restart_iter.next_if(|(at, _)| *at == i) {
             let last_close_ms = candles[i.saturating_sub(1)].close_time_ms;
             let bars = (candle.close_time_ms - last_close_ms) / series.bin_ms.max(1);
@@ -198,7 +224,8 @@ pub fn backtest(
         while let Some(&(_, target)) = next.next_if(|(at, _)| *at == i) {
             let delta = order_delta(target, account.position, params.lot_size);
             if delta != 0 {
-                let fill = account.fill(delta, fill_price(candle), fee);
+                let slip = costs.slip_per_contract(candle);
+                let fill = account.fill_slipped(delta, fill_price(candle), fee, slip);
                 trades.push(Trade {
                     index: i,
                     close_time_ms: candle.close_time_ms,
@@ -215,6 +242,7 @@ pub fn backtest(
     Ok(BacktestReport {
         params,
         fee,
+        costs: costs.clone(),
         candles: candles.len(),
         signals: signals.len(),
         trades,

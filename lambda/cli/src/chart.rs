@@ -270,6 +270,7 @@ mod tests {
             format: Format::Freqtrade,
             stamp: Stamp::Start,
             gaps: Vec::new(),
+            off_grid: Vec::new(),
             tick: TickSize::CENT,
         };
         let got = sma_series(&series, 2);

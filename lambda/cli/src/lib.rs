@@ -6,6 +6,7 @@
 //! - [`backtest`] and [`sweep`]: a candle file ([`candles_file`]) through the core, one window pair or
 //!   every pair, with [`chart`]s;
 //! - [`fetch`]: BitMEX's public history to a resumable CSV file;
+//! - [`remote`]: a deployed bot's routes, signed, from the command line;
 //! - [`commands`]: the command line that ties them together.
 //!
 //! None of it needs the AWS SDK: `maestro-lambda` is used without its `aws` feature.
@@ -16,5 +17,6 @@ mod chart;
 pub mod commands;
 pub mod fetch;
 pub mod local;
+pub mod remote;
 pub mod sim;
 pub mod sweep;

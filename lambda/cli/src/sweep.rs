@@ -83,6 +83,10 @@ pub struct PairResult {
     pub max_drawdown: Money,
     /// Fees paid.
     pub fees: Money,
+    /// Slippage paid (0 on the taker-only fast path).
+    pub slippage: Money,
+    /// Funding paid, negative when received (0 on the taker-only fast path).
+    pub funding: Money,
     /// Sum of closed round trips.
     pub realised: Money,
     /// Fills (trades).
@@ -321,6 +325,8 @@ fn finish<T: Int + Into<i128>>(short: u32, long: u32, o: Outcome<T>) -> PairResu
         pnl: Money(o.pnl.into()),
         max_drawdown: Money(o.max_drawdown.into()),
         fees: Money(o.fees.into()),
+        slippage: Money(0),
+        funding: Money(0),
         realised: Money(o.realised.into()),
         fills: o.fills.into(),
         flips: o.flips.into(),
@@ -340,6 +346,8 @@ pub fn from_backtest(report: &backtest::BacktestReport) -> PairResult {
         pnl: report.final_pnl(),
         max_drawdown: report.max_drawdown,
         fees: a.fees,
+        slippage: a.slippage,
+        funding: a.funding,
         realised: a.realised,
         fills: a.fills,
         flips: a.flips,
@@ -348,6 +356,46 @@ pub fn from_backtest(report: &backtest::BacktestReport) -> PairResult {
         exposed_bars: report.exposed_bars as u64,
         signals: report.signals as u64,
     }
+}
+
+/// Like [`sweep`] with every cost of `costs`. Taker fee alone takes the shared fast path; with
+/// slippage, funding or maker fills each pair is a [`backtest::backtest_with`] of its own (in
+/// parallel), so its figures are that backtest's by construction.
+pub fn sweep_with(
+    series: &CandleSeries,
+    spec: &SweepSpec,
+    costs: &backtest::costs::Costs,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<PairResult>, SweepError> {
+    if costs.is_taker_only() {
+        let spec = SweepSpec {
+            fee: costs.taker,
+            ..spec.clone()
+        };
+        return sweep(series, &spec, progress);
+    }
+    let pairs = spec.pairs();
+    if pairs.is_empty() {
+        return Err(SweepError::NoPairs);
+    }
+    if series.candles.is_empty() {
+        return Err(SweepError::Empty);
+    }
+    pairs
+        .par_iter()
+        .map(|&(short, long)| {
+            let params = spec.params(short, long, series.bin_ms);
+            let report = backtest::backtest_with(series, params, costs).map_err(|source| {
+                SweepError::Pair {
+                    short,
+                    long,
+                    source,
+                }
+            })?;
+            progress();
+            Ok(from_backtest(&report))
+        })
+        .collect()
 }
 
 /// The `n` best pairs by PnL (ties: smaller drawdown, then fewer fills).

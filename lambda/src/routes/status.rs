@@ -7,6 +7,7 @@ use crate::config::BotConfig;
 use crate::exchange::Exchange;
 use crate::params::BotParams;
 use crate::store::{BotRecord, StateStore};
+use crate::tick::HEARTBEAT_MS;
 use maestro_core::TickSize;
 use serde_json::{Value, json};
 
@@ -57,7 +58,14 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             };
             out.push(self.bot_status(bot, tick, now_ms).await);
         }
-        Response::ok(json!({ "time_ms": now_ms, "bots": out }))
+        Response::ok(json!({
+            "time_ms": now_ms,
+            "limits": {
+                "position_cap": self.limits.position_cap,
+                "live_allowed": self.limits.live_allowed,
+            },
+            "bots": out,
+        }))
     }
 
     async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>, now_ms: i64) -> Value {
@@ -78,11 +86,15 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             }),
             Ok(None) => {
                 let record = BotRecord::new(bot.id.clone(), bot.params.clone());
-                record_json(&record, None, orders, tick)
+                record_json(&record, None, orders, tick, now_ms)
             }
-            Ok(Some(versioned)) => {
-                record_json(&versioned.value, Some(versioned.version), orders, tick)
-            }
+            Ok(Some(versioned)) => record_json(
+                &versioned.value,
+                Some(versioned.version),
+                orders,
+                tick,
+                now_ms,
+            ),
         }
     }
 }
@@ -92,6 +104,7 @@ fn record_json(
     version: Option<u64>,
     orders: Value,
     tick: Option<TickSize>,
+    now_ms: i64,
 ) -> Value {
     let state = match (version, record.paused) {
         (None, _) => "not_started",
@@ -116,9 +129,18 @@ fn record_json(
         "rejections": record.rejections,
         "pending": record.pending,
         "last_tick_ms": record.last_tick_ms,
+        "overdue": overdue(record.last_tick_ms, now_ms),
         "last_outcome": record.last_outcome,
         "recent_orders": orders,
     })
+}
+
+/// Whether the bot's ticks look stopped: a running bot's record is written at least every
+/// [`HEARTBEAT_MS`] (a minute's tick that records nothing still saves its time then), so a last
+/// tick older than that plus two schedule periods means ticks are being lost. A bot that never
+/// ran is not overdue (it may be minutes old).
+pub(super) fn overdue(last_tick_ms: Option<i64>, now_ms: i64) -> bool {
+    last_tick_ms.is_some_and(|seen| now_ms.saturating_sub(seen) > HEARTBEAT_MS + 2 * 60_000)
 }
 
 /// Settings in the same shape `BOTS` and `set_params` take them.
@@ -146,4 +168,24 @@ pub(super) fn unknown_bot(id: &str) -> Response {
         "unknown_bot",
         format!("no bot {:?} in this deployment", clip(id)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overdue_once_a_heartbeat_and_two_schedule_periods_passed() {
+        let now = 1_700_000_000_000;
+        let limit = HEARTBEAT_MS + 2 * 60_000;
+        assert!(!overdue(None, now), "a bot that never ran");
+        assert!(!overdue(Some(now), now));
+        assert!(!overdue(Some(now - limit), now), "at the limit");
+        assert!(overdue(Some(now - limit - 1), now), "past it");
+        assert!(
+            !overdue(Some(now + 60_000), now),
+            "a clock ahead is not overdue"
+        );
+        assert!(overdue(Some(i64::MIN), now), "no overflow");
+    }
 }

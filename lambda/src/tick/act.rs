@@ -281,9 +281,17 @@ impl<E: Exchange, S: StateStore> Desk<'_, E, S> {
     /// Saves the record if the tick changed it; a lost race ends the tick as a conflict.
     pub async fn finish(&self, mut run: Run) -> Result<TickReport, TickError> {
         if run.loaded.as_ref() == Some(&run.record) {
-            return Ok(run.report);
+            // Nothing to record: a heartbeat at most, which saves the tick's time alone.
+            let beat_due = run
+                .record
+                .last_tick_ms
+                .is_none_or(|seen| self.now_ms.saturating_sub(seen) >= super::HEARTBEAT_MS);
+            if !beat_due {
+                return Ok(run.report);
+            }
+        } else {
+            run.record.last_outcome = Some(run.report.note.clone());
         }
-        run.record.last_outcome = Some(run.report.note.clone());
         match self.save(&mut run).await {
             Ok(()) => {
                 self.fail(Failpoint::AfterCandlesSaved)?;

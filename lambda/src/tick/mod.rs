@@ -41,6 +41,11 @@ use std::time::{Duration, Instant};
 /// Candles asked for in one request (BitMEX serves at most 1000; the bot stays at 500).
 pub const PAGE: usize = 500;
 
+/// A quiet tick (nothing to record) writes nothing, unless the record was last written this long
+/// ago: then it saves its time alone, so `/status` shows the bot still runs (a heartbeat), at one
+/// write a quarter hour.
+pub const HEARTBEAT_MS: i64 = 15 * 60_000;
+
 /// Time a step needs at least; with less left the tick saves what it has and stops.
 const MIN_STEP: Duration = Duration::from_millis(1500);
 

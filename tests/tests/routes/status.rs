@@ -135,6 +135,19 @@ async fn status_shows_core_state_position_pending_and_orders() {
     assert_eq!(b["last_outcome"], "ordered");
     assert_eq!(b["recent_orders"][0]["cl_ord_id"], "mx-ltc-0");
     assert_eq!(b["recent_orders"][0]["status"], "Filled");
+    assert_eq!(b["last_tick_ms"], now - 5_000);
+    assert_eq!(b["overdue"], false, "ticked 5 s ago");
+    assert_eq!(
+        resp.body["limits"],
+        json!({"position_cap": h.limits.position_cap, "live_allowed": h.limits.live_allowed})
+    );
+
+    // Seventeen minutes and a second without a heartbeat: the ticks are being lost.
+    let later = now - 5_000 + 17 * 60_000 + 1;
+    let resp = h
+        .send(&signed("GET", "/status", "bot=ltc", "", later), later)
+        .await;
+    assert_eq!(resp.body["bots"][0]["overdue"], true, "{}", resp.body);
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use maestro_core::TickSize;
 use maestro_lambda::config::BotConfig;
 use maestro_lambda::exchange::Side;
 use maestro_lambda::store::StateStore;
-use maestro_lambda::tick::{InstrumentCache, NoFailpoints, Outcome, TickError, run_all};
+use maestro_lambda::tick::{
+    HEARTBEAT_MS, InstrumentCache, NoFailpoints, Outcome, TickError, run_all,
+};
 use maestro_tests::bot_id;
 use maestro_tests::fake_bitmex::Bar;
 use maestro_tests::tick_harness::{
@@ -457,4 +459,59 @@ async fn tick_size_change<S: StateStore>(mut h: Harness<S>) {
 async fn tick_size_change_file() {
     let (bars, _) = crossover_segment();
     tick_size_change(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
+}
+
+/// Quiet minutes write nothing, except a heartbeat once [`HEARTBEAT_MS`] has passed since the
+/// record was last written: `/status` can tell a bot that still runs from one whose ticks stopped
+/// at the cost of one write a quarter hour. The heartbeat keeps what the last tick did.
+async fn heartbeat<S: StateStore>(mut h: Harness<S>) {
+    to_first_regime(&mut h).await;
+    let saved = h.record().await.expect("record");
+    let seen = saved
+        .value
+        .last_tick_ms
+        .expect("the tick that traded saved its time");
+    assert_eq!(seen, h.now_ms());
+    let mut version = saved.version;
+    let mut last_beat = seen;
+    let mut beats = 0;
+    for minute in 1..=31 {
+        let report = h.tick_later(minute * 60_000).await;
+        assert_eq!(
+            report.outcome,
+            Outcome::Quiet,
+            "minute {minute}: {report:?}"
+        );
+        let now = h.now_ms() + minute * 60_000;
+        let stored = h.record().await.expect("record");
+        if now - last_beat >= HEARTBEAT_MS {
+            assert_eq!(stored.version, version + 1, "minute {minute}: a heartbeat");
+            assert_eq!(stored.value.last_tick_ms, Some(now));
+            assert_eq!(
+                stored.value.last_outcome, saved.value.last_outcome,
+                "a heartbeat keeps the last outcome"
+            );
+            version = stored.version;
+            last_beat = now;
+            beats += 1;
+        } else {
+            assert_eq!(
+                stored.version, version,
+                "minute {minute}: quiet, nothing written"
+            );
+        }
+    }
+    assert_eq!(beats, 2, "two heartbeats in 31 quiet minutes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_dynamo() {
+    let (bars, _) = crossover_segment();
+    heartbeat(Harness::dynamo("heartbeat", params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_file() {
+    let (bars, _) = crossover_segment();
+    heartbeat(Harness::file(params(SHORT, LONG), bars, FIRST_COMPLETED).await).await;
 }

@@ -38,6 +38,7 @@ pub(crate) fn series(closes: &[Option<i64>]) -> CandleSeries {
         format: Format::Freqtrade,
         stamp: Stamp::Start,
         gaps,
+        off_grid: Vec::new(),
         tick: TickSize::CENT,
     }
 }
@@ -160,4 +161,67 @@ fn a_window_longer_than_supported_is_refused() {
         FeeRate::from_ppm(0),
     );
     assert!(matches!(e, Err(BacktestError::WindowTooLong(10_000))));
+}
+
+#[test]
+fn funding_and_slippage_are_charged_as_computed_by_hand() {
+    use super::costs::{Costs, Funding, FundingRate, Slippage, read_funding};
+    // 1m bars from 00:01 UTC 1970-01-01; SMA 1/2 goes long at bar 1 (close 1.01), then flat at
+    // 1.01 through the 04:00 funding instant (the close of bar 239) and the 12:00 one (bar 719).
+    let mut closes = vec![Some(100)];
+    closes.extend(std::iter::repeat_n(Some(101), 799));
+    let mut s = series(&closes);
+    s.candles[1].high = Price(103);
+    s.candles[1].low = Price(99);
+    let p = params(1, 2, Mode::LongOnly);
+    let rate = FundingRate::from_text("0.0001").unwrap_or_else(|e| panic!("{e}"));
+    let mut costs = Costs::taker_only(FeeRate::LTCUSDT_TAKER);
+    costs.slippage = Slippage::PriceBp(FeeRate::from_ppm(200)); // 2 bp
+    costs.funding = Funding::Flat(rate);
+    let r = backtest_with(&s, p, &costs).unwrap_or_else(|e| panic!("{e}"));
+    let fee = 1000 * 101 * 500; // 5 bp of 1000 contracts at 101 ticks
+    let slip = 1000 * 101 * 200; // 2 bp
+    let funding = 2 * (1000 * 101 * 10_000 / 100); // two instants, long pays 0.0001
+    assert_eq!(r.account.fees, Money(fee));
+    assert_eq!(r.account.slippage, Money(slip));
+    assert_eq!(r.account.funding, Money(funding));
+    assert_eq!(r.final_pnl(), Money(-fee - slip - funding));
+    // The funding instant charges the bar it closes, not the one before.
+    assert_eq!(r.equity[238] - r.equity[239], Money(funding / 2));
+
+    // A quarter of the bar's range (4 ticks) per contract instead.
+    costs.slippage = Slippage::RangePpm(250_000);
+    costs.funding = Funding::None;
+    let r = backtest_with(&s, p, &costs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.account.slippage, Money(1000 * 4 * 250_000));
+
+    // A short receives a positive rate; a schedule from BitMEX's funding records.
+    let mut down = vec![Some(101)];
+    down.extend(std::iter::repeat_n(Some(100), 799));
+    let records = r#"[
+      {"timestamp":"1970-01-01T04:00:00.000Z","symbol":"LTCUSDT","fundingInterval":"2000-01-01T08:00:00.000Z","fundingRate":0.0001,"fundingRateDaily":0.0003},
+      {"timestamp":"1970-01-01T04:00:00.000Z","symbol":"XBTUSD","fundingInterval":"2000-01-01T08:00:00.000Z","fundingRate":0.01,"fundingRateDaily":0.03},
+      {"timestamp":"1970-01-01T12:00:00.000Z","symbol":"LTCUSDT","fundingInterval":"2000-01-01T08:00:00.000Z","fundingRate":-0.00003,"fundingRateDaily":-0.00009}
+    ]"#;
+    let schedule = read_funding(records, "LTCUSDT").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(schedule.len(), 2);
+    let costs = Costs {
+        funding: Funding::Schedule(schedule),
+        ..Costs::taker_only(FeeRate::from_ppm(0))
+    };
+    let r = backtest_with(&series(&down), params(1, 2, Mode::ShortOnly), &costs)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.account.position, -1000);
+    // -1000 × 100 × 0.0001 = -10 contract·ticks received; then pays 1000 × 100 × 0.00003 = 3.
+    assert_eq!(r.account.funding, Money(-10_000_000 + 3_000_000));
+    assert_eq!(r.final_pnl(), Money(10_000_000 - 3_000_000));
+    // The defaults change nothing: a taker-only backtest is the plain one, bit for bit.
+    let plain = backtest(&s, p, FeeRate::LTCUSDT_TAKER).unwrap_or_else(|e| panic!("{e}"));
+    let same = backtest_with(&s, p, &Costs::taker_only(FeeRate::LTCUSDT_TAKER))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain, same);
+    assert!(
+        read_funding("[{\"symbol\":\"LTCUSDT\"}]", "LTCUSDT")
+            .is_err_and(|e| e.starts_with("funding record 1: no timestamp"))
+    );
 }

@@ -4,12 +4,18 @@
 //! (BitMEX's convention), with prices parsed from the file's own decimal text into exact ticks. The
 //! loader refuses what the core would refuse later (unsorted or repeated stamps, stamps off the bar
 //! grid, `close` outside `[low, high]`, non-positive prices) and names the record, line and column of
-//! the first bad row. Missing bars (exchange outages) are not an error: they are listed as [`Gap`]s so
+//! the first bad row. The bar length is the most common step between rows; rows stamped off its
+//! grid are skipped (the default), snapped or refused ([`OffGrid`]) and listed. Missing bars (exchange outages) are not an error: they are listed as [`Gap`]s so
 //! the backtest can apply its gap policy and report it.
 
+mod aggregate;
 mod csv;
+mod grid;
 mod json;
 pub mod stamp;
+
+pub use aggregate::{Aggregation, aggregate};
+pub use grid::{OffGrid, OffGridRow, bin_name, describe as describe_off_grid};
 
 use maestro_core::{Candle, Price, TickSize};
 use std::fmt;
@@ -64,8 +70,10 @@ pub struct LoadOptions {
     /// The stamp convention, or take the format's own: BitMEX JSON and CSV with BitMEX's columns are
     /// end-of-bucket, freqtrade JSON and other CSV start-of-bar.
     pub stamp: Option<Stamp>,
-    /// The bar length in ms, or infer it as the smallest step between consecutive rows.
+    /// The file's bar length in ms, or infer it as the most common step between consecutive rows.
     pub bin_ms: Option<i64>,
+    /// What to do with rows stamped off the bar grid.
+    pub off_grid: OffGrid,
     /// The instrument's price tick.
     pub tick: TickSize,
 }
@@ -76,6 +84,7 @@ impl Default for LoadOptions {
             format: None,
             stamp: None,
             bin_ms: None,
+            off_grid: OffGrid::Skip,
             tick: TickSize::CENT,
         }
     }
@@ -107,6 +116,8 @@ pub struct CandleSeries {
     pub stamp: Stamp,
     /// Missing bars, in file order.
     pub gaps: Vec<Gap>,
+    /// Rows stamped off the bar grid (skipped or snapped), in file order.
+    pub off_grid: Vec<OffGridRow>,
     /// The tick the prices are in.
     pub tick: TickSize,
 }
@@ -312,39 +323,27 @@ fn normalise(
                 "bar length {bin} ms is not positive"
             )));
         }
-        None => rows
-            .windows(2)
-            .map(|p| p[1].stamp_ms - p[0].stamp_ms)
-            .min()
-            .ok_or_else(|| {
-                LoadError::Bin(
-                    "a single row does not tell the bar length; pass --bin 1m|5m|1h|1d".into(),
-                )
-            })?,
+        None => grid::most_common_step(rows).ok_or_else(|| {
+            LoadError::Bin(
+                "a single row does not tell the bar length; pass --bin 1m|5m|1h|1d".into(),
+            )
+        })?,
     };
+    let (kept, off_grid) = grid::place(text, rows, bin_ms, options.off_grid)?;
     let shift = match stamp {
         Stamp::Start => bin_ms,
         Stamp::End => 0,
     };
-    let mut candles = Vec::with_capacity(rows.len());
+    let mut candles = Vec::with_capacity(kept.len());
     let mut gaps = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            let step = row.stamp_ms - rows[i - 1].stamp_ms;
-            if step % bin_ms != 0 {
-                return Err(bad(
-                    i,
-                    format!(
-                        "timestamp {} is {step} ms after the previous row, not a whole number \
-                         of {bin_ms} ms bars (pass --bin if the bar length was guessed wrong)",
-                        stamp::format_utc(row.stamp_ms)
-                    ),
-                ));
-            }
+    for (k, &(i, row)) in kept.iter().enumerate() {
+        if k > 0 {
+            // Both rows are on the grid: the step is a whole number of bars.
+            let step = row.stamp_ms.saturating_sub(kept[k - 1].1.stamp_ms);
             if step > bin_ms {
                 gaps.push(Gap {
-                    index: i,
-                    last_close_ms: rows[i - 1].stamp_ms + shift,
+                    index: k,
+                    last_close_ms: kept[k - 1].1.stamp_ms + shift,
                     next_close_ms: row.stamp_ms + shift,
                     missing: (step / bin_ms - 1).unsigned_abs(),
                 });
@@ -362,12 +361,16 @@ fn normalise(
             close: row.close,
         });
     }
+    if candles.is_empty() {
+        return Err(LoadError::Empty);
+    }
     Ok(CandleSeries {
         candles,
         bin_ms,
         format,
         stamp,
         gaps,
+        off_grid,
         tick: options.tick,
     })
 }

@@ -2,7 +2,8 @@
 
 use super::args::{FileArgs, TradeArgs};
 use super::{CliError, describe, load};
-use crate::backtest::{BacktestError, BacktestReport, MAX_LONG_WINDOW, backtest};
+use crate::backtest::costs::{Funding, Slippage};
+use crate::backtest::{BacktestError, BacktestReport, MAX_LONG_WINDOW, backtest_with};
 use crate::candles_file::stamp::format_utc;
 use crate::sim::account::Money;
 use clap::Args;
@@ -32,6 +33,9 @@ pub struct BacktestArgs {
     /// Also print every fill.
     #[arg(long)]
     list_trades: bool,
+    /// Also print every signal: the bar, its close, and the position the strategy turned to.
+    #[arg(long)]
+    list_signals: bool,
 }
 
 pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
@@ -63,9 +67,10 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             "{e} (check --short/--long/--qty/--lot-size/--max-position/--hysteresis-bp)"
         ))
     })?;
-    let series = load(&args.file)?;
+    let costs = t.costs()?;
+    let (series, notes) = load(&args.file)?;
     params.bin_ms = series.bin_ms;
-    let report = backtest(&series, params, t.fee_bp).map_err(|e| match e {
+    let report = backtest_with(&series, params, &costs).map_err(|e| match e {
         BacktestError::Candle { .. } => CliError::Failed(format!(
             "{}: {e} (the file's candles must be evenly spaced, oldest first)",
             args.file.file.display()
@@ -88,6 +93,23 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
     }
     say!("file: {}", args.file.file.display());
     say!("data: {}", describe(&series));
+    for note in &notes {
+        say!("{note}");
+    }
+    if series.candles.len() < args.long as usize {
+        say!(
+            "warning: --long {} is longer than the {} candles of the data: the strategy never \
+             gets ready, so there is no signal and no fill",
+            args.long,
+            series.candles.len()
+        );
+    } else if report.signals == 0 && !report.gaps.is_empty() {
+        say!(
+            "warning: no signal: every stretch between the data's gaps may be shorter than --long \
+             {} (the strategy restarts after each gap)",
+            args.long
+        );
+    }
     say!("{}", summary(&report, value, capital).trim_end());
     for g in &report.gaps {
         say!(
@@ -99,6 +121,21 @@ pub(super) fn run(args: &BacktestArgs) -> Result<(), CliError> {
             g.position_held,
             g.warmup_bars
         );
+    }
+    if args.list_signals {
+        let (signals, _) = crate::backtest::signals(&series, params)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", args.file.file.display())))?;
+        say!("signals (bar close time UTC, close, target position):");
+        for (index, target) in signals {
+            if let Some(c) = series.candles.get(index) {
+                say!(
+                    "  {}  {:.2}  {:+}",
+                    format_utc(c.close_time_ms),
+                    c.close.to_f64(series.tick),
+                    target
+                );
+            }
+        }
     }
     if args.list_trades {
         say!("fills (time UTC, contracts, price, fee, position after, round-trip PnL):");
@@ -181,6 +218,22 @@ pub fn summary(r: &BacktestReport, value: f64, capital: f64) -> String {
         "PnL after fees: {pnl:+.4} (fees paid {:.4}, before fees {:+.4}) in the quote currency",
         q(a.fees),
         pnl + q(a.fees)
+    ));
+    line(format!(
+        "costs: fees {:.4}, slippage {:.4} ({}), funding {:+.4} ({}; + paid, - received)",
+        q(a.fees),
+        q(a.slippage),
+        match r.costs.slippage {
+            Slippage::None => "none".to_owned(),
+            Slippage::PriceBp(bp) => format!("{bp} of the price"),
+            Slippage::RangePpm(ppm) => format!("{} of the bar's range", ppm as f64 / 1e6),
+        },
+        q(a.funding),
+        match &r.costs.funding {
+            Funding::None => "none".to_owned(),
+            Funding::Flat(rate) => format!("{} every 8 h", rate.0 as f64 / 1e8),
+            Funding::Schedule(list) => format!("{} historical rates", list.len()),
+        }
     ));
     line(format!(
         "return: {:+.2} % of capital {capital:.2}",

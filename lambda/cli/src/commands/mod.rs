@@ -15,6 +15,7 @@ macro_rules! say {
 mod args;
 mod backtest_cmd;
 mod fetch_cmd;
+mod remote_cmd;
 mod run_cmd;
 mod sweep_cmd;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub(crate) use backtest_cmd::BacktestArgs;
 pub(crate) use fetch_cmd::FetchArgs;
+pub(crate) use remote_cmd::RemoteArgs;
 pub(crate) use run_cmd::RunArgs;
 pub(crate) use sweep_cmd::SweepArgs;
 
@@ -66,7 +68,10 @@ pub enum Command {
     ///
     /// Decisions come from the bot's own core. A market order fills at the close of the candle
     /// that triggered it and pays the taker fee (--fee-bp) on its notional, exactly as the
-    /// simulated exchange of `maestro run` fills it. Money is reported in the quote currency
+    /// simulated exchange of `maestro run` fills it; --slippage-bp/--slippage-range,
+    /// --funding-rate/--funding-file and --fills maker add the other costs, each reported apart.
+    /// --bin builds longer bars from the file's (whole bins only); rows off the file's bar grid
+    /// are skipped and reported (--off-grid). Money is reported in the quote currency
     /// (contracts × price / --contracts-per-unit). Where the file has missing bars (an exchange
     /// outage) the position is held through the gap, the strategy restarts and warms up again,
     /// and the report lists each gap.
@@ -76,10 +81,14 @@ pub enum Command {
     /// Every pair's figures equal a `maestro backtest` of that pair with the same options (same
     /// signals, fills, fees and gap policy). Without guards the pairs share one pass of prefix
     /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
-    /// runs the core strategy itself (slower, still in parallel).
+    /// runs the core strategy itself (slower, still in parallel); with slippage, funding or maker
+    /// fills each pair is a full backtest. The CSV has fees, slippage and funding apart.
     Sweep(SweepArgs),
     /// Download BitMEX public candle history into a CSV file (resumable, rate-limited).
     Fetch(FetchArgs),
+    /// Status and control of a deployed bot through its function URL (or of a local `maestro
+    /// run`): status, pause, resume, flatten, set KEY=VALUE.
+    Remote(RemoteArgs),
 }
 
 /// A command's failure, split by exit code.
@@ -123,6 +132,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Fetch(args) => fetch_cmd::run(&args),
+        Command::Remote(args) => remote_cmd::run(&args),
     }
 }
 
@@ -137,17 +147,58 @@ pub(crate) fn spinner(message: String) -> ProgressBar {
     bar
 }
 
-/// Loads the file named by the arguments, behind a spinner.
-pub(crate) fn load(file: &args::FileArgs) -> Result<crate::candles_file::CandleSeries, CliError> {
-    let bar = spinner(format!("loading {}", file.file.display()));
-    let loaded = crate::candles_file::load(&file.file, &file.load_options());
-    bar.finish_and_clear();
-    loaded.map_err(|e| {
+/// Loads the file named by the arguments, behind a spinner, and builds the bars of `--bin` from
+/// it. Returns the series and the lines to print about what was done to the file's rows (rows
+/// off the grid, bins built and left out).
+pub(crate) fn load(
+    file: &args::FileArgs,
+) -> Result<(crate::candles_file::CandleSeries, Vec<String>), CliError> {
+    use crate::candles_file::{LoadError, LoadOptions, aggregate, bin_name, describe_off_grid};
+    let failed = |e: &dyn std::fmt::Display| {
         CliError::Failed(format!(
-            "{}: {e}\n(fix the file, or name its layout with --format/--stamp/--bin)",
+            "{}: {e}\n(fix the file, or name its layout with --format/--stamp/--off-grid)",
             file.file.display()
         ))
-    })
+    };
+    let bar = spinner(format!("loading {}", file.file.display()));
+    // The file's own bar is detected; --bin names the bars wanted, and only a file too short to
+    // tell its bar takes it as its own.
+    let detect = LoadOptions {
+        bin_ms: None,
+        ..file.load_options()
+    };
+    let loaded = match crate::candles_file::load(&file.file, &detect) {
+        Err(LoadError::Bin(_)) if file.bin.0.is_some() => {
+            crate::candles_file::load(&file.file, &file.load_options())
+        }
+        other => other,
+    };
+    bar.finish_and_clear();
+    let series = loaded.map_err(|e| match e {
+        // Nothing to fix in the file's layout: say once what could not be read, and why.
+        LoadError::Io { path, source } => CliError::Failed(format!("cannot read {path}: {source}")),
+        e => failed(&e),
+    })?;
+    let mut notes = Vec::new();
+    if let Some(line) = describe_off_grid(&series.off_grid, series.bin_ms) {
+        notes.push(format!("warning: {line}"));
+    }
+    let Some(bin_ms) = file.bin.0.filter(|&b| b != series.bin_ms) else {
+        return Ok((series, notes));
+    };
+    let (bars, how) = aggregate(&series, bin_ms)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", file.file.display())))?;
+    notes.push(format!(
+        "bars: {} whole {} bins built from {} candles of {}; left out: {} bin(s) with bars \
+         missing (gaps), {} partial bin(s) at the ends",
+        how.bins,
+        bin_name(bin_ms),
+        how.from_candles,
+        bin_name(how.from_bin_ms),
+        how.incomplete,
+        how.partial_ends
+    ));
+    Ok((bars, notes))
 }
 
 /// One line describing a loaded series.
@@ -158,21 +209,11 @@ pub(crate) fn describe(series: &crate::candles_file::CandleSeries) -> String {
     let last = series.candles.last().map_or(0, |c| c.close_time_ms);
     format!(
         "{n} candles of {} ({} format, {}-of-bar stamps), closing {} → {} UTC, {} gap(s)",
-        bin_name(series.bin_ms),
+        crate::candles_file::bin_name(series.bin_ms),
         series.format.name(),
         series.stamp.name(),
         format_utc(first),
         format_utc(last),
         series.gaps.len()
     )
-}
-
-fn bin_name(ms: i64) -> String {
-    match ms {
-        60_000 => "1m".into(),
-        300_000 => "5m".into(),
-        3_600_000 => "1h".into(),
-        86_400_000 => "1d".into(),
-        _ => format!("{ms} ms"),
-    }
 }

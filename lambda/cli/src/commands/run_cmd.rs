@@ -1,7 +1,7 @@
 //! `maestro run`: the bot locally, with the Lambda's tick pipeline.
 
 use super::CliError;
-use super::args::{BinArg, FileArgs, FormatArg, ModeArg, StampArg};
+use super::args::{FileArgs, FormatArg, ModeArg, OffGridArg, StampArg};
 use crate::local::live::{LiveHost, run_live};
 use crate::local::{MarketSource, RunEnd, RunOptions, RunSummary, run_simulated};
 use clap::Args;
@@ -187,7 +187,8 @@ impl RunArgs {
                     file: path.clone(),
                     format: self.format,
                     stamp: self.stamp,
-                    bin: BinArg(self.bin),
+                    bin: self.bin.into(),
+                    off_grid: OffGridArg::Skip,
                     tick: maestro_core::TickSize::CENT,
                 };
                 MarketSource::File {

@@ -3,7 +3,7 @@
 use super::args::{FileArgs, TradeArgs, parse_range};
 use super::backtest_cmd::check_svg_path;
 use super::{CliError, describe, load};
-use crate::sweep::{PairResult, SweepError, SweepSpec, best, sweep};
+use crate::sweep::{PairResult, SweepError, SweepSpec, best, sweep_with};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ops::RangeInclusive;
@@ -56,9 +56,13 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
             "no pair with short < long in --short and --long: widen the ranges".into(),
         ));
     }
-    let series = load(&args.file)?;
+    let costs = t.costs()?;
+    let (series, notes) = load(&args.file)?;
     say!("file: {}", args.file.file.display());
     say!("data: {}", describe(&series));
+    for note in &notes {
+        say!("{note}");
+    }
     let bar = ProgressBar::new(pairs as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:40} {pos}/{len} pairs ({per_sec}, eta {eta})")
@@ -66,7 +70,7 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
         bar.set_style(style);
     }
     let started = Instant::now();
-    let results = sweep(&series, &spec, &|| bar.inc(1));
+    let results = sweep_with(&series, &spec, &costs, &|| bar.inc(1));
     bar.finish_and_clear();
     let results = results.map_err(|e| match e {
         SweepError::Pair { .. } | SweepError::NoPairs => CliError::Usage(format!(
@@ -153,17 +157,20 @@ fn write_csv(
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(
         out,
-        "short,long,pnl,max_drawdown,fees,realised,fills,flips,round_trips,wins,exposure_pct,signals"
+        "short,long,pnl,max_drawdown,fees,slippage,funding,realised,fills,flips,round_trips,wins,\
+         exposure_pct,signals"
     )?;
     for r in results {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{}",
             r.short,
             r.long,
             r.pnl.to_quote(value),
             r.max_drawdown.to_quote(value),
             r.fees.to_quote(value),
+            r.slippage.to_quote(value),
+            r.funding.to_quote(value),
             r.realised.to_quote(value),
             r.fills,
             r.flips,

@@ -122,6 +122,8 @@ pub struct Fill {
     pub price: Price,
     /// Fee charged.
     pub fee: Money,
+    /// Slippage paid (the fill's distance from the close, as a cost; 0 without slippage).
+    pub slippage: Money,
     /// Position after the fill.
     pub position_after: i64,
     /// Profit of the round trip this fill ended (position back to flat or to the other side),
@@ -140,6 +142,10 @@ pub struct Account {
     pub cash: Money,
     /// Fees paid.
     pub fees: Money,
+    /// Slippage paid.
+    pub slippage: Money,
+    /// Funding paid (negative: received).
+    pub funding: Money,
     /// Sum of closed round trips' profits.
     pub realised: Money,
     /// Equity when the open round trip began (before its opening fee).
@@ -186,10 +192,17 @@ impl Account {
     /// assert_eq!(a.position, 0);
     /// ```
     pub fn fill(&mut self, delta: i64, price: Price, fee: FeeRate) -> Fill {
+        self.fill_slipped(delta, price, fee, Money(0))
+    }
+
+    /// Like [`Account::fill`], paying `slip` per contract on top of the fee (the backtest's
+    /// slippage, in the same exact units). With `slip` 0 every figure equals [`Account::fill`]'s.
+    pub fn fill_slipped(&mut self, delta: i64, price: Price, fee: FeeRate, slip: Money) -> Fill {
         let p0 = self.position;
         let p1 = p0 + delta;
         let px = i128::from(price.0);
-        let fee_of = |qty: u64| Money(i128::from(qty) * px * i128::from(fee.ppm));
+        let fee_of =
+            |qty: u64| Money(i128::from(qty) * px * i128::from(fee.ppm) + i128::from(qty) * slip.0);
         let before = self.equity(price);
         let closes = p0 != 0 && (p1 == 0 || (p0 > 0) != (p1 > 0));
         let mut closed_trip = None;
@@ -204,9 +217,12 @@ impl Account {
         } else if p0 == 0 {
             self.trip_start = before;
         }
-        let total_fee = fee_of(delta.unsigned_abs());
-        self.cash = Money(self.cash.0 - i128::from(delta) * px * Money::SCALE - total_fee.0);
+        let total_cost = fee_of(delta.unsigned_abs());
+        let slippage = Money(i128::from(delta.unsigned_abs()) * slip.0);
+        let total_fee = total_cost - slippage;
+        self.cash = Money(self.cash.0 - i128::from(delta) * px * Money::SCALE - total_cost.0);
         self.fees = self.fees + total_fee;
+        self.slippage = self.slippage + slippage;
         self.position = p1;
         self.fills += 1;
         self.volume += delta.unsigned_abs();
@@ -216,10 +232,19 @@ impl Account {
             delta,
             price,
             fee: total_fee,
+            slippage,
             position_after: p1,
             closed_trip,
             flip,
         }
+    }
+}
+
+impl Account {
+    /// Pays `amount` of funding (negative: receives it). The open round trip's profit carries it.
+    pub fn pay_funding(&mut self, amount: Money) {
+        self.cash = self.cash - amount;
+        self.funding = self.funding + amount;
     }
 }
 

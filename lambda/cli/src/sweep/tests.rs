@@ -38,6 +38,7 @@ fn demo(seed: u64, n: usize, cut: &[std::ops::Range<usize>]) -> CandleSeries {
         format: Format::Freqtrade,
         stamp: Stamp::Start,
         gaps,
+        off_grid: Vec::new(),
         tick: TickSize::CENT,
     }
 }
