@@ -264,54 +264,31 @@ impl<const CAP: usize> SmaPair<CAP> {
     }
 
     /// Adds a close (ticks, already validated) and returns both means once the long window is
-    /// full: the steady state is one branch, two loads, one store and two adds.
+    /// full: two loads, one store and two adds, the same while the windows fill as after.
+    ///
+    /// No branch for the filling windows: the buffer starts zeroed and fills from slot 0, so
+    /// until a window is full the slot it evicts has never been written and subtracts 0. Every
+    /// pair starts that way (`new`, and `from_closes` through `new`).
     #[inline(always)]
     pub(crate) fn push_means(&mut self, x: i64) -> Option<(Mean, Mean)> {
-        if self.len >= self.long {
-            // `slot` masks the head for a power-of-two `CAP`, so the store needs no bounds check.
-            let head = slot::<CAP>(self.head);
-            let ds = x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
-            let dl = x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
-            self.buf[head] = x;
-            self.short_sum = self.short_sum.wrapping_add(ds);
-            self.long_sum = self.long_sum.wrapping_add(dl);
-            self.head = next::<CAP>(head);
-            Some((self.short_mean_unchecked(), self.long_mean_unchecked()))
-        } else {
-            self.push_filling(x);
-            self.means()
-        }
-    }
-
-    /// The first `long` closes: out of line, as they happen once per strategy. It returns
-    /// nothing, so that the steady state's means are not merged with its result through memory.
-    #[inline(never)]
-    fn push_filling(&mut self, x: i64) {
         self.push(x);
+        self.means()
     }
 
     /// Adds a close (ticks, already validated).
     #[inline(always)]
     pub(crate) fn push(&mut self, x: i64) {
-        let head = self.head;
-        let (ds, dl) = if self.len >= self.long {
-            (
-                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]),
-                x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]),
-            )
-        } else {
-            let ds = if self.len >= self.short {
-                x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)])
-            } else {
-                x
-            };
-            self.len += 1;
-            (ds, x)
-        };
-        self.buf[slot::<CAP>(head)] = x;
+        // `slot` masks the head for a power-of-two `CAP`, so the store needs no bounds check.
+        let head = slot::<CAP>(self.head);
+        let ds = x.wrapping_sub(self.buf[behind::<CAP>(head, self.short)]);
+        let dl = x.wrapping_sub(self.buf[behind::<CAP>(head, self.long)]);
+        self.buf[head] = x;
         self.short_sum = self.short_sum.wrapping_add(ds);
         self.long_sum = self.long_sum.wrapping_add(dl);
         self.head = next::<CAP>(head);
+        if self.len < self.long {
+            self.len += 1;
+        }
     }
 
     /// Both means once the long window is full (the short one is full by then too).

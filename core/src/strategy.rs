@@ -189,7 +189,10 @@ impl<const CAP: usize> Strategy<CAP> {
             if last.checked_add(self.params.bin_ms) != Some(t) {
                 // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
                 // hot path's result need not be merged with the call's through memory.
-                return match self.off_schedule(last, candle) {
+                // Values, not `&self`: a call that could see the strategy would keep its state
+                // in memory, not in registers, across a caller's loop of candles.
+                let repeat = Some(candle.close.0) == self.smas.last();
+                return match off_schedule(last, self.params.bin_ms, repeat, t) {
                     None => Ok(Step::Duplicate),
                     Some(e) => Err(e),
                 };
@@ -215,43 +218,6 @@ impl<const CAP: usize> Strategy<CAP> {
                     close_time_ms: t,
                 }))
             }
-        }
-    }
-
-    /// A candle that is not exactly one bin after the last: duplicate (`None`), older, gap or
-    /// misaligned.
-    #[cold]
-    #[inline(never)]
-    fn off_schedule(&self, last: i64, candle: &Candle) -> Option<CandleError> {
-        let got = candle.close_time_ms;
-        if got == last {
-            // Time and close identify a repeat: the close is all the state keeps, and it was
-            // validated when first accepted. The other prices of a repeat are not looked at.
-            return if Some(candle.close.0) == self.smas.last() {
-                None
-            } else {
-                Some(CandleError::Conflict { close_time_ms: got })
-            };
-        }
-        if got < last {
-            return Some(CandleError::Older {
-                last_ms: last,
-                got_ms: got,
-            });
-        }
-        let (bars, rem) = div_rem(got.abs_diff(last), self.params.bin_ms as u64);
-        if rem != 0 {
-            Some(CandleError::Misaligned {
-                last_ms: last,
-                got_ms: got,
-                bin_ms: self.params.bin_ms,
-            })
-        } else {
-            Some(CandleError::Gap {
-                last_ms: last,
-                got_ms: got,
-                missing: bars - 1,
-            })
         }
     }
 
@@ -299,6 +265,42 @@ impl<const CAP: usize> Strategy<CAP> {
     /// Both windows are full: every further candle is compared.
     pub fn is_ready(&self) -> bool {
         self.smas.len() >= self.params.long_window as usize
+    }
+}
+
+/// A candle closing at `got` that is not exactly one bin after `last`: a duplicate (`None`),
+/// older, a gap or misaligned. `repeat`: its close equals the last accepted close.
+#[cold]
+#[inline(never)]
+fn off_schedule(last: i64, bin_ms: i64, repeat: bool, got: i64) -> Option<CandleError> {
+    if got == last {
+        // Time and close identify a repeat: the close is all the state keeps, and it was
+        // validated when first accepted. The other prices of a repeat are not looked at.
+        return if repeat {
+            None
+        } else {
+            Some(CandleError::Conflict { close_time_ms: got })
+        };
+    }
+    if got < last {
+        return Some(CandleError::Older {
+            last_ms: last,
+            got_ms: got,
+        });
+    }
+    let (bars, rem) = div_rem(got.abs_diff(last), bin_ms as u64);
+    if rem != 0 {
+        Some(CandleError::Misaligned {
+            last_ms: last,
+            got_ms: got,
+            bin_ms,
+        })
+    } else {
+        Some(CandleError::Gap {
+            last_ms: last,
+            got_ms: got,
+            missing: bars - 1,
+        })
     }
 }
 

@@ -1,0 +1,135 @@
+//! What both benches share: the demo market, the real market data (with the data rule's skip), the
+//! parameters, and the plain f64 crossover every strategy figure is judged against.
+
+use maestro_core::{Candle, DemoMarket, Guards, Mode, Params, Price, TickSize};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// One-minute bars, as both data sets have.
+pub const MINUTE: i64 = 60_000;
+
+/// The real data set: 44,447 one-minute LTC/USDT closes, May–June 2021 (the 19 May crash).
+pub const REAL_FILE: &str = "ltcusdt-binance-spot-1m-2021-05.json";
+
+/// `n` demo-market candles, one bin apart (the demo market's repeats dropped: the benches time
+/// steps, not duplicates).
+pub fn demo_candles(n: usize) -> Vec<Candle> {
+    let mut last = None;
+    DemoMarket::new(7, MINUTE, MINUTE)
+        .filter(move |c: &Candle| {
+            let fresh = last != Some(c.close_time_ms);
+            last = Some(c.close_time_ms);
+            fresh
+        })
+        .take(n)
+        .collect()
+}
+
+/// The real candles, stamped with their close time, or `None` after saying so when the file is
+/// absent: the shared data sits beside the project (`../shared/data`, or `MAESTRO_DATA_DIR`) and a
+/// user's clone has none. Under CI (`CI=true`) a missing file is a failure, never a skip.
+pub fn real_candles(bench: &str) -> Option<Vec<Candle>> {
+    let dir = match std::env::var_os("MAESTRO_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    };
+    let path = dir.join(REAL_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            !in_ci,
+            "{bench}: market data file {} is missing (set MAESTRO_DATA_DIR)",
+            path.display()
+        );
+        eprintln!(
+            "SKIPPED {bench} on real data: market data file {} not found \
+             (set MAESTRO_DATA_DIR or put the shared data in ../shared/data)",
+            path.display()
+        );
+        // `.ci/test` lists every skip from this file at its end (see tests/src/data.rs).
+        if let Some(list) = std::env::var_os("MAESTRO_SKIP_LIST") {
+            let line = format!(
+                "bench {bench}\t{}\treal market data not found\n",
+                path.display()
+            );
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&list)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            if let Err(e) = appended {
+                eprintln!("could not list the skip in {list:?}: {e}");
+            }
+        }
+        return None;
+    };
+    // freqtrade JSON: `[[open_ms, open, high, low, close, volume], ...]`, start-of-bar times.
+    let rows: Vec<(i64, f64, f64, f64, f64, f64)> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let price = |v: f64| Price::from_f64(v, TickSize::CENT).unwrap_or_else(|e| panic!("{v}: {e}"));
+    Some(
+        rows.iter()
+            .map(|&(open_ms, o, h, l, c, _volume)| Candle {
+                close_time_ms: open_ms + MINUTE,
+                open: price(o),
+                high: price(h),
+                low: price(l),
+                close: price(c),
+            })
+            .collect(),
+    )
+}
+
+/// Long/short 10/50 or any other windows, no guards, one-minute bars.
+pub fn params(short: u32, long: u32) -> Params {
+    Params {
+        short_window: short,
+        long_window: long,
+        mode: Mode::LongShort,
+        qty: 1000,
+        lot_size: 1000,
+        max_position: 1000,
+        bin_ms: MINUTE,
+        guards: Guards::default(),
+    }
+}
+
+/// The plain two-SMA crossover in f64, as a bot without exact prices or candle checks would
+/// write it: a ring of the last `long` closes, two running sums, regime = sign(short − long)
+/// (equal keeps the regime). Returns the number of regime changes.
+///
+/// The ring starts at zero, so the windows fill without a branch of their own: until a slot was
+/// written, what it evicts is 0.
+pub fn f64_crossover(closes: &[f64], short: usize, long: usize) -> u32 {
+    let mut ring = vec![0.0f64; long];
+    let (mut head, mut sum_s, mut sum_l) = (0usize, 0.0f64, 0.0f64);
+    let (ns, nl) = (short as f64, long as f64);
+    let mut regime = 0i8;
+    let mut signals = 0u32;
+    for (i, &x) in closes.iter().enumerate() {
+        let back = if head >= short {
+            head - short
+        } else {
+            head + long - short
+        };
+        sum_s += x - ring[back];
+        sum_l += x - ring[head];
+        ring[head] = x;
+        head = if head + 1 == long { 0 } else { head + 1 };
+        if i + 1 >= long {
+            let d = sum_s / ns - sum_l / nl;
+            let now = if d > 0.0 {
+                1
+            } else if d < 0.0 {
+                -1
+            } else {
+                regime
+            };
+            if now != regime {
+                signals += 1;
+                regime = now;
+            }
+        }
+    }
+    signals
+}
