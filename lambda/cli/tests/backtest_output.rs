@@ -37,26 +37,10 @@ fn wave_csv(dir: &std::path::Path, n: usize) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// RFC 3339 of UNIX seconds (UTC), enough for the test's dates.
+/// RFC 3339 of a whole minute in UNIX seconds (UTC), from the CLI's own date formatting.
 fn time_text(s: i64) -> String {
-    let days = s.div_euclid(86_400);
-    let rem = s.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let text = maestro_cli::candles_file::stamp::format_utc(s * 1000);
+    format!("{}:00Z", text.replace(' ', "T"))
 }
 
 #[test]
