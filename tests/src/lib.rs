@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod data;
 pub mod dynamo;
+pub mod events;
 pub mod fake_bitmex;
 pub mod market;
 pub mod scratch;

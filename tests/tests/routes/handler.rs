@@ -17,23 +17,14 @@ use maestro_lambda::tick::{BotOutcome, TickSummary};
 use maestro_tests::bot_id;
 use maestro_tests::clock::now_ms;
 use maestro_tests::dynamo::fresh_table;
+use maestro_tests::events::event as fixture;
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const ROUTE_SECRET: &str = "handler-route-secret-0123456789abcdef";
-
-fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/events")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
-}
 
 /// Calls the tick received: (now_ms, time left until its deadline when it was called).
 type Calls = Arc<Mutex<Vec<(i64, Duration)>>>;

@@ -10,21 +10,11 @@ use maestro_lambda::tick::TickSummary;
 use maestro_tests::bot_id;
 use maestro_tests::clock::now_ms;
 use maestro_tests::dynamo::fresh_table;
+use maestro_tests::events::event as fixture;
 use maestro_tests::fake_bitmex::FakeBitmex;
-use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/events")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
-}
 
 #[tokio::test]
 async fn each_function_refuses_the_other_functions_events() {

@@ -10,22 +10,13 @@ use maestro_lambda::store::StateStore;
 use maestro_lambda::tick::AllBots;
 use maestro_tests::bot_id;
 use maestro_tests::dynamo::fresh_table;
+use maestro_tests::events::event as fixture;
 use maestro_tests::fake_bitmex::{FakeBitmex, synthetic};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const FIRST_CLOSE_MS: i64 = 1_700_000_040_000;
-
-fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/events")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
-}
 
 /// Rises for 20 minutes, then falls: a golden regime, then a death cross.
 fn price(i: usize) -> f64 {
