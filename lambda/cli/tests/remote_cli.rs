@@ -2,72 +2,15 @@
 //! authentication): the status table, pause, set, the JSON for scripts, and the refusals a
 //! trader must see (a flatten without --yes, a setting the bot refuses, no secret, a dead URL).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-fn maestro(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_maestro"));
-    cmd.args(args)
-        .env_remove("MAESTRO_ROUTE_SECRET")
-        .env_remove("MAESTRO_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
+use common::{maestro, start_run, text};
+use std::process::Output;
 
 fn remote(base: &str, args: &[&str]) -> Output {
     let mut all = vec!["remote", "--url", base, "--auth", "none"];
     all.extend_from_slice(args);
     maestro(&all).output().expect("maestro remote runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Starts `maestro run` on a free port; returns it, its base URL and its stdout lines.
-fn start_run(dir: &str) -> (Child, String, mpsc::Receiver<String>) {
-    let mut child = maestro(&[
-        "run",
-        "--state-dir",
-        dir,
-        "--pace-ms",
-        "100",
-        "--listen",
-        "127.0.0.1:0",
-    ])
-    .spawn()
-    .expect("start maestro run");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let routes = loop {
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) if line.starts_with("routes on http://") => break line,
-            Ok(_) => {}
-            Err(e) => panic!("maestro run never printed its routes: {e}"),
-        }
-    };
-    let base = routes
-        .trim_start_matches("routes on ")
-        .split([',', ' '])
-        .next()
-        .expect("address")
-        .trim_end_matches(':')
-        .to_owned();
-    (child, base, rx)
 }
 
 #[test]
@@ -119,7 +62,7 @@ fn remote_drives_a_local_run() {
     let out = remote(&base, &["set", "local", "qty=0"]);
     assert_eq!(out.status.code(), Some(1), "qty 0: {}", text(&out));
     assert!(text(&out).contains("bad_params"), "{}", text(&out));
-    let out = maestro(&["remote", "--url", &base, "status"])
+    let out = maestro(&["remote", "--url", &base, "--auth", "hmac", "status"])
         .output()
         .expect("runs");
     assert_eq!(

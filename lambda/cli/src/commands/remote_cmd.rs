@@ -1,6 +1,7 @@
 //! `maestro remote`: status and control of a deployed bot (or a local `maestro run`).
 
 use super::CliError;
+use crate::remote::region::signing_region;
 use crate::remote::{Auth, Call, Remote, RemoteError, control_line, params_of, status_table};
 use clap::{Args, Subcommand, ValueEnum};
 use maestro_lambda::secrets::Secret;
@@ -9,33 +10,46 @@ use std::path::PathBuf;
 /// `maestro remote` options.
 #[derive(Args, Debug)]
 #[command(after_long_help = "\
-Examples (a function URL with AuthType NONE, HMAC with the secret's route_secret):
+Examples, a function URL with AuthType AWS_IAM (SigV4; a build with --features iam):
+  export AWS_PROFILE=trading                # or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or --profile
+  maestro remote --url https://xyz.lambda-url.eu-west-1.on.aws status
+  maestro remote --url ... dashboard         # the dashboard on http://127.0.0.1:8788/
+A function URL with AuthType NONE (HMAC with the secret's route_secret):
   export MAESTRO_ROUTE_SECRET=...        # or --secret-file FILE; never an argument
   maestro remote --url https://xyz.lambda-url.eu-west-1.on.aws status
   maestro remote --url ... pause ltc
   maestro remote --url ... set ltc short_window=5 long_window=20 guards.confirm_bars=2
   maestro remote --url ... flatten ltc --yes
+Without --auth: hmac when a route secret is given (MAESTRO_ROUTE_SECRET or --secret-file), else \
+iam in a build with the feature, else hmac.
 A local `maestro run`: --url http://127.0.0.1:8080 --auth none (with --live: --auth token, the \
 token read from --token-file, default .maestro/route-token).
-A function URL with AuthType AWS_IAM needs SigV4, which this build does not sign: use the \
-README's curl --aws-sigv4 recipe.
 
 Exit codes: 0 done; 1 the bot could not be reached or refused (HTTP 4xx/5xx); 2 bad options.")]
 pub struct RemoteArgs {
     /// The bot's routes: its function URL (https), or http://127.0.0.1:PORT for a local run.
-    #[arg(long, env = "MAESTRO_URL")]
-    pub url: String,
-    /// How to authenticate.
-    #[arg(long, value_enum, default_value = "hmac")]
-    pub auth: AuthArg,
+    #[arg(long, env = "MAESTRO_URL", global = true)]
+    pub url: Option<String>,
+    /// How to authenticate (default: hmac when a route secret is given, else iam when built
+    /// with it, else hmac).
+    #[arg(long, value_enum, global = true)]
+    pub auth: Option<AuthArg>,
     /// File holding the route secret (HMAC); default: the MAESTRO_ROUTE_SECRET variable.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub secret_file: Option<PathBuf>,
     /// File holding a local `maestro run --live`'s token (--auth token).
-    #[arg(long, default_value = ".maestro/route-token")]
+    #[arg(long, default_value = ".maestro/route-token", global = true)]
     pub token_file: PathBuf,
+    /// The AWS region to sign for (--auth iam) when the URL does not name one; must agree with
+    /// the URL's when it does.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// The AWS profile of the shared config and credentials files (--auth iam); default:
+    /// AWS_PROFILE, else `default`.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
     /// Print the route's JSON answer as it came, for scripts.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     /// What to do.
     #[command(subcommand)]
@@ -45,6 +59,8 @@ pub struct RemoteArgs {
 /// How `maestro remote` authenticates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
+    /// SigV4 with your AWS credentials (function URL with AuthType AWS_IAM; feature `iam`).
+    Iam,
     /// HMAC with the route secret (function URL with AuthType NONE).
     Hmac,
     /// A local `maestro run --live`'s per-run token.
@@ -89,39 +105,114 @@ pub enum RemoteAction {
         #[arg(required = true)]
         pairs: Vec<String>,
     },
+    /// Serve the dashboard on 127.0.0.1 and forward its calls to the bot, signed (a browser
+    /// cannot sign SigV4, and need not hold the route secret). Runs until Ctrl-C.
+    Dashboard {
+        /// The local port (0 picks a free one).
+        #[arg(long, default_value_t = 8788)]
+        port: u16,
+    },
+}
+
+/// How the calls are signed, once the options are read.
+enum Chosen {
+    Plain(Auth),
+    /// SigV4 for `region`, credentials from the chain (optionally for `profile`).
+    #[cfg_attr(not(feature = "iam"), allow(dead_code))]
+    Iam {
+        region: String,
+        profile: Option<String>,
+    },
 }
 
 impl RemoteArgs {
-    fn auth(&self) -> Result<Auth, CliError> {
-        let read = |path: &PathBuf, what: &str| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim().to_owned())
-                .map_err(|e| {
-                    CliError::Usage(format!("cannot read the {what} {}: {e}", path.display()))
-                })
+    fn url(&self) -> Result<&str, CliError> {
+        self.url.as_deref().ok_or_else(|| {
+            CliError::Usage(
+                "--url is needed (or MAESTRO_URL): the function URL, or http://127.0.0.1:PORT \
+                 for a local run"
+                    .to_owned(),
+            )
+        })
+    }
+
+    fn route_secret(&self) -> Result<Option<Secret>, CliError> {
+        let secret = match &self.secret_file {
+            Some(path) => read(path, "secret file")?,
+            None => std::env::var("MAESTRO_ROUTE_SECRET").unwrap_or_default(),
         };
-        Ok(match self.auth {
-            AuthArg::None => Auth::None,
-            AuthArg::Token => Auth::Token(Secret::new(read(&self.token_file, "token file")?)),
-            AuthArg::Hmac => {
-                let secret = match &self.secret_file {
-                    Some(path) => read(path, "secret file")?,
-                    None => std::env::var("MAESTRO_ROUTE_SECRET").unwrap_or_default(),
-                };
-                if secret.trim().is_empty() {
-                    return Err(CliError::Usage(
+        let secret = secret.trim();
+        Ok((!secret.is_empty()).then(|| Secret::new(secret)))
+    }
+
+    fn auth(&self) -> Result<Chosen, CliError> {
+        let secret = self.route_secret()?;
+        let auth = self.auth.unwrap_or(match secret {
+            Some(_) => AuthArg::Hmac,
+            None if cfg!(feature = "iam") => AuthArg::Iam,
+            None => AuthArg::Hmac,
+        });
+        Ok(match auth {
+            AuthArg::None => Chosen::Plain(Auth::None),
+            AuthArg::Token => Chosen::Plain(Auth::Token(Secret::new(read(
+                &self.token_file,
+                "token file",
+            )?))),
+            AuthArg::Hmac => match secret {
+                Some(secret) => Chosen::Plain(Auth::Hmac(secret)),
+                None => {
+                    return Err(CliError::Usage(format!(
                         "--auth hmac needs the route secret in MAESTRO_ROUTE_SECRET or a \
-                         --secret-file (never on the command line)"
+                         --secret-file (never on the command line){}",
+                        if cfg!(feature = "iam") {
+                            "; a function URL with AuthType AWS_IAM takes --auth iam"
+                        } else {
+                            "; a function URL with AuthType AWS_IAM needs --auth iam, in a build \
+                             with it: cargo build --release -p maestro-cli --features iam"
+                        }
+                    )));
+                }
+            },
+            AuthArg::Iam => {
+                if !cfg!(feature = "iam") {
+                    return Err(CliError::Usage(
+                        "--auth iam (SigV4) is not in this build of maestro: build it with \
+                         `cargo build --release -p maestro-cli --features iam` (or use the \
+                         README's curl --aws-sigv4 recipe)"
                             .to_owned(),
                     ));
                 }
-                Auth::Hmac(Secret::new(secret.trim()))
+                Chosen::Iam {
+                    region: signing_region(self.url()?, self.region.as_deref()).map_err(usage)?,
+                    profile: self.profile.clone(),
+                }
             }
         })
     }
 
+    /// The remote, built inside the runtime (the credential chain starts there).
+    async fn remote(&self) -> Result<Remote, CliError> {
+        let url = self.url()?;
+        match self.auth()? {
+            Chosen::Plain(auth) => Remote::new(url, auth).map_err(usage),
+            #[cfg(feature = "iam")]
+            Chosen::Iam { region, profile } => {
+                let signer =
+                    crate::remote::sigv4::IamSigner::from_chain(profile.as_deref(), region).await;
+                Remote::iam(url, signer).map_err(usage)
+            }
+            #[cfg(not(feature = "iam"))]
+            Chosen::Iam { .. } => Err(CliError::Usage(
+                "--auth iam is not in this build of maestro".to_owned(),
+            )),
+        }
+    }
+
     fn call(&self) -> Result<Call, CliError> {
         Ok(match &self.action {
+            RemoteAction::Dashboard { .. } => {
+                return Err(CliError::Usage("the dashboard is not one call".to_owned()));
+            }
             RemoteAction::Status { bot } => Call::status(bot.as_deref()),
             RemoteAction::Pause { bot } => Call::control("pause", bot, None),
             RemoteAction::Resume { bot } => Call::control("resume", bot, None),
@@ -147,17 +238,28 @@ fn usage(e: RemoteError) -> CliError {
     }
 }
 
+fn read(path: &PathBuf, what: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
 pub(super) fn run(args: &RemoteArgs) -> Result<(), CliError> {
+    if let RemoteAction::Dashboard { port } = args.action {
+        return dashboard(args, port);
+    }
     let call = args.call()?;
-    let remote = Remote::new(&args.url, args.auth()?).map_err(usage)?;
+    // Options first: a mistake is reported before the credential chain is read.
+    let _ = args.url()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
     let now_ms = maestro_lambda::clock::now_ms();
-    let (status, body) = runtime
-        .block_on(remote.send(&call, now_ms / 1000))
-        .map_err(usage)?;
+    let (status, body) = runtime.block_on(async {
+        let remote = args.remote().await?;
+        remote.send(&call, now_ms / 1000).await.map_err(usage)
+    })?;
     if args.json {
         say!("{body}");
     } else if call.path.starts_with("/status") && status == 200 {
@@ -175,4 +277,24 @@ pub(super) fn run(args: &RemoteArgs) -> Result<(), CliError> {
             body["detail"].as_str().unwrap_or_default()
         )))
     }
+}
+
+/// `maestro remote dashboard`: serves until Ctrl-C.
+fn dashboard(args: &RemoteArgs, port: u16) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let remote = args.remote().await?;
+        let (base, how) = (remote.base().to_owned(), remote.auth_name());
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let bound = crate::remote::dashboard::spawn(remote, addr)
+            .await
+            .map_err(usage)?;
+        say!("dashboard on http://{bound}/ (open it in your browser): calls go to {base}, signed with {how}; Ctrl-C stops");
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot wait for Ctrl-C: {e}")))
+    })
 }

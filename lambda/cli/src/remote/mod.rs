@@ -4,13 +4,24 @@
 //!
 //! Secrets never come from the command line (other users can read a process's arguments): the
 //! HMAC route secret comes from `MAESTRO_ROUTE_SECRET` or a file, the local run's token from its
-//! token file.
+//! token file, AWS credentials (feature `iam`, for a function URL with `AuthType: AWS_IAM`) from the
+//! standard chain: environment, shared config and credentials files, profiles.
+//!
+//! [`dashboard`] serves the dashboard page on 127.0.0.1 and forwards its calls, signed.
 
 use maestro_lambda::routes::auth::{HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign};
 use maestro_lambda::secrets::Secret;
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
+
+pub mod dashboard;
+pub mod region;
+#[cfg(feature = "iam")]
+pub mod sigv4;
+mod tables;
+
+pub use tables::{control_line, status_table};
 
 /// The local run's token header (`maestro run --live`).
 pub const HEADER_TOKEN: &str = "x-maestro-token";
@@ -151,10 +162,18 @@ pub fn auth_headers(auth: &Auth, call: &Call, now_s: i64, nonce: &str) -> Vec<(S
     }
 }
 
+/// How [`Remote`] signs: the kinds that need nothing but the call, or SigV4, which also needs the
+/// URL's host and the caller's AWS credentials.
+enum Signing {
+    Plain(Auth),
+    #[cfg(feature = "iam")]
+    Iam(sigv4::IamSigner),
+}
+
 /// A deployed bot's routes at `base` (no trailing slash).
 pub struct Remote {
     base: String,
-    auth: Auth,
+    signing: Signing,
     client: reqwest::Client,
 }
 
@@ -162,6 +181,17 @@ impl Remote {
     /// The routes at `url`: https, or http to this machine only (a signed request must not
     /// travel in clear text).
     pub fn new(url: &str, auth: Auth) -> Result<Remote, RemoteError> {
+        Remote::with(url, Signing::Plain(auth))
+    }
+
+    /// The routes at `url` (a function URL with `AuthType: AWS_IAM`), every call signed with
+    /// SigV4 by `signer`.
+    #[cfg(feature = "iam")]
+    pub fn iam(url: &str, signer: sigv4::IamSigner) -> Result<Remote, RemoteError> {
+        Remote::with(url, Signing::Iam(signer))
+    }
+
+    fn with(url: &str, signing: Signing) -> Result<Remote, RemoteError> {
         let base = maestro_lambda::bitmex::check_base_url(url)
             .map_err(|e| RemoteError::Usage(format!("--url: {e}")))?;
         let client = reqwest::Client::builder()
@@ -169,14 +199,47 @@ impl Remote {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| RemoteError::Failed(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Remote { base, auth, client })
+        Ok(Remote {
+            base,
+            signing,
+            client,
+        })
     }
 
-    /// Sends `call`; the answer's status and JSON body. 401/403 and a body that is not JSON are
-    /// errors that say what to check.
-    pub async fn send(&self, call: &Call, now_s: i64) -> Result<(u16, Value), RemoteError> {
-        let nonce = random_nonce();
+    /// The routes' base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// What this remote signs with, for the lines a trader reads (never a secret).
+    pub fn auth_name(&self) -> &'static str {
+        match &self.signing {
+            Signing::Plain(Auth::None) => "no authentication",
+            Signing::Plain(Auth::Token(_)) => "the run's token",
+            Signing::Plain(Auth::Hmac(_)) => "HMAC with the route secret",
+            #[cfg(feature = "iam")]
+            Signing::Iam(_) => "SigV4 with your AWS credentials",
+        }
+    }
+
+    /// Signs and sends `call` as it is; the answer's status and body text, whatever they are (the
+    /// dashboard proxy passes them on). An error only when no answer came.
+    pub async fn forward(&self, call: &Call, now_s: i64) -> Result<(u16, String), RemoteError> {
         let url = format!("{}{}", self.base, call.path);
+        let headers = match &self.signing {
+            Signing::Plain(auth) => auth_headers(auth, call, now_s, &random_nonce()),
+            #[cfg(feature = "iam")]
+            Signing::Iam(signer) => {
+                signer
+                    .headers(
+                        call.method,
+                        &url,
+                        call.body.as_bytes(),
+                        std::time::SystemTime::now(),
+                    )
+                    .await?
+            }
+        };
         let mut request = match call.method {
             "POST" => self
                 .client
@@ -185,7 +248,7 @@ impl Remote {
                 .body(call.body.clone()),
             _ => self.client.get(&url),
         };
-        for (name, value) in auth_headers(&self.auth, call, now_s, &nonce) {
+        for (name, value) in headers {
             request = request.header(name, value);
         }
         let response = request.send().await.map_err(|e| {
@@ -203,27 +266,54 @@ impl Remote {
             .text()
             .await
             .map_err(|_| RemoteError::Failed(format!("{}: the answer broke off", self.base)))?;
-        let body: Value = serde_json::from_str(&text).map_err(|_| {
+        Ok((status, text))
+    }
+
+    /// Sends `call`; the answer's status and JSON body. 401/403 and a body that is not JSON are
+    /// errors that say what to check.
+    pub async fn send(&self, call: &Call, now_s: i64) -> Result<(u16, Value), RemoteError> {
+        let (status, text) = self.forward(call, now_s).await?;
+        let body: Option<Value> = serde_json::from_str(&text).ok();
+        if status == 401 || status == 403 {
+            let body = body.unwrap_or(Value::Null);
+            return Err(RemoteError::Failed(self.refusal(status, &body)));
+        }
+        let body = body.ok_or_else(|| {
             RemoteError::Failed(format!(
                 "{}: HTTP {status} with an answer that is not the bot's JSON (is this a \
                  CryptoMaestro function URL?)",
                 self.base
             ))
         })?;
-        match status {
-            401 | 403 => Err(RemoteError::Failed(format!(
-                "HTTP {status}: {} ({}). {}",
-                body["error"].as_str().unwrap_or("refused"),
-                body["detail"].as_str().unwrap_or_default(),
-                match &self.auth {
-                    Auth::Hmac(_) =>
-                        "Check MAESTRO_ROUTE_SECRET (the secret's route_secret) and this machine's clock.",
-                    Auth::Token(_) => "Check the token file of the running `maestro run --live`.",
-                    Auth::None => "This bot needs authentication: --auth hmac or --auth token.",
-                }
-            ))),
-            _ => Ok((status, body)),
-        }
+        Ok((status, body))
+    }
+
+    /// What a 401/403 means, and what to check, for how this remote signs.
+    fn refusal(&self, status: u16, body: &Value) -> String {
+        // The routes answer {"error", "detail"}; AWS's own check of a function URL {"Message"}.
+        let said = match (body["error"].as_str(), body["Message"].as_str()) {
+            (Some(error), _) => {
+                format!("{error} ({})", body["detail"].as_str().unwrap_or_default())
+            }
+            (None, Some(message)) => format!("AWS: {message}"),
+            (None, None) => "refused".to_owned(),
+        };
+        let check = match &self.signing {
+            Signing::Plain(Auth::Hmac(_)) => {
+                "Check MAESTRO_ROUTE_SECRET (the secret's route_secret) and this machine's clock. \
+                 A function URL with AuthType AWS_IAM needs --auth iam."
+                    .to_owned()
+            }
+            Signing::Plain(Auth::Token(_)) => {
+                "Check the token file of the running `maestro run --live`.".to_owned()
+            }
+            Signing::Plain(Auth::None) => {
+                "This bot needs authentication: --auth hmac, iam or token.".to_owned()
+            }
+            #[cfg(feature = "iam")]
+            Signing::Iam(signer) => signer.what_to_check(),
+        };
+        format!("HTTP {status}: {said}. {check}")
     }
 }
 
@@ -235,92 +325,6 @@ fn random_nonce() -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
-}
-
-/// `/status` as a table: one line per bot.
-pub fn status_table(body: &Value, now_ms: i64) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<12} {:<11} {:>9} {:>9} {:<6} {:<8} {:<22} LAST OUTCOME",
-        "BOT", "STATE", "POSITION", "TARGET", "REGIME", "DRY RUN", "LAST TICK"
-    );
-    for bot in body["bots"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let text = |v: &Value| match v {
-            Value::Null => "-".to_owned(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let last_tick = match bot["last_tick_ms"].as_i64() {
-            Some(ms) => {
-                let age = now_ms.saturating_sub(ms).max(0) / 1000;
-                let overdue = if bot["overdue"] == Value::Bool(true) {
-                    " OVERDUE"
-                } else {
-                    ""
-                };
-                format!("{}s ago{overdue}", age)
-            }
-            None => "never".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "{:<12} {:<11} {:>9} {:>9} {:<6} {:<8} {:<22} {}",
-            text(&bot["id"]),
-            text(&bot["state"]),
-            text(&bot["last_position"]),
-            text(&bot["core"]["target"]),
-            text(&bot["core"]["regime"]),
-            text(&bot["dry_run"]),
-            last_tick,
-            text(&bot["last_outcome"]),
-        );
-        if let Some(pending) = bot["pending"].as_object() {
-            let _ = writeln!(
-                out,
-                "{:<12} pending {} {} ({})",
-                "",
-                text(&pending.get("side").cloned().unwrap_or_default()),
-                text(&pending.get("qty").cloned().unwrap_or_default()),
-                text(&pending.get("cl_ord_id").cloned().unwrap_or_default()),
-            );
-        }
-        if let Some(stopped) = bot["stopped"].as_str() {
-            let _ = writeln!(out, "{:<12} stopped: {stopped}", "");
-        }
-    }
-    out
-}
-
-/// A `/control` answer as one line.
-pub fn control_line(body: &Value) -> String {
-    if let Some(error) = body["error"].as_str() {
-        return format!(
-            "refused: {error}: {}",
-            body["detail"].as_str().unwrap_or_default()
-        );
-    }
-    let mut line = format!(
-        "{} {}: done (version {}",
-        body["action"].as_str().unwrap_or("?"),
-        body["bot"].as_str().unwrap_or("?"),
-        body["version"]
-    );
-    if body["changed"] == Value::Bool(false) {
-        line.push_str(", nothing changed");
-    }
-    if body["rewarm"] == Value::Bool(true) {
-        line.push_str(", the strategy re-warms");
-    }
-    if body["flattening"] == Value::Bool(true) {
-        line.push_str(", flattening");
-    }
-    line.push(')');
-    line
 }
 
 #[cfg(test)]
@@ -398,35 +402,5 @@ mod tests {
         assert!(Remote::new("http://example.com", Auth::None).is_err());
         assert!(Remote::new("https://abc.lambda-url.eu-west-1.on.aws/", Auth::None).is_ok());
         assert!(Remote::new("http://127.0.0.1:8080", Auth::None).is_ok());
-    }
-
-    #[test]
-    fn tables_read_like_status() {
-        let body = json!({"bots": [{"id": "ltc", "state": "running", "last_position": 1000,
-            "core": {"target": 1000, "regime": "long"}, "dry_run": false,
-            "last_tick_ms": 1_700_000_000_000_i64 - 42_000, "overdue": false,
-            "last_outcome": "no new candle", "pending": null, "stopped": null}]});
-        let table = status_table(&body, 1_700_000_000_000);
-        let line = table.lines().nth(1).expect("one bot");
-        for part in [
-            "ltc",
-            "running",
-            "1000",
-            "long",
-            "false",
-            "42s ago",
-            "no new candle",
-        ] {
-            assert!(line.contains(part), "{part:?} in {line:?}");
-        }
-        assert!(!line.contains("OVERDUE"));
-        assert_eq!(
-            control_line(&json!({"action": "pause", "bot": "ltc", "version": 4, "changed": true})),
-            "pause ltc: done (version 4)"
-        );
-        assert!(
-            control_line(&json!({"error": "live_not_allowed", "detail": "no"}))
-                .starts_with("refused")
-        );
     }
 }
