@@ -295,7 +295,7 @@ impl Remote {
             (Some(error), _) => {
                 format!("{error} ({})", body["detail"].as_str().unwrap_or_default())
             }
-            (None, Some(message)) => format!("AWS: {message}"),
+            (None, Some(message)) => format!("AWS: {}", message.trim_end_matches('.')),
             (None, None) => "refused".to_owned(),
         };
         let check = match &self.signing {
