@@ -461,6 +461,9 @@ async fn bootstrap_under_cargo_lambda_watch() {
         "{paused}"
     );
 
+    // `maestro remote dashboard`'s proxy, signing the page's calls.
+    super::dashboard_proxy::check(&emu.base(), ROUTE_SECRET, &table).await;
+
     // Figures (reported, not asserted: timing belongs in benchmarks).
     let logs = emu.log_text();
     let ready_us = logs
