@@ -76,6 +76,25 @@ fn remote_drives_a_local_run() {
         "{}",
         text(&out)
     );
+    // Without --auth and without a secret: SigV4 when built with it (a loopback URL names no
+    // region), else HMAC; a build without it says how to get --auth iam.
+    let out = maestro(&["remote", "--url", &base, "status"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "no auth given: {}", text(&out));
+    let expected = if cfg!(feature = "iam") {
+        "--region"
+    } else {
+        "MAESTRO_ROUTE_SECRET"
+    };
+    assert!(text(&out).contains(expected), "{}", text(&out));
+    let out = maestro(&["remote", "--url", &base, "--auth", "iam", "status"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "--auth iam: {}", text(&out));
+    if !cfg!(feature = "iam") {
+        assert!(text(&out).contains("--features iam"), "{}", text(&out));
+    }
     let out = remote(&base, &["--json", "status", "--bot", "local"]);
     let after: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(

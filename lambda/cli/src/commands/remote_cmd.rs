@@ -1,7 +1,6 @@
 //! `maestro remote`: status and control of a deployed bot (or a local `maestro run`).
 
 use super::CliError;
-use crate::remote::region::signing_region;
 use crate::remote::{Auth, Call, Remote, RemoteError, control_line, params_of, status_table};
 use clap::{Args, Subcommand, ValueEnum};
 use maestro_lambda::secrets::Secret;
@@ -118,7 +117,7 @@ pub enum RemoteAction {
 enum Chosen {
     Plain(Auth),
     /// SigV4 for `region`, credentials from the chain (optionally for `profile`).
-    #[cfg_attr(not(feature = "iam"), allow(dead_code))]
+    #[cfg(feature = "iam")]
     Iam {
         region: String,
         profile: Option<String>,
@@ -173,21 +172,29 @@ impl RemoteArgs {
                     )));
                 }
             },
-            AuthArg::Iam => {
-                if !cfg!(feature = "iam") {
-                    return Err(CliError::Usage(
-                        "--auth iam (SigV4) is not in this build of maestro: build it with \
-                         `cargo build --release -p maestro-cli --features iam` (or use the \
-                         README's curl --aws-sigv4 recipe)"
-                            .to_owned(),
-                    ));
-                }
-                Chosen::Iam {
-                    region: signing_region(self.url()?, self.region.as_deref()).map_err(usage)?,
-                    profile: self.profile.clone(),
-                }
-            }
+            AuthArg::Iam => self.iam()?,
         })
+    }
+
+    /// SigV4 for the URL's region (or --region's).
+    #[cfg(feature = "iam")]
+    fn iam(&self) -> Result<Chosen, CliError> {
+        let region = crate::remote::region::signing_region(self.url()?, self.region.as_deref())
+            .map_err(usage)?;
+        Ok(Chosen::Iam {
+            region,
+            profile: self.profile.clone(),
+        })
+    }
+
+    /// This build cannot sign SigV4: how to get one that can.
+    #[cfg(not(feature = "iam"))]
+    fn iam(&self) -> Result<Chosen, CliError> {
+        Err(CliError::Usage(
+            "--auth iam (SigV4) is not in this build of maestro: build it with `cargo build \
+             --release -p maestro-cli --features iam` (or use the README's curl --aws-sigv4 recipe)"
+                .to_owned(),
+        ))
     }
 
     /// The remote, built inside the runtime (the credential chain starts there).
@@ -201,10 +208,6 @@ impl RemoteArgs {
                     crate::remote::sigv4::IamSigner::from_chain(profile.as_deref(), region).await;
                 Remote::iam(url, signer).map_err(usage)
             }
-            #[cfg(not(feature = "iam"))]
-            Chosen::Iam { .. } => Err(CliError::Usage(
-                "--auth iam is not in this build of maestro".to_owned(),
-            )),
         }
     }
 
