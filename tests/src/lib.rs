@@ -11,6 +11,7 @@ pub mod events;
 pub mod fake_bitmex;
 pub mod market;
 pub mod scratch;
+pub mod sigv4_check;
 pub mod store_proxy;
 pub mod tick_harness;
 

@@ -2,6 +2,7 @@
 //! Lambda runtime emulator.
 
 mod dashboard_proxy;
+mod iam_emulator;
 mod least_privilege;
 mod readme_secrets;
 mod routes_emulator;

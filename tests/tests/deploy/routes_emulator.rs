@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROUTE_SECRET: &str = "emulator-route-secret-0123456789abcdef";
-const BOTS: &str =
+pub(super) const BOTS: &str =
     r#"[{"id":"ltc","symbol":"LTCUSDT","bin":"1m","short_window":3,"long_window":5}]"#;
 
 /// The README's HMAC recipe, verbatim (the test checks the README still holds it).
@@ -40,7 +40,7 @@ const README_MAESTRO_FN: &str = r#"mcall() {  # mcall METHOD PATH [BODY]; python
        -H "x-maestro-signature: $sig" -H 'content-type: application/json' ${3:+--data-binary "$3"}
 }"#;
 
-fn root() -> PathBuf {
+pub(super) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .canonicalize()
@@ -68,14 +68,14 @@ fn tools_path() -> String {
 
 /// `cargo lambda watch` in its own process group (it starts cargo, which starts the function), so
 /// dropping it stops all three.
-struct Emulator {
+pub(super) struct Emulator {
     child: Child,
-    port: u16,
+    pub(super) port: u16,
     log: PathBuf,
 }
 
 impl Emulator {
-    fn start(env: &[(&str, String)], log: &Path) -> Emulator {
+    pub(super) fn start(env: &[(&str, String)], log: &Path) -> Emulator {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -126,7 +126,7 @@ impl Emulator {
         format!("http://127.0.0.1:{}/lambda-url/bootstrap", self.port)
     }
 
-    fn log_text(&self) -> String {
+    pub(super) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 

@@ -10,8 +10,8 @@
 
 use super::RemoteError;
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
+pub use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -26,7 +26,7 @@ const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 /// Signs calls for one region with the caller's AWS credentials.
 pub struct IamSigner {
-    chain: DefaultCredentialsChain,
+    chain: SharedCredentialsProvider,
     profile: Option<String>,
     region: String,
     cached: Mutex<Option<Credentials>>,
@@ -50,8 +50,19 @@ impl IamSigner {
             chain = chain.profile_name(profile);
         }
         IamSigner {
-            chain: chain.build().await,
+            chain: SharedCredentialsProvider::new(chain.build().await),
             profile: profile.map(str::to_owned),
+            region,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A signer for `region` with credentials from `provider` (fixed [`Credentials`] too), for a
+    /// program that has them already.
+    pub fn with_provider(provider: impl ProvideCredentials + 'static, region: String) -> IamSigner {
+        IamSigner {
+            chain: SharedCredentialsProvider::new(provider),
+            profile: None,
             region,
             cached: Mutex::new(None),
         }
