@@ -18,6 +18,7 @@ mod fetch_cmd;
 mod remote_cmd;
 mod run_cmd;
 mod sweep_cmd;
+mod walk_forward_cmd;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
