@@ -397,3 +397,44 @@ fn windows_that_do_not_fit_are_refused_clearly() {
         }
     }
 }
+
+#[test]
+fn the_grid_ranks_like_the_sweeps_best() {
+    let r = |short: u32, pnl: i128, dd: i128, fills: u64| PairResult {
+        short,
+        long: 50,
+        pnl: Money(pnl),
+        max_drawdown: Money(dd),
+        fills,
+        ..PairResult {
+            short: 0,
+            long: 0,
+            pnl: Money(0),
+            max_drawdown: Money(0),
+            fees: Money(0),
+            slippage: Money(0),
+            funding: Money(0),
+            realised: Money(0),
+            fills: 0,
+            flips: 0,
+            round_trips: 0,
+            wins: 0,
+            exposed_bars: 0,
+            signals: 0,
+        }
+    };
+    // (a, b, a ranks first?)
+    let cases = [
+        (r(1, 10, 5, 9), r(2, 9, 0, 0), Ordering::Less),
+        (r(1, 10, 4, 9), r(2, 10, 5, 0), Ordering::Less),
+        (r(1, 10, 5, 3), r(2, 10, 5, 4), Ordering::Less),
+        (r(1, 10, 5, 4), r(2, 10, 5, 4), Ordering::Equal),
+        (r(1, -1, 0, 0), r(2, 0, 9, 9), Ordering::Greater),
+    ];
+    for (a, b, want) in cases {
+        assert_eq!(ranking(&a, &b), want, "{a:?} vs {b:?}");
+        let first = best(&[a, b], 1)[0];
+        let want_first = if want == Ordering::Greater { b } else { a };
+        assert_eq!(first, want_first, "the sweep's best agrees");
+    }
+}
