@@ -183,6 +183,27 @@ pub(super) fn run(
             b.max_drawdown.to_quote(value),
             b.fills
         );
+        // The same test windows traded with that hindsight pair: what the choice cost, like for
+        // like.
+        let fixed = WalkForwardSpec {
+            sweep: SweepSpec {
+                shorts: b.short..=b.short,
+                longs: b.long..=b.long,
+                ..spec.sweep.clone()
+            },
+            guard_grid: None,
+            ..spec.clone()
+        };
+        let same = walk_forward(series, &fixed, &|| {})
+            .map_err(|e| CliError::Failed(e.to_string()))?
+            .total;
+        say!(
+            "that pair on the same test windows (hindsight, flat at each window's start): P&L \
+             {:+.4}, max drawdown {:.4}, {} fills",
+            same.pnl.to_quote(value),
+            same.max_drawdown.to_quote(value),
+            same.fills
+        );
     }
     if let Some(path) = &args.wf_csv {
         write_csv(path, series, &wf, value)
