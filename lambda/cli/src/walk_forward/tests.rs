@@ -1,4 +1,4 @@
-use super::folds::{Length, Split, layout, slice};
+use super::folds::slice;
 use super::*;
 use crate::backtest::backtest_with;
 use crate::backtest::costs::{Funding, FundingRate, Slippage};
@@ -88,94 +88,6 @@ fn costly() -> Costs {
         slippage: Slippage::PriceBp(FeeRate::from_ppm(200)),
         funding: Funding::Flat(FundingRate(10_000)),
         ..Costs::taker_only(FeeRate::LTCUSDT_TAKER)
-    }
-}
-
-#[test]
-fn lengths_and_splits_parse_as_bars_or_durations() {
-    let cases: &[(&str, Option<Length>)] = &[
-        ("20000", Some(Length::Bars(20_000))),
-        ("90m", Some(Length::Millis(90 * MIN))),
-        ("12h", Some(Length::Millis(12 * 3_600_000))),
-        ("30d", Some(Length::Millis(30 * 86_400_000))),
-        ("2w", Some(Length::Millis(14 * 86_400_000))),
-        ("0", None),
-        ("0d", None),
-        ("", None),
-        ("d", None),
-        ("-5", None),
-        ("1.5d", None),
-        ("7x", None),
-        ("99999999999999999999", None),
-    ];
-    for (text, want) in cases {
-        assert_eq!(Length::parse(text).ok(), *want, "length {text:?}");
-    }
-    assert_eq!(
-        Split::parse("30d:2000"),
-        Ok(Split {
-            train: Length::Millis(30 * 86_400_000),
-            test: Length::Bars(2000)
-        })
-    );
-    assert!(Split::parse("20000").is_err(), "both windows are needed");
-    assert!(Split::parse("20000:").is_err());
-    let bars: &[(Length, i64, Option<usize>)] = &[
-        (Length::Bars(7), 3_600_000, Some(7)),
-        (Length::Millis(86_400_000), 3_600_000, Some(24)),
-        (Length::Millis(7 * 86_400_000), 86_400_000, Some(7)),
-        (Length::Millis(90 * MIN), 3_600_000, None),
-        (Length::Millis(MIN), 0, None),
-    ];
-    for (len, bin, want) in bars {
-        assert_eq!(len.bars(*bin).ok(), *want, "{len:?} in bars of {bin} ms");
-    }
-}
-
-#[test]
-fn folds_roll_by_the_test_window_and_end_at_the_last_candle() {
-    type Want = Option<&'static [(usize, usize, usize)]>;
-    // (n, train, test, limit) → (train start, test start, test end) per fold.
-    let cases: &[(usize, usize, usize, Option<usize>, Want)] = &[
-        (10, 4, 2, None, Some(&[(0, 4, 6), (2, 6, 8), (4, 8, 10)])),
-        (11, 4, 2, None, Some(&[(1, 5, 7), (3, 7, 9), (5, 9, 11)])),
-        (11, 4, 2, Some(2), Some(&[(3, 7, 9), (5, 9, 11)])),
-        (11, 4, 2, Some(9), Some(&[(1, 5, 7), (3, 7, 9), (5, 9, 11)])),
-        (6, 4, 2, None, Some(&[(0, 4, 6)])),
-        (5, 4, 2, None, None),
-        (10, 0, 2, None, None),
-        (10, 4, 0, None, None),
-        (10, 4, 2, Some(0), None),
-        (44_447, 17_000, 2_287, None, Some(&[])),
-    ];
-    for &(n, train, test, limit, want) in cases {
-        let got = layout(n, train, test, limit);
-        match want {
-            None => assert!(got.is_err(), "{n} bars, {train}:{test}: expected an error"),
-            Some(want) => {
-                let got = got.unwrap_or_else(|e| panic!("{n} bars, {train}:{test}: {e}"));
-                for (k, f) in got.iter().enumerate() {
-                    assert_eq!(f.index, k);
-                    assert_eq!(f.train.len(), train);
-                    assert_eq!(f.test.len(), test);
-                    assert_eq!(f.train.end, f.test.start, "test follows training");
-                }
-                assert_eq!(
-                    got.last().map(|f| f.test.end),
-                    Some(n),
-                    "ends at the last candle"
-                );
-                if want.is_empty() {
-                    assert_eq!(got.len(), 12, "the May 2021 benchmark's layout");
-                } else {
-                    let triples: Vec<_> = got
-                        .iter()
-                        .map(|f| (f.train.start, f.test.start, f.test.end))
-                        .collect();
-                    assert_eq!(triples, want, "{n} bars, {train}:{test}, limit {limit:?}");
-                }
-            }
-        }
     }
 }
 
