@@ -9,7 +9,7 @@
 use maestro_cli::backtest::backtest;
 use maestro_cli::candles_file::{LoadOptions, load};
 use maestro_cli::sim::account::FeeRate;
-use maestro_cli::sweep::{Engine, SweepSpec, sweep, sweep_pairs, sweep_pairs_on};
+use maestro_cli::sweep::{SweepSpec, sweep, sweep_pairs};
 use maestro_core::{Guards, Mode};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -59,62 +59,37 @@ fn main() {
         rayon::current_num_threads()
     );
 
-    // The event-driven loop (the default) against the four-lane loop it replaced, alternated in
-    // the same process so both see the same neighbours; results must be identical.
-    let runs: usize = std::env::var("SWEEP_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let mut times = [Vec::new(), Vec::new()];
-    let mut cpu_times = [Vec::new(), Vec::new()];
-    let mut outputs = [None, None];
-    for _ in 0..runs {
-        for (k, engine) in [Engine::Events, Engine::Lanes].into_iter().enumerate() {
-            let cpu0 = cpu_seconds();
-            let t = Instant::now();
-            let results = sweep_pairs_on(engine, &series, &spec, &pairs, &|| {});
-            let dt = t.elapsed().as_secs_f64();
-            match results {
-                Ok(r) => outputs[k] = Some(r),
-                Err(e) => {
-                    eprintln!("sweep failed: {e}");
-                    std::process::exit(1);
-                }
+    let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
+    for _ in 0..3 {
+        let cpu0 = cpu_seconds();
+        let t = Instant::now();
+        let results = sweep(&series, &spec, &|| {});
+        let dt = t.elapsed().as_secs_f64();
+        match results {
+            Ok(r) => assert_eq!(r.len(), pairs.len()),
+            Err(e) => {
+                eprintln!("sweep failed: {e}");
+                std::process::exit(1);
             }
-            times[k].push(dt);
-            cpu_times[k].push(cpu_seconds() - cpu0);
         }
+        times.push(dt);
+        cpu_times.push(cpu_seconds() - cpu0);
     }
-    if outputs[0] != outputs[1] {
-        eprintln!("the two engines disagree");
-        std::process::exit(1);
-    }
-    for v in times.iter_mut().chain(cpu_times.iter_mut()) {
-        v.sort_by(f64::total_cmp);
-    }
-    for (k, name) in ["events (default)", "four lanes (old)"]
-        .into_iter()
-        .enumerate()
-    {
-        println!(
-            "full sweep, {name}: best {:.3} s, median {:.3} s, CPU best {:.3} s  →  {:.3e} evaluations/s",
-            times[k][0],
-            times[k][runs / 2],
-            cpu_times[k][0],
-            evals / times[k][0]
-        );
-    }
+    times.sort_by(f64::total_cmp);
+    cpu_times.sort_by(f64::total_cmp);
+    let best = times[0];
     println!(
-        "events vs four lanes, same run: {:.2}× faster (best wall), {:.2}× (best CPU)",
-        times[1][0] / times[0][0],
-        cpu_times[1][0] / cpu_times[0][0]
+        "full sweep: best {:.3} s, median {:.3} s  →  {:.3e} evaluations/s",
+        best,
+        times[1],
+        evals / best
     );
-    let best = times[0][0];
-    let cpu_times = &cpu_times[0];
+
     // On a shared machine wall time depends on the neighbours; CPU time much less so. On an idle
     // machine the wall time is about CPU time / threads.
     println!(
-        "events CPU time: best {:.3} s  →  {:.3e} evaluations per CPU-second; \
+        "full sweep CPU time: best {:.3} s  →  {:.3e} evaluations per CPU-second; \
          idle-machine estimate {:.3} s wall on {} threads",
         cpu_times[0],
         evals / cpu_times[0],

@@ -11,10 +11,8 @@
 //! crossover (`maestro_core::crossover::Crossover`, in [`guarded`]), one pair at a time, still on
 //! all cores.
 
-mod events;
 mod guarded;
 mod kernel;
-mod span;
 
 use crate::backtest::{self, BacktestError, MAX_LONG_WINDOW};
 use crate::candles_file::CandleSeries;
@@ -22,7 +20,6 @@ use crate::sim::account::{FeeRate, Money};
 use kernel::{Int, Outcome, Shared};
 use maestro_core::{Guards, Mode, Params};
 use rayon::prelude::*;
-use span::Blocks;
 use std::ops::RangeInclusive;
 
 /// What to sweep.
@@ -150,28 +147,6 @@ pub fn sweep_pairs(
     pairs: &[(u32, u32)],
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<PairResult>, SweepError> {
-    sweep_pairs_on(Engine::Events, series, spec, pairs, progress)
-}
-
-/// Which loop a plain (unguarded) sweep runs. Both give every pair's exact backtest figures;
-/// the choice exists so benchmarks and tests can hold one against the other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    /// Flips found over runs of candles in vector lanes, drawdown marked per run between flips
-    /// (the default; falls back to [`Engine::Lanes`] where its `f64` test would not be exact).
-    Events,
-    /// Every candle of four pairs at a time, marked one by one.
-    Lanes,
-}
-
-/// [`sweep_pairs`] on a chosen [`Engine`] (guarded sweeps always use the core's crossover).
-pub fn sweep_pairs_on(
-    engine: Engine,
-    series: &CandleSeries,
-    spec: &SweepSpec,
-    pairs: &[(u32, u32)],
-    progress: &(dyn Fn() + Sync),
-) -> Result<Vec<PairResult>, SweepError> {
     if pairs.is_empty() {
         return Err(SweepError::NoPairs);
     }
@@ -223,95 +198,35 @@ pub fn sweep_pairs_on(
         fee_ppm: spec.fee.ppm(),
     };
     let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
-    let max_short = pairs.iter().map(|p| p.0).max().unwrap_or(0);
-    let max_long = pairs.iter().map(|p| p.1).max().unwrap_or(0);
-    let events = engine == Engine::Events
-        && spec.guards == Guards::default()
-        && events::fits_f64(&prefix, &closes, max_short, max_long);
-    let computed: Vec<(usize, PairResult)> = if events {
-        let blocks = Blocks::new(&closes);
-        let prefix_f64: Vec<f64> = prefix.iter().map(|&p| p as f64).collect();
-        let ctx = (&shared, &blocks, prefix_f64.as_slice());
-        by_short(pairs, LONGS_PER_TASK)
-            .par_iter()
-            .flat_map_iter(|group| {
-                let out = if use_i64 {
-                    run_events::<i64>(ctx, pairs, group)
-                } else {
-                    run_events::<i128>(ctx, pairs, group)
-                };
-                for _ in group {
-                    progress();
-                }
-                out
-            })
-            .collect()
-    } else {
-        let guards = spec.guards;
-        // Pairs sharing a short window go four at a time; the rest one by one.
-        by_short(pairs, 4)
-            .par_iter()
-            .flat_map_iter(|group| {
-                let out = if use_i64 {
-                    run_group::<i64>(&shared, pairs, group, guards)
-                } else {
-                    run_group::<i128>(&shared, pairs, group, guards)
-                };
-                for _ in group {
-                    progress();
-                }
-                out
-            })
-            .collect()
-    };
+    let guards = spec.guards;
+    // Pairs sharing a short window go four at a time; the rest one by one.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_short: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (k, &(short, _)) in pairs.iter().enumerate() {
+        by_short.entry(short).or_default().push(k);
+    }
+    for members in by_short.into_values() {
+        groups.extend(members.chunks(4).map(<[usize]>::to_vec));
+    }
+    let computed: Vec<(usize, PairResult)> = groups
+        .par_iter()
+        .flat_map_iter(|group| {
+            let out = if use_i64 {
+                run_group::<i64>(&shared, pairs, group, guards)
+            } else {
+                run_group::<i128>(&shared, pairs, group, guards)
+            };
+            for _ in group {
+                progress();
+            }
+            out
+        })
+        .collect();
     let mut results = vec![None; pairs.len()];
     for (k, r) in computed {
         results[k] = Some(r);
     }
     Ok(results.into_iter().flatten().collect())
-}
-
-/// Long windows per parallel task of the event-driven loop: enough to share one short window's
-/// figures, few enough to keep both cores busy to the end.
-const LONGS_PER_TASK: usize = 16;
-
-/// Pair indices grouped by short window, in groups of at most `size`.
-fn by_short(pairs: &[(u32, u32)], size: usize) -> Vec<Vec<usize>> {
-    let mut by_short: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-    for (k, &(short, _)) in pairs.iter().enumerate() {
-        by_short.entry(short).or_default().push(k);
-    }
-    by_short
-        .into_values()
-        .flat_map(|members| {
-            members
-                .chunks(size)
-                .map(<[usize]>::to_vec)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-/// Runs one group of pair indices sharing a short window through the event-driven loop.
-fn run_events<T: Int + Into<i128>>(
-    (shared, blocks, prefix_f64): (&Shared<'_>, &Blocks, &[f64]),
-    pairs: &[(u32, u32)],
-    group: &[usize],
-) -> Vec<(usize, PairResult)> {
-    let Some(&first) = group.first() else {
-        return Vec::new();
-    };
-    let ss = events::ShortSums::new(prefix_f64, pairs[first].0 as usize);
-    group
-        .iter()
-        .map(|&k| {
-            let (s, l) = pairs[k];
-            (
-                k,
-                finish(s, l, events::run::<T>(shared, blocks, &ss, l as usize)),
-            )
-        })
-        .collect()
 }
 
 /// Runs one group of pair indices (four sharing a short window, or fewer one by one; with

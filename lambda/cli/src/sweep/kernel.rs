@@ -9,7 +9,6 @@
 //! window's sum and the close are loaded once for four long windows, and the four independent
 //! pairs keep the core busy.
 
-use super::span::Span;
 use crate::backtest::order_delta;
 use core::ops::{Add, Mul, Sub};
 
@@ -110,24 +109,6 @@ impl<T: Int> Lane<T> {
         let eq = self.cash + self.pos_scaled * T::from(c);
         self.peak = self.peak.max(eq);
         self.o.max_drawdown = self.o.max_drawdown.max(self.peak - eq);
-    }
-
-    /// Marks every close of a run over which the position does not change, at once: exactly
-    /// what [`Lane::mark`] on each close would leave (the equity is linear in the close, so its
-    /// lowest and highest points and its deepest fall are those of the closes, scaled).
-    #[inline]
-    pub(crate) fn mark_span(&mut self, s: Span) {
-        let zero = T::default();
-        // A short position's equity falls when the close rises: its extremes swap.
-        let (worst, best, swing) = if self.pos >= 0 {
-            (s.low, s.high, self.pos_scaled * T::from(s.fall))
-        } else {
-            (s.high, s.low, zero - self.pos_scaled * T::from(s.rise))
-        };
-        let low_eq = self.cash + self.pos_scaled * T::from(worst);
-        let high_eq = self.cash + self.pos_scaled * T::from(best);
-        self.o.max_drawdown = self.o.max_drawdown.max(self.peak - low_eq).max(swing);
-        self.peak = self.peak.max(high_eq);
     }
 
     /// The crossover test on a candle where the regime is already set; trades on an event.
