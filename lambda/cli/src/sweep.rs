@@ -412,4 +412,6 @@ pub fn best(results: &[PairResult], n: usize) -> Vec<PairResult> {
 }
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;
