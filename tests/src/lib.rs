@@ -13,6 +13,7 @@ pub mod market;
 pub mod scratch;
 pub mod store_proxy;
 pub mod tick_harness;
+pub mod webdriver;
 
 use maestro_lambda::bot_id::BotId;
 
