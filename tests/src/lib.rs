@@ -5,8 +5,10 @@
 //! ([`scratch`]).
 
 pub mod clock;
+pub mod dashboard_page;
 pub mod data;
 pub mod dynamo;
+pub mod emulator;
 pub mod events;
 pub mod fake_bitmex;
 pub mod market;

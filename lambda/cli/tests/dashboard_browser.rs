@@ -11,6 +11,11 @@
 #[path = "../../../tests/src/webdriver.rs"]
 mod webdriver;
 
+#[allow(dead_code)]
+#[path = "../../../tests/src/dashboard_page.rs"]
+mod dashboard_page;
+
+use dashboard_page::{assert_page_shows, shown};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -34,15 +39,6 @@ fn curl(args: &[&str]) -> Value {
         .output()
         .expect("curl");
     serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-/// A JSON value as the page prints it.
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "–".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[test]
@@ -116,31 +112,9 @@ fn the_dashboard_shows_status_and_its_buttons_work() {
     let browser = Browser::start(1280, 1100);
     browser.goto(&format!("{base}/"));
     browser.wait_for("body[data-loaded='true']", Duration::from_secs(20));
-    let shown = |name: &str| {
-        let el = browser.wait_for(&format!("[data-field='{name}']"), Duration::from_secs(5));
-        browser.text(&el)
-    };
-    let core = &bot["core"];
-    let expected = [
-        ("state", text(&bot["state"])),
-        ("regime", text(&core["regime"])),
-        ("target", text(&core["target"])),
-        ("position", text(&bot["last_position"])),
-        ("paused", text(&bot["paused"])),
-        ("dry_run", text(&bot["dry_run"])),
-        ("pnl_realised", text(&pnl["realised"])),
-        (
-            "pnl_unrealised",
-            format!("{} @ {}", text(&pnl["unrealised"]), text(&pnl["mark"])),
-        ),
-        ("pnl_fees", text(&pnl["fees"])),
-        ("pnl_net", text(&pnl["net"])),
-    ];
-    for (field, want) in &expected {
-        assert_eq!(&shown(field), want, "{field}: the page against /status");
-    }
-    assert!(shown("pnl_since").starts_with("2 fills since "));
-    assert!(shown("last_seen").ends_with("ago"));
+    assert_page_shows(&browser, bot);
+    assert!(shown(&browser, "pnl_since").starts_with("2 fills since "));
+    assert!(shown(&browser, "last_seen").ends_with("ago"));
     for series in ["close", "short_sma", "long_sma"] {
         browser.wait_for(
             &format!("polyline[data-series='{series}']"),
@@ -174,14 +148,14 @@ fn the_dashboard_shows_status_and_its_buttons_work() {
     }
     browser.wait_for("[data-field='state']", Duration::from_secs(5));
     let waited = Instant::now();
-    while shown("paused") != "true" {
+    while shown(&browser, "paused") != "true" {
         assert!(
             waited.elapsed() < Duration::from_secs(10),
             "the page shows the pause"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(shown("state"), "paused");
+    assert_eq!(shown(&browser, "state"), "paused");
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);

@@ -1,6 +1,7 @@
 //! What deployment relies on: the SAM template, and the `bootstrap` binary answering through the
 //! Lambda runtime emulator.
 
+mod dashboard_emulator;
 mod least_privilege;
 mod readme_secrets;
 mod routes_emulator;
