@@ -5,6 +5,8 @@
 //!   `--live`, on BitMEX), with the routes served on loopback;
 //! - [`backtest`] and [`sweep`]: a candle file ([`candles_file`]) through the core, one window pair or
 //!   every pair, with [`chart`]s;
+//! - [`walk_forward`]: `maestro sweep --walk-forward`, choose on a training window, trade the next
+//!   test window, the out-of-sample figure next to the in-sample best;
 //! - [`fetch`]: BitMEX's public history to a resumable CSV file;
 //! - [`remote`]: a deployed bot's routes, signed, from the command line;
 //! - [`commands`]: the command line that ties them together.
@@ -20,3 +22,4 @@ pub mod local;
 pub mod remote;
 pub mod sim;
 pub mod sweep;
+pub mod walk_forward;

@@ -17,6 +17,7 @@
 //! | `sweep_real_data::plain_crossover_loses_after_fees_for_every_pair_2_to_30_in_may_2021` | maestro-cli `backtest::tests::fees_turn_a_flat_market_whipsaw_into_a_loss` (the mechanism; the claim about May 2021 is about that data) |
 //! | `backtest_files::shared_files_load_as_their_readme_describes` | maestro-cli `candles_file::tests` (every format, stamps, gaps listed); the row counts are facts about the shared files |
 //! | `bars_and_grid::the_real_hourly_file_loads_with_its_43_stray_rows_skipped_and_located` | `bars_and_grid::a_file_with_off_grid_rows_backtests_and_the_refusal_names_the_row`; maestro-cli `candles_file::tests::off_grid_rows_are_located_snapped_or_refused_as_asked` |
+//! | `walk_forward_real_data::real_folds_trade_like_plain_backtests_across_outages` | maestro-cli `walk_forward::tests::a_folds_trades_equal_a_plain_backtest_of_the_chosen_pair` (synthetic, with gaps) |
 //! | `bars_and_grid::real_minutes_of_may_2021_aggregate_like_a_plain_grouping`, `bars_and_grid::an_outage_in_real_minutes_is_a_gap_in_hourly_bars` | `bars_and_grid::daily_bars_from_hourly_rows_backtest_the_deployment_defaults`; maestro-cli `candles_file::tests::minutes_aggregate_to_hours_and_days_as_a_plain_grouping_does` |
 //! | `fetch_real_data::the_real_xbtusd_month_downloads_with_its_prices_unchanged` | `fetch_download` (paging, resume, repair, prices with long decimal spellings, on synthetic LTCUSDT) |
 
@@ -34,3 +35,4 @@ mod run_routes_guard;
 mod run_routes_support;
 mod run_routes_token;
 mod sweep_real_data;
+mod walk_forward_real_data;

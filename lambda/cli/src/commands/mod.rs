@@ -18,6 +18,7 @@ mod fetch_cmd;
 mod remote_cmd;
 mod run_cmd;
 mod sweep_cmd;
+mod walk_forward_cmd;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -83,6 +84,10 @@ pub enum Command {
     /// sums and run on all cores; with --hysteresis-bp/--confirm-bars/--min-hold-bars each pair
     /// runs the core strategy itself (slower, still in parallel); with slippage, funding or maker
     /// fills each pair is a full backtest. The CSV has fees, slippage and funding apart.
+    ///
+    /// --walk-forward TRAIN:TEST chooses the best pair (and with --wf-guards the guards) on each
+    /// rolling training window, trades it on the test window that follows, and reports the folds
+    /// end to end next to the in-sample best: the honest figure for a parameter choice.
     Sweep(SweepArgs),
     /// Download BitMEX public candle history into a CSV file (resumable, rate-limited).
     Fetch(FetchArgs),

@@ -2,6 +2,7 @@
 
 use super::args::{FileArgs, TradeArgs, parse_range};
 use super::backtest_cmd::check_svg_path;
+use super::walk_forward_cmd::{self, WalkForwardArgs};
 use super::{CliError, describe, load};
 use crate::sweep::{PairResult, SweepError, SweepSpec, best, sweep_with};
 use clap::Args;
@@ -32,6 +33,8 @@ pub struct SweepArgs {
     /// Write every pair's figures to this CSV file (money in the quote currency).
     #[arg(long, value_name = "PATH")]
     csv: Option<PathBuf>,
+    #[command(flatten)]
+    walk_forward: WalkForwardArgs,
 }
 
 pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
@@ -40,6 +43,7 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
     if let Some(path) = &args.heatmap {
         check_svg_path(path)?;
     }
+    args.walk_forward.check(&t.guards())?;
     let spec = SweepSpec {
         shorts: args.short.clone(),
         longs: args.long.clone(),
@@ -124,10 +128,21 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
         })?;
         say!("heatmap: {}", path.display());
     }
+    if args.walk_forward.walk_forward.is_some() {
+        let in_sample_best = best(&results, 1);
+        walk_forward_cmd::run(
+            &args.walk_forward,
+            &series,
+            spec,
+            costs,
+            in_sample_best.first(),
+            value,
+        )?;
+    }
     Ok(())
 }
 
-fn row(r: &PairResult, value: f64, candles: f64) -> String {
+pub(super) fn row(r: &PairResult, value: f64, candles: f64) -> String {
     let win = if r.round_trips == 0 {
         "-".to_owned()
     } else {
