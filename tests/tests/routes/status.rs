@@ -277,6 +277,22 @@ async fn history_gives_candles_smas_and_fills() {
         .record_order(&bot_id("ltc"), &log)
         .await
         .expect("record order");
+    // A later order cancelled after part of it filled: 400 of 1000.
+    let partial = OrderLog {
+        decided_at_ms: now - 20 * 60_000,
+        recorded_at_ms: now - 20 * 60_000,
+        cl_ord_id: "cm-fill-2".to_owned(),
+        side: Side::Buy,
+        qty: 1000,
+        order_id: Some("ord-2".to_owned()),
+        status: "Canceled".to_owned(),
+        avg_price: Some(60.0),
+        filled_qty: Some(400),
+    };
+    h.store
+        .record_order(&bot_id("ltc"), &partial)
+        .await
+        .expect("record order");
 
     let resp = h
         .send(&signed("GET", "/history", "bot=ltc", "", now), now)
@@ -308,17 +324,22 @@ async fn history_gives_candles_smas_and_fills() {
     }
     assert_eq!(
         resp.body["fills"],
-        json!([{"t": now - 30 * 60_000, "side": "Sell", "qty": 1000, "price": 60.5}])
+        json!([
+            {"t": now - 20 * 60_000, "side": "Buy", "qty": 400, "price": 60.0},
+            {"t": now - 30 * 60_000, "side": "Sell", "qty": 1000, "price": 60.5},
+        ])
     );
-    // The same fill in /status's P&L: a short of 1000 the bot never read as its position.
+    // The same fills in /status's P&L: 0.1 LTC sold at 60.50, 0.04 bought back at 60.00
+    // (+0.02 USDT), a short of 600 contracts the bot never read as its position.
     let status = h
         .send(&signed("GET", "/status", "bot=ltc", "", now), now)
         .await;
     let pnl = &status.body["bots"][0]["pnl"];
-    assert_eq!(pnl["fills"], 1, "{pnl}");
-    assert_eq!(pnl["position"], "-1000");
+    assert_eq!(pnl["fills"], 2, "{pnl}");
+    assert_eq!(pnl["position"], "-600");
+    assert_eq!(pnl["realised"], "0.020000");
     assert_eq!(pnl["matches_position"], false, "no position read yet");
-    assert_eq!(pnl["fees"], "0.003025", "0.1 LTC at 60.50, 5 bp");
+    assert_eq!(pnl["fees"], "0.004225", "5 bp of 6.05 and of 2.40 USDT");
 
     let unsigned = h
         .send(&request("GET", "/history", "bot=ltc", ""), now)
