@@ -17,6 +17,7 @@ pub mod exchange;
 #[cfg(feature = "aws")]
 pub mod handler;
 pub mod params;
+pub mod pnl;
 pub mod routes;
 pub mod secrets;
 pub mod store;

@@ -5,8 +5,10 @@
 //! ([`scratch`]).
 
 pub mod clock;
+pub mod dashboard_page;
 pub mod data;
 pub mod dynamo;
+pub mod emulator;
 pub mod events;
 pub mod fake_bitmex;
 pub mod market;
@@ -14,6 +16,7 @@ pub mod scratch;
 pub mod sigv4_check;
 pub mod store_proxy;
 pub mod tick_harness;
+pub mod webdriver;
 
 use maestro_lambda::bot_id::BotId;
 

@@ -1,11 +1,27 @@
-//! The dashboard in a real headless browser (Debian's `chromium`, installed by `.ci/setup`):
-//! `maestro run` serves it, the browser runs its script, and what it shows equals `/status`. A
-//! screenshot is kept as a test artifact under `target/dashboard.png`.
+//! The dashboard in a real headless browser, driven over W3C WebDriver (Debian's `chromium` and
+//! `chromedriver`, installed by `.ci/setup`): `maestro run` serves it, and the test reads what the
+//! page shows, compares it with `/status` (P&L included), checks that flatten asks first, and
+//! clicks pause. A screenshot is kept as a test artifact: `dashboard.png` under
+//! `CARGO_TARGET_TMPDIR`.
+//!
+//! The bot trades first in a run of its own, then a second run on the same state serves the page
+//! with ticks ten minutes apart, so nothing moves while the browser looks.
 
+#[allow(dead_code)]
+#[path = "../../../tests/src/webdriver.rs"]
+mod webdriver;
+
+#[allow(dead_code)]
+#[path = "../../../tests/src/dashboard_page.rs"]
+mod dashboard_page;
+
+use dashboard_page::{assert_page_shows, shown};
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use webdriver::Browser;
 
 struct Run(Child);
 
@@ -16,59 +32,35 @@ impl Drop for Run {
     }
 }
 
-fn chromium() -> String {
-    for name in ["chromium", "chromium-browser"] {
-        if Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return name.to_owned();
-        }
-    }
-    panic!("no headless browser: install Debian's chromium (.ci/setup does)");
-}
-
-fn browser(args: &[&str], url: &str) -> String {
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--virtual-time-budget=8000",
-        ])
+fn curl(args: &[&str]) -> Value {
+    let out = Command::new("curl")
+        .arg("-sS")
         .args(args)
-        .arg(url)
         .output()
-        .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The text of the element `<dd data-field="NAME">` in `dom`.
-fn shown(dom: &str, name: &str) -> String {
-    let tag = format!("data-field=\"{name}\"");
-    let at = dom
-        .find(&tag)
-        .unwrap_or_else(|| panic!("{name} is not on the page:\n{dom}"));
-    let rest = &dom[at..];
-    let start = rest.find('>').map_or(0, |i| i + 1);
-    let end = rest.find("</dd>").unwrap_or(rest.len());
-    rest[start..end].to_owned()
+        .expect("curl");
+    serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
 #[test]
-fn the_dashboard_shows_what_status_says() {
+fn the_dashboard_shows_status_and_its_buttons_work() {
+    let started = Instant::now();
     let state = tempfile::tempdir().expect("temp dir");
+    // Trade a while, flat out, without routes.
+    let traded = Command::new(env!("CARGO_BIN_EXE_maestro"))
+        .args(["run", "--state-dir"])
+        .arg(state.path())
+        .args(["--no-listen", "--pace-ms", "0", "--ticks", "200", "--quiet"])
+        .output()
+        .expect("maestro run");
+    let summary = String::from_utf8_lossy(&traded.stdout);
+    assert!(traded.status.success(), "{summary}");
+    assert!(summary.contains(" 2 fills,"), "the bot traded: {summary}");
+
+    // Resume on the same state, serving the routes; one tick, then ten minutes of quiet.
     let mut child = Command::new(env!("CARGO_BIN_EXE_maestro"))
         .args(["run", "--state-dir"])
         .arg(state.path())
-        .args(["--pace-ms", "150", "--listen", "127.0.0.1:0"])
+        .args(["--pace-ms", "600000", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -83,98 +75,101 @@ fn the_dashboard_shows_what_status_says() {
             }
         }
     });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("maestro run said nothing more: {e}"))
+    };
     let base = loop {
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) if line.starts_with("routes on http://") => {
-                break line
-                    .trim_start_matches("routes on ")
-                    .split(' ')
-                    .next()
-                    .unwrap_or_default()
-                    .trim_end_matches(':')
-                    .to_owned();
-            }
-            Ok(_) => {}
-            Err(e) => panic!("maestro run never printed its routes: {e}"),
+        let line = next();
+        if let Some(rest) = line.strip_prefix("routes on ") {
+            break rest.split(": ").next().unwrap_or_default().to_owned();
         }
     };
-    // Let it trade, then pause it: a paused bot's state and position stand still while the
-    // browser looks (its strategy still follows the candles).
-    loop {
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) if line.contains(" Filled") => break,
-            Ok(_) => {}
-            Err(e) => panic!("no order within two minutes: {e}"),
-        }
-    }
-    let curl = |args: &[&str]| -> serde_json::Value {
-        let out = Command::new("curl")
-            .arg("-sS")
-            .args(args)
-            .output()
-            .expect("curl");
-        serde_json::from_slice(&out.stdout).expect("JSON")
-    };
-    let paused = curl(&[
-        &format!("{base}/control"),
-        "-H",
-        "content-type: application/json",
-        "-d",
-        r#"{"action":"pause","bot":"local"}"#,
-    ]);
-    assert_eq!(paused["paused"], true, "{paused}");
-    let before = curl(&[&format!("{base}/status")]);
-    let dom = browser(&["--dump-dom"], &format!("{base}/"));
+    // The tick line ends with the simulated account's equity: the P&L net of fees, computed by
+    // the simulated exchange itself, a check independent of the order log.
+    let tick = next();
+    let equity: f64 = tick
+        .split("equity")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a tick line with the equity: {tick}"));
+
     let status = curl(&[&format!("{base}/status")]);
     let bot = &status["bots"][0];
+    let pnl = &bot["pnl"];
+    assert_eq!(pnl["fills"], 2, "{pnl}");
+    assert_eq!(pnl["matches_position"], true, "{pnl}");
+    let net: f64 = pnl["net"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("net");
     assert!(
-        dom.contains("data-loaded=\"true\""),
-        "the script ran:\n{dom}"
+        (net - equity).abs() < 0.000_05 + 1e-9,
+        "/status's net P&L {net} is the simulated account's equity {equity}"
     );
-    assert!(dom.contains("data-bot=\"local\""), "{dom}");
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => "–".to_owned(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    assert_eq!(shown(&dom, "state"), text(&bot["state"]));
-    assert_eq!(shown(&dom, "position"), text(&bot["last_position"]));
-    // The strategy may have moved between the two reads: either one.
-    for field in ["target", "regime"] {
-        let seen = shown(&dom, field);
-        let read = |s: &serde_json::Value| text(&s["bots"][0]["core"][field]);
-        assert!(
-            seen == read(&before) || seen == read(&status),
-            "{field}: the page shows {seen}, /status {} then {}",
-            read(&before),
-            read(&status)
-        );
-    }
-    assert_eq!(shown(&dom, "paused"), "true");
-    assert_eq!(shown(&dom, "dry_run"), text(&bot["dry_run"]));
-    assert!(shown(&dom, "last_seen").ends_with("ago"), "{dom}");
-    // The chart: price and both SMAs from /history, and the bot's fill on it.
+
+    let browser = Browser::start(1280, 1100);
+    browser.goto(&format!("{base}/"));
+    browser.wait_for("body[data-loaded='true']", Duration::from_secs(20));
+    assert_page_shows(&browser, bot);
+    assert!(shown(&browser, "pnl_since").starts_with("2 fills since "));
+    assert!(shown(&browser, "last_seen").ends_with("ago"));
     for series in ["close", "short_sma", "long_sma"] {
-        assert!(
-            dom.contains(&format!("data-series=\"{series}\"")),
-            "{series}:\n{dom}"
+        browser.wait_for(
+            &format!("polyline[data-series='{series}']"),
+            Duration::from_secs(5),
         );
     }
-    assert!(dom.contains("data-fill="), "the fill is marked:\n{dom}");
+
+    // Flatten asks first; Cancel changes nothing.
+    browser.click(&browser.wait_for("button[data-action='flatten']", Duration::from_secs(5)));
+    let question = browser.dialog_text(Duration::from_secs(5));
+    assert!(question.contains("Close bot local"), "{question}");
+    browser.answer_dialog(false);
+    let after = curl(&[&format!("{base}/status")]);
+    assert_eq!(after["bots"][0]["flattening"], false, "a dismissed flatten");
+    assert_eq!(after["bots"][0]["version"], bot["version"], "nothing saved");
+
+    // Pause: /status says so, and so does the page once it has re-read it.
+    browser.click(&browser.wait_for("button[data-action='pause']", Duration::from_secs(5)));
+    let waited = Instant::now();
+    loop {
+        let now = curl(&[&format!("{base}/status")]);
+        if now["bots"][0]["paused"] == true {
+            assert_eq!(now["bots"][0]["state"], "paused");
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the click on pause never reached /status: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.wait_for("[data-field='state']", Duration::from_secs(5));
+    let waited = Instant::now();
+    while shown(&browser, "paused") != "true" {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the page shows the pause"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(shown(&browser, "state"), "paused");
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    browser(
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,900",
-        ],
-        &format!("{base}/"),
-    );
+    browser.screenshot(&shot);
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 1000),
         "a screenshot at {}",
         shot.display()
     );
+    drop(browser);
     drop(run);
+    println!(
+        "browser test (maestro run): {:.1} s; screenshot {}",
+        started.elapsed().as_secs_f64(),
+        shot.display()
+    );
 }

@@ -97,7 +97,9 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
                 .iter()
                 .filter(|o| o.avg_price.is_some())
                 .map(|o| {
-                    json!({ "t": o.decided_at_ms, "side": o.side, "qty": o.qty, "price": o.avg_price })
+                    // What filled, when the log knows it (a cancelled order may have filled part).
+                    let qty = o.filled_qty.unwrap_or(o.qty);
+                    json!({ "t": o.decided_at_ms, "side": o.side, "qty": qty, "price": o.avg_price })
                 })
                 .collect(),
             Err(e) => return super::store_failure(&e),

@@ -3,7 +3,8 @@
 //! translate their own request types into these, so both serve exactly the same routes.
 //!
 //! - `GET /health`: liveness and version; no auth, no secrets.
-//! - `GET /status[?bot=ID]`: each bot's settings, core state, position, pending order, recent orders.
+//! - `GET /status[?bot=ID]`: each bot's settings, core state, position, pending order, recent orders,
+//!   P&L and fees (the `pnl` module says what "since start" means).
 //! - `POST /control`: `{"action": "pause"|"resume"|"flatten"|"set_params", "bot": ID, "params": {..}}`.
 //!
 //! Routing runs first (unknown path 404, wrong method 405), then authentication (every route but
@@ -13,6 +14,7 @@
 pub mod auth;
 mod control;
 mod history;
+mod pnl;
 mod status;
 mod view;
 

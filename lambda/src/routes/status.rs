@@ -1,15 +1,25 @@
-//! `GET /status[?bot=ID]`: what each bot knows, read from the store. The only exchange call is one
-//! public instrument read per symbol, for the tick size that turns the core's exact tick sums into
-//! prices; when it fails the sums are still shown.
+//! `GET /status[?bot=ID]`: what each bot knows, read from the store. The only exchange calls are
+//! public reads, once per symbol: the instrument (the tick size that turns the core's exact tick
+//! sums into prices, and the fee rate) and the last completed candle (the mark for unrealised
+//! P&L); when they fail the sums are still shown and the P&L says what it lacks.
 
+use super::pnl::{PNL_ORDERS, pnl_json};
 use super::{RECENT_ORDERS, Request, Response, Routes, clip};
 use crate::config::BotConfig;
-use crate::exchange::Exchange;
+use crate::exchange::{BinSize, Exchange, Instrument};
 use crate::params::BotParams;
-use crate::store::{BotRecord, StateStore};
+use crate::store::{BotRecord, OrderLog, StateStore};
 use crate::tick::HEARTBEAT_MS;
-use maestro_core::TickSize;
 use serde_json::{Value, json};
+
+/// What `/status` read from the exchange for one symbol and bar.
+struct Market {
+    symbol: String,
+    bin: BinSize,
+    instrument: Option<Instrument>,
+    /// The last completed candle's close, in ticks.
+    mark: Option<i64>,
+}
 
 impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
     pub(super) async fn status(&self, req: &Request, now_ms: i64) -> Response {
@@ -39,24 +49,21 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
             },
             None => self.bots.iter().collect(),
         };
-        let mut ticks: Vec<(String, Option<TickSize>)> = Vec::new();
+        let mut markets: Vec<Market> = Vec::new();
         let mut out = Vec::with_capacity(bots.len());
         for bot in bots {
-            let symbol = &bot.params.symbol;
-            let tick = match ticks.iter().find(|(s, _)| s == symbol) {
-                Some((_, tick)) => *tick,
+            let (symbol, bin) = (&bot.params.symbol, bot.params.bin);
+            let at = match markets
+                .iter()
+                .position(|m| &m.symbol == symbol && m.bin == bin)
+            {
+                Some(at) => at,
                 None => {
-                    let tick = self
-                        .exchange
-                        .instrument(symbol)
-                        .await
-                        .ok()
-                        .map(|i| i.tick_size);
-                    ticks.push((symbol.clone(), tick));
-                    tick
+                    markets.push(self.market(symbol, bin, now_ms).await);
+                    markets.len() - 1
                 }
             };
-            out.push(self.bot_status(bot, tick, now_ms).await);
+            out.push(self.bot_status(bot, &markets[at], now_ms).await);
         }
         Response::ok(json!({
             "time_ms": now_ms,
@@ -68,34 +75,63 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
         }))
     }
 
-    async fn bot_status(&self, bot: &BotConfig, tick: Option<TickSize>, now_ms: i64) -> Value {
-        let orders = match self
-            .store
-            .recent_orders(&bot.id, RECENT_ORDERS, now_ms.div_euclid(1000))
-            .await
-        {
-            Ok(orders) => json!(orders),
-            Err(e) => json!({ "error": e.to_string() }),
-        };
-        match self.store.load(&bot.id).await {
-            Err(e) => json!({
-                "id": bot.id,
-                "params": params_json(&bot.params),
-                "error": e.to_string(),
-                "recent_orders": orders,
-            }),
-            Ok(None) => {
-                let record = BotRecord::new(bot.id.clone(), bot.params.clone());
-                record_json(&record, None, orders, tick, now_ms)
+    /// The instrument and the last completed candle's close (public reads; `None` on failure).
+    async fn market(&self, symbol: &str, bin: BinSize, now_ms: i64) -> Market {
+        let instrument = self.exchange.instrument(symbol).await.ok();
+        let mut mark = None;
+        if let Some(i) = &instrument {
+            // The last few bars' closes are enough to find the newest completed one.
+            let after = now_ms.saturating_sub(bin.millis().saturating_mul(5));
+            if let Ok(candles) = self
+                .exchange
+                .candles_after(symbol, bin, i.tick_size, after, 10)
+                .await
+            {
+                mark = candles.last().map(|c| c.close.ticks());
             }
-            Ok(Some(versioned)) => record_json(
-                &versioned.value,
-                Some(versioned.version),
-                orders,
-                tick,
-                now_ms,
-            ),
         }
+        Market {
+            symbol: symbol.to_owned(),
+            bin,
+            instrument,
+            mark,
+        }
+    }
+
+    async fn bot_status(&self, bot: &BotConfig, market: &Market, now_ms: i64) -> Value {
+        let orders: Result<Vec<OrderLog>, String> = self
+            .store
+            .recent_orders(&bot.id, PNL_ORDERS, now_ms.div_euclid(1000))
+            .await
+            .map_err(|e| e.to_string());
+        let recent = match &orders {
+            Ok(orders) => json!(orders.iter().take(RECENT_ORDERS).collect::<Vec<_>>()),
+            Err(e) => json!({ "error": e }),
+        };
+        let record = match self.store.load(&bot.id).await {
+            Err(e) => {
+                return json!({
+                    "id": bot.id,
+                    "params": params_json(&bot.params),
+                    "error": e.to_string(),
+                    "recent_orders": recent,
+                });
+            }
+            Ok(None) => (BotRecord::new(bot.id.clone(), bot.params.clone()), None),
+            Ok(Some(versioned)) => (versioned.value, Some(versioned.version)),
+        };
+        let tick = market.instrument.as_ref().map(|i| i.tick_size);
+        let mut out = record_json(&record.0, record.1, recent, tick, now_ms);
+        out["pnl"] = match &orders {
+            Ok(orders) => pnl_json(
+                orders,
+                market.instrument.as_ref(),
+                market.mark,
+                record.0.last_position,
+            ),
+            Err(e) => json!({ "error": e }),
+        };
+        out
     }
 }
 
@@ -103,7 +139,7 @@ fn record_json(
     record: &BotRecord,
     version: Option<u64>,
     orders: Value,
-    tick: Option<TickSize>,
+    tick: Option<maestro_core::TickSize>,
     now_ms: i64,
 ) -> Value {
     let state = match (version, record.paused) {

@@ -69,6 +69,10 @@ pub struct OrderLog {
     pub status: String,
     /// Average fill price (display only).
     pub avg_price: Option<f64>,
+    /// Contracts filled, as the exchange reported them; `None` in orders logged before it was kept
+    /// (a `Filled` one then filled its whole `qty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filled_qty: Option<u64>,
 }
 
 /// Everything a bot remembers between ticks.
@@ -376,6 +380,7 @@ mod tests {
             order_id: None,
             status: "New".to_owned(),
             avg_price: None,
+            filled_qty: None,
         }
     }
 

@@ -590,5 +590,6 @@ fn order_log(
         order_id: placed.map(|p| p.order_id.clone()),
         status: status.to_owned(),
         avg_price: placed.and_then(|p| p.avg_price),
+        filled_qty: placed.map(|p| p.filled_qty),
     }
 }

@@ -5,7 +5,7 @@
 //! invoked through the runtime API as AWS invokes a function URL: the event carries the caller's
 //! IAM identity, which the function requires in this mode.
 
-use super::routes_emulator::{BOTS, Emulator};
+use super::routes_emulator::BOTS;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use maestro_cli::remote::{Call, Remote};
 use maestro_lambda::store::StateStore;
 use maestro_tests::bot_id;
 use maestro_tests::dynamo::{fresh_table, shared_server};
+use maestro_tests::emulator::Emulator;
 use maestro_tests::events::event;
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET};
 use maestro_tests::sigv4_check::{Account, verify};
@@ -117,7 +118,7 @@ async fn bootstrap_in_iam_mode_takes_maestro_remote_sigv4() {
     let state = Arc::new(Front {
         invocations: format!(
             "http://127.0.0.1:{}/2015-03-31/functions/bootstrap/invocations",
-            emu.port
+            emu.port()
         ),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(900))

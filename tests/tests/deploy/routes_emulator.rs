@@ -15,14 +15,12 @@
 use maestro_lambda::exchange::BinSize;
 use maestro_lambda::store::StateStore;
 use maestro_tests::bot_id;
-use maestro_tests::dynamo::{fresh_table, shared_server};
+use maestro_tests::dynamo::fresh_table;
+use maestro_tests::emulator::{Emulator, Invoke, hmac_env, release, root};
 use maestro_tests::fake_bitmex::{FakeBitmex, TEST_API_KEY, TEST_API_SECRET, synthetic};
 use serde_json::Value;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const ROUTE_SECRET: &str = "emulator-route-secret-0123456789abcdef";
 pub(super) const BOTS: &str =
@@ -39,159 +37,6 @@ const README_MAESTRO_FN: &str = r#"mcall() {  # mcall METHOD PATH [BODY]; python
   curl -sS -X "$1" "$url$2" -H "x-maestro-timestamp: $ts" -H "x-maestro-nonce: $nonce" \
        -H "x-maestro-signature: $sig" -H 'content-type: application/json' ${3:+--data-binary "$3"}
 }"#;
-
-pub(super) fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// Whether to run the release build (for the performance figures).
-fn release() -> bool {
-    std::env::var("MAESTRO_EMULATOR_PROFILE").is_ok_and(|p| p == "release")
-}
-
-fn tools_path() -> String {
-    let venv = root().join(".venv-tools/bin");
-    assert!(
-        venv.join("cargo-lambda").is_file(),
-        "{} is missing: run .ci/setup (it installs cargo-lambda into .venv-tools)",
-        venv.join("cargo-lambda").display()
-    );
-    format!(
-        "{}:{}",
-        venv.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-/// `cargo lambda watch` in its own process group (it starts cargo, which starts the function), so
-/// dropping it stops all three.
-pub(super) struct Emulator {
-    child: Child,
-    pub(super) port: u16,
-    log: PathBuf,
-}
-
-impl Emulator {
-    pub(super) fn start(env: &[(&str, String)], log: &Path) -> Emulator {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let out = std::fs::File::create(log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(root())
-            .args([
-                "lambda",
-                "watch",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .args([
-                "--ignore-changes",
-                "-p",
-                "maestro-lambda",
-                "--bin",
-                "bootstrap",
-            ])
-            .args(release().then_some("--release"))
-            .env("PATH", tools_path())
-            .env_remove("SECRET_ARN")
-            .env_remove("AWS_PROFILE")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("cargo lambda watch starts");
-        Emulator {
-            child,
-            port,
-            log: log.to_owned(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/lambda-url/bootstrap{path}", self.port)
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/lambda-url/bootstrap", self.port)
-    }
-
-    pub(super) fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `cargo lambda invoke` with an event file or literal JSON; (succeeded, output).
-    fn invoke(&self, data: Invoke<'_>) -> (bool, String) {
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(root())
-            .args(["lambda", "invoke", "bootstrap", "-A", "127.0.0.1"])
-            .args(["-P", &self.port.to_string(), "--output-format", "json"])
-            .env("PATH", tools_path());
-        match data {
-            Invoke::File(path) => cmd.arg("--data-file").arg(path),
-            Invoke::Ascii(text) => cmd.args(["--data-ascii", text]),
-        };
-        let out = cmd.output().expect("cargo lambda invoke runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
-
-    /// The function's process id: the `bootstrap` built in this workspace whose environment holds
-    /// this test's table (cargo starts it in a process group of its own).
-    fn function_pid(&self, table: &str) -> Option<u32> {
-        let exe = root()
-            .join("target")
-            .join(if release() { "release" } else { "debug" })
-            .join("bootstrap");
-        let marker = format!("TABLE_NAME={table}");
-        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            if std::fs::read_link(e.path().join("exe")).ok()? != exe {
-                return None;
-            }
-            let environ = std::fs::read(e.path().join("environ")).ok()?;
-            environ
-                .split(|b| *b == 0)
-                .any(|kv| kv == marker.as_bytes())
-                .then_some(pid)
-        })
-    }
-}
-
-enum Invoke<'a> {
-    File(&'a Path),
-    Ascii(&'a str),
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs the README's `maestro` shell function against the emulated URL; returns the JSON answer.
 fn readme_maestro(base: &str, method: &str, path: &str, body: Option<&str>) -> Value {
@@ -225,37 +70,14 @@ async fn bootstrap_under_cargo_lambda_watch() {
     let fake = FakeBitmex::start().await.expect("fake BitMEX");
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let env = [
-        ("TABLE_NAME", table.table.clone()),
-        ("BOTS", BOTS.to_owned()),
-        ("BITMEX_BASE_URL", fake.base_url()),
-        ("BITMEX_API_KEY", TEST_API_KEY.to_owned()),
-        ("BITMEX_API_SECRET", TEST_API_SECRET.to_owned()),
-        ("ROUTE_AUTH", "hmac".to_owned()),
-        ("ROUTE_SECRET", ROUTE_SECRET.to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", shared_server().endpoint()),
-        ("RUST_LOG", "info".to_owned()),
-    ];
+    let env = hmac_env(&table.table, BOTS, &fake.base_url(), ROUTE_SECRET);
     let emu = Emulator::start(&env, &dir.path().join("watch.log"));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
 
-    // The first request makes the emulator compile and start the function.
-    let started = Instant::now();
-    loop {
-        match http.get(emu.url("/health")).send().await {
-            Ok(r) if r.status().as_u16() == 200 => break,
-            _ if started.elapsed() > Duration::from_secs(900) => {
-                panic!("the function never answered /health:\n{}", emu.log_text())
-            }
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
+    emu.wait_ready(&http).await;
 
     // The market, set once the function runs (compiling it can take minutes): the tick warms up on
     // the candles of the last few minutes of wall-clock time, so they must be recent.

@@ -139,7 +139,22 @@ async fn status_shows_core_state_position_pending_and_orders() {
         order_id: Some("ord-0".to_owned()),
         status: "Filled".to_owned(),
         avg_price: Some(60.4),
+        filled_qty: Some(1000),
     };
+    // The market now: the last completed bar (the 100th) closed at 61.00, the ones before at
+    // 60.00; the last close is the mark for the open position.
+    let first = (now / 60_000 - 100) * 60_000;
+    h.fake.set_series(
+        "LTCUSDT",
+        maestro_lambda::exchange::BinSize::M1,
+        maestro_tests::fake_bitmex::synthetic(
+            first,
+            maestro_lambda::exchange::BinSize::M1,
+            120,
+            |i| if i == 99 { 61.0 } else { 60.0 },
+        ),
+        100,
+    );
     h.store
         .record_order(&bot_id("ltc"), &log)
         .await
@@ -174,6 +189,18 @@ async fn status_shows_core_state_position_pending_and_orders() {
     assert_eq!(b["last_outcome"], "ordered");
     assert_eq!(b["recent_orders"][0]["cl_ord_id"], "mx-ltc-0");
     assert_eq!(b["recent_orders"][0]["status"], "Filled");
+    // 1000 contracts (0.1 LTC) bought at 60.40, marked at 61.00: +0.06 USDT; the taker fee on
+    // 6.04 USDT at 5 bp: 0.00302 USDT.
+    let pnl = &b["pnl"];
+    assert_eq!(pnl["fills"], 1, "{pnl}");
+    assert_eq!(pnl["position"], "1000");
+    assert_eq!(pnl["matches_position"], true);
+    assert_eq!(pnl["mark"], 61.0);
+    assert_eq!(pnl["realised"], "0.000000");
+    assert_eq!(pnl["unrealised"], "0.060000");
+    assert_eq!(pnl["fees"], "0.003020");
+    assert_eq!(pnl["net"], "0.056980");
+    assert_eq!(pnl["since_ms"], t0 + 240_000);
     assert_eq!(b["last_tick_ms"], now - 5_000);
     assert_eq!(b["overdue"], false, "ticked 5 s ago");
     assert_eq!(
@@ -243,9 +270,27 @@ async fn history_gives_candles_smas_and_fills() {
         order_id: Some("ord-1".to_owned()),
         status: "Filled".to_owned(),
         avg_price: Some(60.5),
+        // Logged the way orders were before fills were kept: a `Filled` one filled its qty.
+        filled_qty: None,
     };
     h.store
         .record_order(&bot_id("ltc"), &log)
+        .await
+        .expect("record order");
+    // A later order cancelled after part of it filled: 400 of 1000.
+    let partial = OrderLog {
+        decided_at_ms: now - 20 * 60_000,
+        recorded_at_ms: now - 20 * 60_000,
+        cl_ord_id: "cm-fill-2".to_owned(),
+        side: Side::Buy,
+        qty: 1000,
+        order_id: Some("ord-2".to_owned()),
+        status: "Canceled".to_owned(),
+        avg_price: Some(60.0),
+        filled_qty: Some(400),
+    };
+    h.store
+        .record_order(&bot_id("ltc"), &partial)
         .await
         .expect("record order");
 
@@ -279,8 +324,22 @@ async fn history_gives_candles_smas_and_fills() {
     }
     assert_eq!(
         resp.body["fills"],
-        json!([{"t": now - 30 * 60_000, "side": "Sell", "qty": 1000, "price": 60.5}])
+        json!([
+            {"t": now - 20 * 60_000, "side": "Buy", "qty": 400, "price": 60.0},
+            {"t": now - 30 * 60_000, "side": "Sell", "qty": 1000, "price": 60.5},
+        ])
     );
+    // The same fills in /status's P&L: 0.1 LTC sold at 60.50, 0.04 bought back at 60.00
+    // (+0.02 USDT), a short of 600 contracts the bot never read as its position.
+    let status = h
+        .send(&signed("GET", "/status", "bot=ltc", "", now), now)
+        .await;
+    let pnl = &status.body["bots"][0]["pnl"];
+    assert_eq!(pnl["fills"], 2, "{pnl}");
+    assert_eq!(pnl["position"], "-600");
+    assert_eq!(pnl["realised"], "0.020000");
+    assert_eq!(pnl["matches_position"], false, "no position read yet");
+    assert_eq!(pnl["fees"], "0.004225", "5 bp of 6.05 and of 2.40 USDT");
 
     let unsigned = h
         .send(&request("GET", "/history", "bot=ltc", ""), now)

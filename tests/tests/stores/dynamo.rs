@@ -100,6 +100,7 @@ async fn order_and_nonce_items_carry_their_keys_and_ttl() {
         order_id: None,
         status: "dry_run".to_owned(),
         avg_price: None,
+        filled_qty: None,
     };
     t.store
         .record_order(&bot_id("bot1"), &order)

@@ -263,6 +263,7 @@ async fn a_lost_answer_to_record_order_is_harmless_to_retry() {
         order_id: Some("oid-1".to_owned()),
         status: "Filled".to_owned(),
         avg_price: Some(182.37),
+        filled_qty: Some(1000),
     };
     let now_s = 1_620_000_100;
     for (bot, lost) in [("once", 1), ("always", attempts())] {

@@ -116,6 +116,7 @@ async fn corrupt_orders_and_nonce_files_are_reported_and_left_alone() {
         order_id: None,
         status: "dry_run".to_owned(),
         avg_price: None,
+        filled_qty: None,
     };
     let rec = f.store.record_order(&bot_id("bot"), &order).await;
     assert!(

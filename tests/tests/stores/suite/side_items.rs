@@ -22,6 +22,7 @@ fn order(decided_at_ms: i64, cl_ord_id: &str, status: &str) -> OrderLog {
         order_id: Some(format!("oid-{cl_ord_id}")),
         status: status.to_owned(),
         avg_price: Some(182.37),
+        filled_qty: Some(1000),
     }
 }
 
