@@ -58,7 +58,14 @@ pub fn run_batch<const CAP: usize>(
     mut on_signal: impl FnMut(usize, &Signal),
 ) -> Result<BatchStats, BatchError> {
     let mut stats = BatchStats::default();
-    for (index, candle) in candles.iter().enumerate() {
+    let mut index = 0;
+    loop {
+        // The common case in a loop of its own; it stops at any candle it does not handle,
+        // which the general step below then takes.
+        index = crate::steady::run(s, candles, index, &mut stats.signals, &mut on_signal);
+        let Some(candle) = candles.get(index) else {
+            break;
+        };
         match s.on_candle(candle) {
             Ok(Step::NoChange) => {}
             Ok(Step::Signal(sig)) => {
@@ -69,6 +76,7 @@ pub fn run_batch<const CAP: usize>(
             Ok(Step::Duplicate) => stats.duplicates += 1,
             Err(error) => return Err(BatchError { index, error }),
         }
+        index += 1;
     }
     stats.candles = candles.len();
     Ok(stats)

@@ -187,6 +187,20 @@ impl Crossover {
         }
     }
 
+    /// No guard can hold a flip back and no confirmation is in progress: every indicated side
+    /// other than the current regime is taken at once, and `pending`/`streak` stay cleared.
+    #[inline(always)]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.guards.confirm_bars <= 1 && self.guards.min_hold_bars <= 1 && self.pending.is_none()
+    }
+
+    /// Stores what a loop of plain updates (see [`is_plain`](Self::is_plain)) kept in locals.
+    #[inline(always)]
+    pub(crate) fn set_plain(&mut self, regime: Option<Regime>, since_flip: u32) {
+        self.regime = regime;
+        self.since_flip = since_flip;
+    }
+
     pub(crate) fn state(&self) -> CrossoverState {
         CrossoverState {
             regime: self.regime,

@@ -29,6 +29,7 @@ pub mod replay;
 pub mod sma;
 pub mod snapshot;
 pub mod state;
+mod steady;
 pub mod strategy;
 
 pub use batch::{BatchError, BatchStats, run_batch};

@@ -291,6 +291,21 @@ impl<const CAP: usize> SmaPair<CAP> {
         }
     }
 
+    /// The ring with its head and sums held apart, for a loop over candles once the long window
+    /// is full; `None` before. [`FullRing::finish`] stores them back.
+    #[inline(always)]
+    pub(crate) fn full_ring(&mut self) -> Option<FullRing<'_, CAP>> {
+        if self.len < self.long {
+            return None;
+        }
+        Some(FullRing {
+            head: self.head,
+            short_sum: self.short_sum,
+            long_sum: self.long_sum,
+            pair: self,
+        })
+    }
+
     /// Both means once the long window is full (the short one is full by then too).
     #[inline(always)]
     pub(crate) fn means(&self) -> Option<(Mean, Mean)> {
@@ -355,6 +370,46 @@ impl<const CAP: usize> SmaPair<CAP> {
             let j = start + i;
             self.buf[if j >= CAP { j - CAP } else { j }]
         })
+    }
+}
+
+/// A full [`SmaPair`] whose head and sums live in the loop's locals (registers), not in the
+/// pair: the length no longer changes and need not be looked at, and nothing the loop calls can
+/// see the pair, so the compiler has no reason to store the sums back on every candle.
+pub(crate) struct FullRing<'a, const CAP: usize> {
+    pair: &'a mut SmaPair<CAP>,
+    head: usize,
+    short_sum: i64,
+    long_sum: i64,
+}
+
+impl<const CAP: usize> FullRing<'_, CAP> {
+    /// The pair's push for a full pair: both sums after adding close `x` (ticks, validated).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, x: i64) -> (i64, i64) {
+        let buf = &mut self.pair.buf;
+        let head = slot::<CAP>(self.head);
+        let ds = x.wrapping_sub(buf[behind::<CAP>(head, self.pair.short)]);
+        let dl = x.wrapping_sub(buf[behind::<CAP>(head, self.pair.long)]);
+        buf[head] = x;
+        self.short_sum = self.short_sum.wrapping_add(ds);
+        self.long_sum = self.long_sum.wrapping_add(dl);
+        self.head = next::<CAP>(head);
+        (self.short_sum, self.long_sum)
+    }
+
+    /// Both window lengths, `(short, long)`.
+    #[inline(always)]
+    pub(crate) fn windows(&self) -> (usize, usize) {
+        (self.pair.short, self.pair.long)
+    }
+
+    /// Stores the head and the sums back into the pair.
+    #[inline(always)]
+    pub(crate) fn finish(self) {
+        self.pair.head = self.head;
+        self.pair.short_sum = self.short_sum;
+        self.pair.long_sum = self.long_sum;
     }
 }
 

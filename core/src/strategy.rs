@@ -152,7 +152,7 @@ pub struct Strategy<const CAP: usize> {
     pub(crate) target: i64,
     /// No band and `short × long <= NARROW_WINDOWS`: the means compare exactly in `i64`.
     /// Derived from the parameters, so snapshots need not store it.
-    narrow: bool,
+    pub(crate) narrow: bool,
 }
 
 impl<const CAP: usize> Strategy<CAP> {
@@ -313,7 +313,7 @@ const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
 /// of validated closes) when the windows are narrow: the cross products are then exact in `i64`,
 /// which saves the 128-bit multiplies (a library call on Cortex-M).
 #[inline(always)]
-fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
+pub(crate) fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
     let lhs = short.sum.wrapping_mul(i64::from(long.n));
     let rhs = long.sum.wrapping_mul(i64::from(short.n));
     if lhs > rhs {
@@ -328,7 +328,7 @@ fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
 /// Positive, at most [`MAX_TICKS`], and `low <= close <= high`. `open` is only range-checked:
 /// BitMEX stamps the previous close there, which may lie outside the bucket's range.
 #[inline(always)]
-fn check_prices(c: &Candle) -> Result<(), CandleError> {
+pub(crate) fn check_prices(c: &Candle) -> Result<(), CandleError> {
     let (o, h, l, x) = (c.open.0, c.high.0, c.low.0, c.close.0);
     // `v - 1` as unsigned is below MAX_TICKS exactly when `1 <= v <= MAX_TICKS`: one compare per
     // price and a single branch on the hot path; which rule failed is worked out only on failure.

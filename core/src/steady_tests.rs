@@ -1,0 +1,187 @@
+//! When the batch's own loop takes candles and when it leaves them to `on_candle`. Whether it
+//! decides as `on_candle` does is `tests/batch_props.rs`; here is what it takes, which no
+//! decision shows: a gate that is too strict only costs time.
+
+use super::*;
+use crate::crossover::{Crossover, CrossoverState, Guards};
+use crate::params::{Mode, Params};
+use crate::price::Price;
+use crate::strategy::CandleError;
+use crate::{BatchError, run_batch};
+use std::vec::Vec;
+
+const BIN: i64 = 60_000;
+
+fn bar(t: i64, p: i64) -> Candle {
+    Candle {
+        close_time_ms: t,
+        open: Price(p),
+        high: Price(p),
+        low: Price(p),
+        close: Price(p),
+    }
+}
+
+/// Windows 1/2 with `guards`, fed 10, 12 and 13 closing at `t0` and the next two bins: bullish
+/// (with a confirmation of two closes too).
+fn bullish(guards: Guards, t0: i64) -> Strategy<4> {
+    let mut s = Strategy::new(Params {
+        short_window: 1,
+        long_window: 2,
+        mode: Mode::LongShort,
+        qty: 1,
+        lot_size: 1,
+        max_position: 1,
+        bin_ms: BIN,
+        guards,
+    })
+    .unwrap();
+    for (i, p) in [(0, 10), (1, 12), (2, 13)] {
+        s.on_candle(&bar(t0 + i * BIN, p)).unwrap();
+    }
+    assert_eq!(s.regime(), Some(Regime::Bullish), "{guards:?}");
+    s
+}
+
+/// Closes from one bin after `s`'s last candle on.
+fn after(s: &Strategy<4>, closes: &[i64]) -> Vec<Candle> {
+    let t = s.last_close_ms().unwrap();
+    (1..)
+        .zip(closes)
+        .map(|(i, &p)| bar(t + i * BIN, p))
+        .collect()
+}
+
+/// How many candles of `candles` the loop takes from `start`, with the signals it gave.
+fn take(s: &mut Strategy<4>, candles: &[Candle], start: usize) -> (usize, Vec<(usize, i64)>) {
+    let (mut n, mut seen) = (0, Vec::new());
+    let end = run(s, candles, start, &mut n, &mut |i, sig| {
+        seen.push((i, sig.target))
+    });
+    assert_eq!(n, seen.len(), "every signal is counted");
+    (end, seen)
+}
+
+#[test]
+fn the_loop_takes_what_is_plain_and_leaves_the_rest() {
+    let g = |hysteresis_bp, confirm_bars, min_hold_bars| Guards {
+        hysteresis_bp,
+        confirm_bars,
+        min_hold_bars,
+    };
+    // (guards, candles taken of 4)
+    let cases = [
+        (g(0, 0, 0), 4),
+        (g(0, 1, 0), 4),
+        (g(0, 0, 1), 4),
+        (g(0, 1, 1), 4),
+        (g(0, 2, 0), 0),
+        (g(0, 0, 2), 0),
+        (g(1, 0, 0), 0),
+    ];
+    for (guards, want) in cases {
+        let mut s = bullish(guards, 0);
+        let candles = after(&s, &[13, 11, 10, 14]);
+        let (end, _) = take(&mut s, &candles, 0);
+        assert_eq!(end, want, "{guards:?}");
+    }
+}
+
+#[test]
+fn flips_are_signalled_at_their_index_with_their_target() {
+    let mut s = bullish(Guards::default(), 0);
+    // 12 → 13 keeps bullish, 11 and 10 are bearish, 10 → 10 is equal (kept), 14 bullish.
+    let candles = after(&s, &[13, 11, 10, 10, 14]);
+    let (end, seen) = take(&mut s, &candles, 0);
+    assert_eq!((end, seen), (5, Vec::from([(1, -1), (4, 1)])));
+    assert_eq!(
+        (s.target_position(), s.regime()),
+        (1, Some(Regime::Bullish))
+    );
+    assert_eq!(s.cross.state().since_flip, 0, "flipped on the last candle");
+    assert_eq!(s.last_close_ms(), Some(candles[4].close_time_ms));
+}
+
+#[test]
+fn bars_since_the_last_flip_are_counted_on() {
+    let mut s = bullish(Guards::default(), 0);
+    let candles = after(&s, &[13, 14, 15]);
+    // The flip was on the 12, one bar before the 13.
+    assert_eq!(s.cross.state().since_flip, 1);
+    assert_eq!(take(&mut s, &candles, 0), (3, Vec::new()));
+    assert_eq!(s.cross.state().since_flip, 4);
+    let candles = after(&s, &[9, 8, 7]);
+    assert_eq!(take(&mut s, &candles, 0), (3, Vec::from([(0, -1)])));
+    assert_eq!(s.cross.state().since_flip, 2);
+}
+
+#[test]
+fn it_stops_at_a_candle_off_schedule_or_with_bad_prices() {
+    let mut s = bullish(Guards::default(), 0);
+    let mut candles = after(&s, &[13, 14, 15, 16]);
+    candles[2].close_time_ms += 1;
+    assert_eq!(take(&mut s, &candles, 0).0, 2);
+    let mut s = bullish(Guards::default(), 0);
+    candles[2].close_time_ms -= 1;
+    candles[3].close = Price(0);
+    assert_eq!(take(&mut s, &candles, 0).0, 3);
+}
+
+#[test]
+fn nothing_is_taken_before_the_first_regime_or_from_the_end() {
+    let mut s = bullish(Guards::default(), 0);
+    let candles = after(&s, &[13]);
+    assert_eq!(take(&mut s, &candles, 1).0, 1, "start at the end");
+    assert_eq!(take(&mut s, &candles, 2).0, 2, "start past the end");
+    let mut fresh = Strategy::<4>::new(*s.params()).unwrap();
+    assert_eq!(take(&mut fresh, &candles, 0).0, 0, "no candle yet");
+    fresh.on_candle(&bar(0, 10)).unwrap();
+    fresh.on_candle(&bar(BIN, 10)).unwrap();
+    assert_eq!(fresh.regime(), None);
+    let candles = after(&fresh, &[10, 12]);
+    assert_eq!(take(&mut fresh, &candles, 0).0, 0, "no regime yet");
+}
+
+#[test]
+fn a_confirmation_in_progress_is_left_to_the_step() {
+    // Restored state: bullish, bearish pending once, the hold of 1 bar not yet over.
+    let guards = Guards {
+        min_hold_bars: 1,
+        ..Guards::default()
+    };
+    let mut s = bullish(guards, 0);
+    let st = CrossoverState {
+        regime: Some(Regime::Bullish),
+        pending: Some(Regime::Bearish),
+        streak: 1,
+        since_flip: 0,
+    };
+    s.cross = Crossover::from_state(guards, st).unwrap();
+    let candles = after(&s, &[13]);
+    assert_eq!(take(&mut s, &candles, 0).0, 0);
+}
+
+#[test]
+fn the_clock_may_end_at_i64_max_but_not_pass_it() {
+    // Two more bins end exactly at i64::MAX: taken.
+    let mut s = bullish(Guards::default(), i64::MAX - 4 * BIN);
+    let candles = after(&s, &[13, 14]);
+    assert_eq!(take(&mut s, &candles, 0).0, 2);
+    assert_eq!(s.last_close_ms(), Some(i64::MAX));
+    // One bin past it is not on the clock: the next "bin" wraps to the far past, which the step
+    // refuses as older.
+    let mut s = bullish(Guards::default(), i64::MAX - 2 * BIN - BIN / 2);
+    let wrapped = bar(s.last_close_ms().unwrap().wrapping_add(BIN), 13);
+    assert_eq!(take(&mut s, &[wrapped], 0).0, 0);
+    let err = run_batch(&mut s, &[wrapped], |_, _| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BatchError {
+                index: 0,
+                error: CandleError::Older { .. }
+            }
+        ),
+        "{err:?}"
+    );
+}
