@@ -292,18 +292,17 @@ impl<const CAP: usize> SmaPair<CAP> {
     }
 
     /// The ring with its head and sums held apart, for a loop over candles once the long window
-    /// is full; `None` before. [`FullRing::finish`] stores them back.
+    /// is full (the caller knows: a regime in force means full windows, for a fresh strategy as
+    /// for a restored one). [`FullRing::finish`] stores them back.
     #[inline(always)]
-    pub(crate) fn full_ring(&mut self) -> Option<FullRing<'_, CAP>> {
-        if self.len < self.long {
-            return None;
-        }
-        Some(FullRing {
+    pub(crate) fn full_ring(&mut self) -> FullRing<'_, CAP> {
+        debug_assert!(self.len >= self.long, "the long window is not full");
+        FullRing {
             head: self.head,
             short_sum: self.short_sum,
             long_sum: self.long_sum,
             pair: self,
-        })
+        }
     }
 
     /// Both means once the long window is full (the short one is full by then too).

@@ -27,9 +27,8 @@ pub(crate) fn run<const CAP: usize>(
     if !s.narrow || !s.cross.is_plain() {
         return start;
     }
-    let Some(mut ring) = s.smas.full_ring() else {
-        return start;
-    };
+    // A regime in force means both windows are full.
+    let mut ring = s.smas.full_ring();
     let (short, long) = ring.windows();
     let (short, long) = (short as u32, long as u32);
     let bin = s.params.bin_ms;

@@ -168,17 +168,18 @@ fn the_clock_may_end_at_i64_max_but_not_pass_it() {
     let candles = after(&s, &[13, 14]);
     assert_eq!(take(&mut s, &candles, 0).0, 2);
     assert_eq!(s.last_close_ms(), Some(i64::MAX));
-    // One bin past it is not on the clock: the next "bin" wraps to the far past, which the step
-    // refuses as older.
-    let mut s = bullish(Guards::default(), i64::MAX - 2 * BIN - BIN / 2);
-    let wrapped = bar(s.last_close_ms().unwrap().wrapping_add(BIN), 13);
-    assert_eq!(take(&mut s, &[wrapped], 0).0, 0);
-    let err = run_batch(&mut s, &[wrapped], |_, _| {}).unwrap_err();
+    // Past it is not on the clock: two bins fit, the third "bin" wraps to the far past, which
+    // the step refuses as older.
+    let mut s = bullish(Guards::default(), i64::MAX - 4 * BIN - BIN / 2);
+    let t = s.last_close_ms().unwrap();
+    let candles = [t + BIN, t + 2 * BIN, t.wrapping_add(3 * BIN)].map(|t| bar(t, 13));
+    assert_eq!(take(&mut s.clone(), &candles, 0).0, 0);
+    let err = run_batch(&mut s, &candles, |_, _| {}).unwrap_err();
     assert!(
         matches!(
             err,
             BatchError {
-                index: 0,
+                index: 2,
                 error: CandleError::Older { .. }
             }
         ),
