@@ -123,12 +123,42 @@ async fn serve(State(proxy): State<Arc<Proxy>>, request: axum::extract::Request)
     };
     let now_s = maestro_lambda::clock::now_ms() / 1000;
     match proxy.remote.forward(&call, now_s).await {
-        Ok((status, text)) => json(status, text),
+        Ok((status, text)) => {
+            let (status, text) = answer(&proxy.remote, status, text);
+            json(status, text)
+        }
         Err(e) => json(
             502,
             serde_json::json!({"error": "unreachable", "detail": e.to_string()}).to_string(),
         ),
     }
+}
+
+/// What the page gets for the bot's answer. The page sends no credentials: the proxy signs. So
+/// when the bot refuses the signature (401; 403 for a `--live` token or from AWS's own IAM check),
+/// the page must not ask its user for a secret it does not use: it gets a 502 saying what to fix
+/// where the proxy runs, and the terminal shows the same. Every other answer, a 403 of the bot's
+/// own rules included (`live_not_allowed`), passes through unchanged.
+fn answer(remote: &Remote, status: u16, text: String) -> (u16, String) {
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let signature_refused = match status {
+        401 => true,
+        403 => {
+            body["error"] == "bad_token" || (body["error"].is_null() && body["Message"].is_string())
+        }
+        _ => false,
+    };
+    if !signature_refused {
+        return (status, text);
+    }
+    let advice = remote.refusal(status, &body);
+    tracing::warn!("the bot refused the dashboard proxy's signature: {advice}");
+    eprintln!("maestro remote dashboard: the bot refused this proxy's signature: {advice}");
+    let body = serde_json::json!({
+        "error": "proxy_refused",
+        "detail": format!("the bot refused the dashboard proxy's signature: {advice}"),
+    });
+    (502, body.to_string())
 }
 
 fn page() -> Response {
@@ -177,6 +207,48 @@ mod tests {
         ];
         for (method, path, expected) in cases {
             assert_eq!(target(method, path), expected, "{method} {path}");
+        }
+    }
+
+    /// A refused signature is the proxy's to fix, not the page's: a 502 with the advice (and no
+    /// secret), never a 401/403 that would make the page ask for a secret it does not send. The
+    /// bot's own refusals pass through.
+    #[test]
+    fn a_refused_signature_is_the_proxys_error_not_the_pages() {
+        let secret = "route-secret-not-to-be-shown-0123456789";
+        let remote = Remote::new(
+            "http://127.0.0.1:9",
+            super::super::Auth::Hmac(maestro_lambda::secrets::Secret::new(secret)),
+        )
+        .expect("remote");
+        #[rustfmt::skip]
+        let refused = [
+            (401, r#"{"error":"unauthorized","detail":"bad signature"}"#),
+            (403, r#"{"error":"bad_token","detail":"x-maestro-token does not match"}"#),
+            (403, r#"{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: ..."}"#),
+        ];
+        for (status, text) in refused {
+            let (got, body) = answer(&remote, status, text.to_owned());
+            assert_eq!(got, 502, "{status} {text} -> {body}");
+            let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(body["error"], "proxy_refused", "{body}");
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains("MAESTRO_ROUTE_SECRET"), "{detail}");
+            assert!(!detail.contains(secret), "the secret leaked: {detail}");
+        }
+        #[rustfmt::skip]
+        let passed = [
+            (200, r#"{"bots":[]}"#),
+            (403, r#"{"error":"live_not_allowed","detail":"this deployment trades in dry run only"}"#),
+            (400, r#"{"error":"bad_query","detail":"history needs bot=ID"}"#),
+            (403, "not json"),
+        ];
+        for (status, text) in passed {
+            assert_eq!(
+                answer(&remote, status, text.to_owned()),
+                (status, text.to_owned()),
+                "{status} {text}"
+            );
         }
     }
 
