@@ -97,10 +97,10 @@ impl Iterator for DemoMarket {
     type Item = Candle;
 
     fn next(&mut self) -> Option<Candle> {
-        if let Some(last) = self.last {
-            if self.below(32) == 0 {
-                return Some(last);
-            }
+        if let Some(last) = self.last
+            && self.below(32) == 0
+        {
+            return Some(last);
         }
         if self.phase_left == 0 {
             self.new_phase();

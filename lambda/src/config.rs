@@ -191,13 +191,13 @@ impl Config {
                 SecretsSource::Env(secrets)
             }
         };
-        if let (RouteAuthMode::Hmac, SecretsSource::Env(s)) = (route_auth, &secrets) {
-            if s.route_secret().is_none() {
-                return Err(bad(
-                    "ROUTE_SECRET",
-                    "is required when ROUTE_AUTH=hmac and SECRET_ARN is unset",
-                ));
-            }
+        if let (RouteAuthMode::Hmac, SecretsSource::Env(s)) = (route_auth, &secrets)
+            && s.route_secret().is_none()
+        {
+            return Err(bad(
+                "ROUTE_SECRET",
+                "is required when ROUTE_AUTH=hmac and SECRET_ARN is unset",
+            ));
         }
 
         let tick_margin = match get("TICK_MARGIN_MS") {

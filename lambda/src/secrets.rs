@@ -73,13 +73,13 @@ impl Secrets {
         ] {
             check_credential(field, value.expose())?;
         }
-        if let Some(route) = &route_secret {
-            if route.expose().chars().count() < MIN_ROUTE_SECRET_LEN {
-                return Err(SecretFieldError {
-                    field: "route_secret",
-                    problem: format!("must be at least {MIN_ROUTE_SECRET_LEN} characters"),
-                });
-            }
+        if let Some(route) = &route_secret
+            && route.expose().chars().count() < MIN_ROUTE_SECRET_LEN
+        {
+            return Err(SecretFieldError {
+                field: "route_secret",
+                problem: format!("must be at least {MIN_ROUTE_SECRET_LEN} characters"),
+            });
         }
         Ok(Secrets {
             bitmex_key,

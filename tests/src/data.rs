@@ -73,10 +73,10 @@ pub fn data_file(test: &str, name: &str) -> Option<PathBuf> {
         "SKIPPED {name}: market data file {} not found",
         path.display()
     );
-    if let Some(list) = skip_list() {
-        if let Err(e) = record_skip(&list, &name, &path, reason) {
-            eprintln!("could not list the skip in {}: {e}", list.display());
-        }
+    if let Some(list) = skip_list()
+        && let Err(e) = record_skip(&list, &name, &path, reason)
+    {
+        eprintln!("could not list the skip in {}: {e}", list.display());
     }
     None
 }

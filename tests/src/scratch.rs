@@ -19,13 +19,12 @@ pub fn scratch_dir(test: &str) -> TempDir {
 /// When the directory cannot be created.
 pub fn scratch_dir_in_memory(test: &str) -> TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new()
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
             .prefix(&prefix(test))
             .tempdir_in(shm)
-        {
-            return dir;
-        }
+    {
+        return dir;
     }
     scratch_dir(test)
 }

@@ -191,7 +191,7 @@ impl SimExchange {
         let qty = if order.close {
             if reduces { position.unsigned_abs() } else { 0 }
         } else {
-            if order.qty == 0 || lot == 0 || order.qty % lot != 0 {
+            if order.qty == 0 || lot == 0 || !order.qty.is_multiple_of(lot) {
                 return Err(rejected(format!(
                     "Invalid orderQty {}: must be a positive multiple of the lot size {lot}",
                     order.qty

@@ -165,13 +165,13 @@ impl BitmexClient {
             }
             let body = self.send(&call).await?;
             let page = parse_candles(&body, symbol, tick, true)?;
-            if let (Some(newest_in_page), Some(oldest)) = (page.last(), newest_first.last()) {
-                if newest_in_page.close_time_ms >= oldest.close_time_ms {
-                    return Err(ExchangeError::Malformed(format!(
-                        "{ROUTE}: page overlaps the previous one at {}",
-                        newest_in_page.close_time_ms
-                    )));
-                }
+            if let (Some(newest_in_page), Some(oldest)) = (page.last(), newest_first.last())
+                && newest_in_page.close_time_ms >= oldest.close_time_ms
+            {
+                return Err(ExchangeError::Malformed(format!(
+                    "{ROUTE}: page overlaps the previous one at {}",
+                    newest_in_page.close_time_ms
+                )));
             }
             let short = page.len() < count;
             newest_first.extend(page.into_iter().rev());

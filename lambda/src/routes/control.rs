@@ -171,10 +171,10 @@ impl<E: Exchange, S: StateStore> Routes<'_, E, S> {
         if patch.dry_run == Some(false) && !self.limits.live_allowed {
             return refusal(BotParamsError::LiveNotAllowed);
         }
-        if patch.dry_run == Some(false) {
-            if let Some(refused) = self.live_rival(bot).await {
-                return refused;
-            }
+        if patch.dry_run == Some(false)
+            && let Some(refused) = self.live_rival(bot).await
+        {
+            return refused;
         }
         let mut rewarm = false;
         let result = self

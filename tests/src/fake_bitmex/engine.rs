@@ -58,13 +58,13 @@ impl Market {
             (wanted, "Submitted via API.")
         };
         let mut remainder = Remainder::Canceled;
-        if let Some((most, how, left)) = self.switches.partial {
-            if fill > most {
-                self.switches.partial = (left > 1).then_some((most, how, left - 1));
-                fill = most;
-                remainder = how;
-                text = "Partially filled: the book ran out of liquidity";
-            }
+        if let Some((most, how, left)) = self.switches.partial
+            && fill > most
+        {
+            self.switches.partial = (left > 1).then_some((most, how, left - 1));
+            fill = most;
+            remainder = how;
+            text = "Partially filled: the book ran out of liquidity";
         }
         let status = if margin.is_some() {
             "Rejected"
@@ -153,10 +153,10 @@ impl Market {
             cl_ord_id: None,
             exec_inst: None,
         })?;
-        if let Some(last) = self.executions.last_mut() {
-            if last.order_id == order.order_id {
-                last.kind = ExecKind::HandTrade;
-            }
+        if let Some(last) = self.executions.last_mut()
+            && last.order_id == order.order_id
+        {
+            last.kind = ExecKind::HandTrade;
         }
         Ok(order)
     }

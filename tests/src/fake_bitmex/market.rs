@@ -199,12 +199,12 @@ impl Market {
     /// Fires the dead-man's switch if its time has come (checked lazily, on every request and every
     /// inspection by the test).
     pub fn expire(&mut self, now: Instant) {
-        if let Some(switch) = self.dead_mans {
-            if now >= switch.cancel_at {
-                self.dead_mans = None;
-                self.dead_mans_fired += 1;
-                self.cancel_open(None, "Canceled: Cancel all after timeout");
-            }
+        if let Some(switch) = self.dead_mans
+            && now >= switch.cancel_at
+        {
+            self.dead_mans = None;
+            self.dead_mans_fired += 1;
+            self.cancel_open(None, "Canceled: Cancel all after timeout");
         }
     }
 

@@ -179,10 +179,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             headers.insert(name, v);
         }
     }
-    if let Some(s) = retry_after {
-        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-            headers.insert("retry-after", v);
-        }
+    if let Some(s) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        headers.insert("retry-after", v);
     }
     response
 }
@@ -223,10 +223,10 @@ fn serve(
     }
     let private = !matches!(route, "/trade/bucketed" | "/instrument");
     let has_key = headers.contains_key("api-key");
-    if private || has_key {
-        if let Err(message) = shared.verify(method, path_and_query, raw_body, headers) {
-            return error_response(401, &message);
-        }
+    if (private || has_key)
+        && let Err(message) = shared.verify(method, path_and_query, raw_body, headers)
+    {
+        return error_response(401, &message);
     }
     let mut st = shared.lock();
     dispatch(&mut st.market, method, route, &params)

@@ -73,10 +73,10 @@ async fn a_live_run_refuses_posts_without_its_token() {
             .split_once("routes on http://")
             .and_then(|(_, rest)| rest.split_once(": "))
             .and_then(|(addr, _)| addr.parse().ok());
-        if let Some(addr) = addr {
-            if text.contains(&format!("{BOT}: ")) {
-                break addr;
-            }
+        if let Some(addr) = addr
+            && text.contains(&format!("{BOT}: "))
+        {
+            break addr;
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),

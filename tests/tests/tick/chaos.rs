@@ -79,10 +79,8 @@ struct RandomCrash {
 impl Failpoints for RandomCrash {
     fn fire(&self, point: Failpoint) -> bool {
         let hit = self.rng.lock().is_ok_and(|mut r| r.random_bool(self.p));
-        if hit {
-            if let Ok(mut fired) = self.fired.lock() {
-                *fired.entry(format!("{point:?}")).or_default() += 1;
-            }
+        if hit && let Ok(mut fired) = self.fired.lock() {
+            *fired.entry(format!("{point:?}")).or_default() += 1;
         }
         hit
     }

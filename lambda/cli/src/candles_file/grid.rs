@@ -145,21 +145,20 @@ pub(super) fn place(
         }
     }
     // A snapped row can also land on the next row's bar.
-    if policy == OffGrid::Snap {
-        if let Some(k) = kept
+    if policy == OffGrid::Snap
+        && let Some(k) = kept
             .windows(2)
             .position(|p| p[1].1.stamp_ms <= p[0].1.stamp_ms)
-        {
-            let (i, row) = kept[k + 1];
-            return Err(LoadError::Record {
-                at: locate(text, row.offset, i + 1),
-                what: format!(
-                    "timestamp {} is the bar an off-grid row before it snaps to; use \
+    {
+        let (i, row) = kept[k + 1];
+        return Err(LoadError::Record {
+            at: locate(text, row.offset, i + 1),
+            what: format!(
+                "timestamp {} is the bar an off-grid row before it snaps to; use \
                      --off-grid skip to leave such rows out",
-                    format_utc(row.stamp_ms)
-                ),
-            });
-        }
+                format_utc(row.stamp_ms)
+            ),
+        });
     }
     Ok((kept, off))
 }

@@ -219,10 +219,10 @@ pub async fn run_simulated(
         if options.print_ticks {
             let _ = writeln!(out, "{}", tick_line(candle, &result, &local));
         }
-        if let Err(e) = result {
-            if !e.is_retryable() {
-                return Err(LocalError::Failed(format!("tick failed: {e}")));
-            }
+        if let Err(e) = result
+            && !e.is_retryable()
+        {
+            return Err(LocalError::Failed(format!("tick failed: {e}")));
         }
         let pause = tokio::time::sleep(options.pace);
         tokio::select! {

@@ -19,15 +19,15 @@ fn demo(seed: u64, n: usize, cut: &[std::ops::Range<usize>]) -> CandleSeries {
         {
             continue;
         }
-        if let Some(last) = last_kept {
-            if c.close_time_ms - last > MIN {
-                gaps.push(Gap {
-                    index: candles.len(),
-                    last_close_ms: last,
-                    next_close_ms: c.close_time_ms,
-                    missing: ((c.close_time_ms - last) / MIN - 1) as u64,
-                });
-            }
+        if let Some(last) = last_kept
+            && c.close_time_ms - last > MIN
+        {
+            gaps.push(Gap {
+                index: candles.len(),
+                last_close_ms: last,
+                next_close_ms: c.close_time_ms,
+                missing: ((c.close_time_ms - last) / MIN - 1) as u64,
+            });
         }
         last_kept = Some(c.close_time_ms);
         candles.push(c);

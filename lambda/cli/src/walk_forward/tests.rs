@@ -18,15 +18,15 @@ fn demo(seed: u64, n: usize, cut: &[std::ops::Range<usize>]) -> CandleSeries {
             continue;
         }
         let close_time_ms = MIN * (i as i64 + 1);
-        if let Some(last) = candles.last().map(|k| k.close_time_ms) {
-            if close_time_ms - last > MIN {
-                gaps.push(Gap {
-                    index: candles.len(),
-                    last_close_ms: last,
-                    next_close_ms: close_time_ms,
-                    missing: ((close_time_ms - last) / MIN - 1) as u64,
-                });
-            }
+        if let Some(last) = candles.last().map(|k| k.close_time_ms)
+            && close_time_ms - last > MIN
+        {
+            gaps.push(Gap {
+                index: candles.len(),
+                last_close_ms: last,
+                next_close_ms: close_time_ms,
+                missing: ((close_time_ms - last) / MIN - 1) as u64,
+            });
         }
         candles.push(Candle { close_time_ms, ..c });
     }
