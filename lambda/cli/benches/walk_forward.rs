@@ -16,6 +16,9 @@ use maestro_core::{Guards, Mode};
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod common;
+use common::cpu_seconds;
+
 const FILE: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 
 fn spec(grid: Option<GuardGrid>, train: usize, test: usize) -> WalkForwardSpec {
@@ -140,23 +143,4 @@ fn smoke() {
             std::process::exit(1);
         }
     }
-}
-
-/// User + system CPU time of this process (all threads), from /proc (Linux); 0 elsewhere.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime; USER_HZ is 100 on every Linux the project targets.
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -70,8 +70,8 @@ impl SweepSpec {
     }
 }
 
-/// One pair's results, in the backtest's exact units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One pair's results, in the backtest's exact units (the default: nothing traded, all zero).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PairResult {
     /// Short window.
     pub short: u32,

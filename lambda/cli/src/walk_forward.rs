@@ -326,22 +326,7 @@ fn concatenate(folds: &[FoldResult]) -> (Vec<(usize, Money)>, PairResult) {
     let mut equity = Vec::new();
     let mut base = Money(0);
     let mut peak = Money(0);
-    let mut total = PairResult {
-        short: 0,
-        long: 0,
-        pnl: Money(0),
-        max_drawdown: Money(0),
-        fees: Money(0),
-        slippage: Money(0),
-        funding: Money(0),
-        realised: Money(0),
-        fills: 0,
-        flips: 0,
-        round_trips: 0,
-        wins: 0,
-        exposed_bars: 0,
-        signals: 0,
-    };
+    let mut total = PairResult::default();
     for f in folds {
         for (k, &e) in f.equity.iter().enumerate() {
             let eq = base + e;

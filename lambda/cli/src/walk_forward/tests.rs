@@ -318,22 +318,7 @@ fn the_grid_ranks_like_the_sweeps_best() {
         pnl: Money(pnl),
         max_drawdown: Money(dd),
         fills,
-        ..PairResult {
-            short: 0,
-            long: 0,
-            pnl: Money(0),
-            max_drawdown: Money(0),
-            fees: Money(0),
-            slippage: Money(0),
-            funding: Money(0),
-            realised: Money(0),
-            fills: 0,
-            flips: 0,
-            round_trips: 0,
-            wins: 0,
-            exposed_bars: 0,
-            signals: 0,
-        }
+        ..PairResult::default()
     };
     // (a, b, a ranks first?)
     let cases = [
