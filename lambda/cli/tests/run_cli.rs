@@ -155,21 +155,36 @@ fn run_serves_routes_pauses_stops_on_ctrl_c_and_resumes() {
 
 #[test]
 fn bad_options_exit_with_2_and_say_what_to_do() {
+    // Each is refused before anything is written: no state directory appears.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
     let out = maestro(&["run", "--short", "50", "--long", "10", "--no-listen"])
+        .arg("--state-dir")
+        .arg(&state)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("window"), "the error names the windows: {err}");
 
-    let out = maestro(&["run", "--listen", "0.0.0.0:8080", "--ticks", "1"])
-        .output()
-        .expect("run");
+    let out = maestro(&[
+        "run",
+        "--listen",
+        "0.0.0.0:8080",
+        "--ticks",
+        "1",
+        "--state-dir",
+    ])
+    .arg(&state)
+    .output()
+    .expect("run");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loopback"), "{err}");
+    assert!(!state.exists(), "a refused run left {}", state.display());
 
-    let out = maestro(&["run", "--live", "--no-listen"])
+    let out = maestro(&["run", "--live", "--no-listen", "--state-dir"])
+        .arg(&state)
         .env_remove("BITMEX_API_KEY")
         .env_remove("BITMEX_API_SECRET")
         .output()
@@ -177,4 +192,5 @@ fn bad_options_exit_with_2_and_say_what_to_do() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BITMEX_API_KEY"), "{err}");
+    assert!(!state.exists(), "a refused run left {}", state.display());
 }

@@ -217,6 +217,9 @@ impl RunArgs {
 }
 
 pub(super) fn run(args: &RunArgs) -> Result<(), CliError> {
+    if !args.no_listen {
+        crate::local::server::check_listen(args.listen).map_err(local_error)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

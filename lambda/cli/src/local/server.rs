@@ -37,6 +37,18 @@ struct Served<H> {
     guard: Guard,
 }
 
+/// Refuses an address off this machine: the local routes have no login (checked before anything
+/// else of a run, so a bad `--listen` leaves no state behind).
+pub fn check_listen(addr: SocketAddr) -> Result<(), LocalError> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(LocalError::Usage(format!(
+        "--listen {addr}: the local routes are unauthenticated, so they only listen on a \
+         loopback address such as 127.0.0.1"
+    )))
+}
+
 /// Binds `addr` (which must be a loopback address: the local routes have no login) and serves the
 /// routes in the background, behind the [`Guard`] (a POST needs `token` when one is given). Returns
 /// the bound address (port 0 picks a free one).
@@ -45,12 +57,7 @@ pub async fn spawn<H: Host>(
     addr: SocketAddr,
     token: Option<RouteToken>,
 ) -> Result<SocketAddr, LocalError> {
-    if !addr.ip().is_loopback() {
-        return Err(LocalError::Usage(format!(
-            "--listen {addr}: the local routes are unauthenticated, so they only listen on a \
-             loopback address such as 127.0.0.1"
-        )));
-    }
+    check_listen(addr)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| LocalError::Failed(format!("cannot listen on {addr}: {e}")))?;
