@@ -66,11 +66,13 @@ impl Ledger {
                 break;
             }
             let closed = rest.abs().min(lot.qty.abs());
+            // The contracts closed, with the lot's sign (the lot holds at least that many).
+            let step = lot.qty.clamp(-closed, closed);
             // A long lot gains when sold higher, a short lot when bought lower.
-            let gain = closed.saturating_mul(price - lot.price) * lot.qty.signum();
+            let gain = step.saturating_mul(price - lot.price);
             self.realised = self.realised.saturating_add(gain);
-            lot.qty -= closed * lot.qty.signum();
-            rest -= closed * rest.signum();
+            lot.qty -= step;
+            rest += step;
             if lot.qty == 0 {
                 self.lots.pop_front();
             }
@@ -116,9 +118,7 @@ impl Ledger {
 /// A price in quote currency (an exchange's float average) as whole sub-ticks of `tick`, rounded
 /// to the nearest; `None` when it is not a finite positive price that fits.
 pub fn price_units(price: f64, tick: TickSize) -> Option<i64> {
-    if !price.is_finite() || price <= 0.0 {
-        return None;
-    }
+    // NaN, infinities, zero and negative prices all fail the range check at the end.
     // price / (mantissa × 10^-exp) × SCALE, with the power of ten applied as a multiplication.
     let units =
         price * 10f64.powi(i32::from(tick.exp())) * PRICE_SCALE as f64 / f64::from(tick.mantissa());

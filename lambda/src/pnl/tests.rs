@@ -163,6 +163,10 @@ fn prices_become_sub_ticks_at_the_edge() {
     assert_eq!(price_units(1e300, cent), None);
     let half = TickSize::new(5, 1).expect("0.5");
     assert_eq!(price_units(2.0, half), Some(4 * PRICE_SCALE));
+    // A tick of PRICE_SCALE makes a price its own sub-ticks, exactly: 2^63 does not fit an i64.
+    let whole = TickSize::new(PRICE_SCALE as u32, 0).expect("10000");
+    assert_eq!(price_units(2f64.powi(62), whole), Some(1 << 62));
+    assert_eq!(price_units(2f64.powi(63), whole), None, "2^63 sub-ticks");
     assert_eq!(ticks_to_units(123), 123 * i128::from(PRICE_SCALE));
 }
 
@@ -181,6 +185,11 @@ fn rates_and_display() {
     let usdt = to_quote(ledger.realised(), cent, Some(10_000.0));
     assert!((usdt - 0.0001).abs() < 1e-12, "{usdt}");
     assert!((to_quote(100 * PRICE_SCALE as i128, cent, None) - 1.0).abs() < 1e-12);
+    // A multiplier the exchange sends that makes no sense counts as 1, never a division by it.
+    for bad in [0.0, -10_000.0, f64::INFINITY, f64::NAN] {
+        let q = to_quote(100 * PRICE_SCALE as i128, cent, Some(bad));
+        assert!((q - 1.0).abs() < 1e-12, "multiplier {bad}: {q}");
+    }
 }
 
 /// Whatever the order of matching, realised plus unrealised is the cash flow: what the position
