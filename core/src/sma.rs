@@ -397,10 +397,11 @@ impl<const CAP: usize> FullRing<'_, CAP> {
         (self.short_sum, self.long_sum)
     }
 
-    /// Both window lengths, `(short, long)`.
+    /// Both window lengths, `(short, long)`, as the cross products take them (windows are at
+    /// most `MAX_WINDOW`, so the conversion is exact).
     #[inline(always)]
-    pub(crate) fn windows(&self) -> (usize, usize) {
-        (self.pair.short, self.pair.long)
+    pub(crate) fn windows(&self) -> (i64, i64) {
+        (self.pair.short as i64, self.pair.long as i64)
     }
 
     /// Stores the head and the sums back into the pair.

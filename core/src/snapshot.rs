@@ -173,7 +173,7 @@ impl<const CAP: usize> Strategy<CAP> {
     /// Writes the snapshot into `buf` and returns its length. [`Self::MAX_SNAPSHOT_LEN`] bytes
     /// always suffice.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        let st = self.cross.state();
+        let st = self.cross_state();
         let (short_sum, long_sum) = self.smas.sums();
         let out = SnapOut {
             v: SNAPSHOT_VERSION,

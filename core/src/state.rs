@@ -54,7 +54,7 @@ impl<const CAP: usize> Strategy<CAP> {
     /// Writes the state without the parameters into `buf` and returns its length.
     /// [`Self::MAX_STATE_LEN`] bytes always suffice.
     pub fn encode_state(&self, buf: &mut [u8]) -> Result<usize, SnapshotError> {
-        let st = self.cross.state();
+        let st = self.cross_state();
         let (short_sum, long_sum) = self.smas.sums();
         let out = StateOut {
             v: STATE_VERSION,
@@ -147,6 +147,7 @@ impl<const CAP: usize> Strategy<CAP> {
         s.cross = cross;
         s.last_close_ms = parts.last_close_ms;
         s.target = parts.target;
+        s.refresh_steady();
         Ok(s)
     }
 }

@@ -1,16 +1,78 @@
-//! The batch's loop for the common case: both windows full, no band, no guard. It does what
-//! [`Strategy::on_candle`] does for each on-schedule candle with valid prices, with the state in
-//! locals and without the checks that cannot change an answer there (the filling windows, the
-//! band, the guards' counters, the step's result). Anything else goes back to `on_candle`.
+//! The common case of the step: both windows full, a regime in force, no band, no guard, nothing
+//! pending (the strategy is `steady`). A candle one bin after the last one with valid prices
+//! then needs none of the checks that cannot change an answer there (the filling windows, the
+//! band, the guards' counters), and bars since the last flip need not be counted one by one.
+//! [`Strategy::on_candle`] takes such candles here one at a time, and [`run`] a whole slice with
+//! the state in locals; anything else goes to the general step.
 
 use crate::candle::Candle;
-use crate::crossover::Regime;
-use crate::sma::Mean;
-use crate::strategy::{Signal, Strategy, check_prices, indicated_narrow};
+use crate::crossover::{CrossoverState, Regime};
+use crate::num::div_rem;
+use crate::sma::FullRing;
+use crate::strategy::{Signal, Step, Strategy, check_prices, narrow_products};
+
+impl<const CAP: usize> Strategy<CAP> {
+    /// [`on_candle`](Self::on_candle) for a steady strategy: `None`, with nothing changed,
+    /// unless the candle is one bin after the last one and its prices are valid.
+    #[inline(always)]
+    pub(crate) fn steady_step(&mut self, candle: &Candle) -> Option<Step> {
+        let t = candle.close_time_ms;
+        let bin = self.params.bin_ms;
+        let last = self.last_close_ms.as_mut()?;
+        // `last + bin == t` without overflow: later than the last, and exactly a bin later.
+        if t <= *last || t.wrapping_sub(*last) != bin {
+            return None;
+        }
+        check_prices(candle).ok()?;
+        *last = t;
+        let bullish = self.cross.regime() == Some(Regime::Bullish);
+        let mut ring = self.smas.full_ring();
+        let windows = ring.windows();
+        let turned = turns_branchy(&mut ring, windows, bullish, candle.close.0);
+        ring.finish();
+        if !turned {
+            return Some(Step::NoChange);
+        }
+        let regime = side(!bullish);
+        // The signal is built here, from registers: a whole `Step` returned by a call would come
+        // back through memory, to be read back wider than it was written.
+        Some(Step::Signal(Signal {
+            regime,
+            target: self.turn(regime, t),
+            close_time_ms: t,
+        }))
+    }
+
+    /// A steady strategy's regime turns over to `regime` on the candle closing at `t`; returns
+    /// the new target. Inline: a call that could see the strategy would keep its state in
+    /// memory across a caller's loop of candles (measured slower).
+    #[inline(always)]
+    fn turn(&mut self, regime: Regime, t: i64) -> i64 {
+        self.cross.set_plain(Some(regime), 0);
+        self.since_ms = t;
+        self.target = self.params.target_for(Some(regime), self.qty);
+        self.target
+    }
+
+    /// The crossover's state with the bars the short path took since `since_ms` counted in:
+    /// each was one bin after the one before, so they are the bins between `since_ms` and the
+    /// last close.
+    pub(crate) fn cross_state(&self) -> CrossoverState {
+        let mut st = self.cross.state();
+        if self.steady
+            && let Some(last) = self.last_close_ms
+        {
+            let (bars, _) = div_rem(last.abs_diff(self.since_ms), self.params.bin_ms as u64);
+            let bars = u32::try_from(bars).unwrap_or(u32::MAX);
+            st.since_flip = st.since_flip.saturating_add(bars);
+        }
+        st
+    }
+}
 
 /// Feeds `candles[start..]` while they are on schedule and valid, calling `on_signal` for each
 /// signal and counting it in `signals`; returns the index of the first candle not taken (the
-/// slice's length when all were). Takes none unless the strategy is ready, narrow and plain.
+/// slice's length when all were). Takes none unless the strategy is steady.
 #[inline(always)]
 pub(crate) fn run<const CAP: usize>(
     s: &mut Strategy<CAP>,
@@ -19,32 +81,23 @@ pub(crate) fn run<const CAP: usize>(
     signals: &mut usize,
     on_signal: &mut impl FnMut(usize, &Signal),
 ) -> usize {
-    // `narrow` already means no band; `is_plain` means no guard and nothing pending. The first
-    // regime is left to `on_candle`: with one in force, a flip is one compare.
-    let (Some(last), Some(regime)) = (s.last_close_ms, s.cross.regime()) else {
+    let (true, Some(last), Some(regime)) = (s.steady, s.last_close_ms, s.cross.regime()) else {
         return start;
     };
-    if !s.narrow || !s.cross.is_plain() {
-        return start;
-    }
-    // A regime in force means both windows are full.
-    let mut ring = s.smas.full_ring();
-    let (short, long) = ring.windows();
-    let (short, long) = (short as u32, long as u32);
-    let bin = s.params.bin_ms;
     // Close times advance by `bin` in the loop: if the whole rest of the slice cannot carry
     // them past `i64::MAX`, the schedule is one add and one compare, with no overflow check.
+    let bin = s.params.bin_ms;
     let rest = candles.len().saturating_sub(start);
     if i128::from(last) + i128::from(bin) * rest as i128 > i128::from(i64::MAX) {
         return start;
     }
-    let (mut last, mut bullish) = (last, regime == Regime::Bullish);
-    // Bars since the last flip are counted from where it happened, not on every candle:
-    // `since_flip` is `since_base` plus the candles taken from `base` on.
-    let (mut since_base, mut base) = (s.cross.state().since_flip, start);
     let Some(rest) = candles.get(start..) else {
         return start;
     };
+    let (mut last, mut bullish) = (last, regime == Regime::Bullish);
+    // A regime in force means both windows are full.
+    let mut ring = s.smas.full_ring();
+    let windows = ring.windows();
     let mut it = rest.iter();
     // The index is worked out from the iterator when needed, which frees a register.
     let at = |it: &core::slice::Iter<'_, Candle>| candles.len() - it.len();
@@ -56,42 +109,62 @@ pub(crate) fn run<const CAP: usize>(
             break;
         }
         last = t;
-        let (short_sum, long_sum) = ring.push(c.close.0);
-        let short = Mean {
-            sum: short_sum,
-            n: short,
-        };
-        let long = Mean {
-            sum: long_sum,
-            n: long,
-        };
-        // Equal means keep the regime; only the opposite side flips it.
-        // Equal means keep the regime; only the opposite side flips it.
-        let against = if bullish {
-            Some(Regime::Bearish)
-        } else {
-            Some(Regime::Bullish)
-        };
-        if indicated_narrow(short, long) == against {
+        if turns(&mut ring, windows, bullish, c.close.0) {
             bullish = !bullish;
-            let index = at(&it) - 1;
-            (since_base, base) = (0, index + 1);
-            let r = side(bullish);
-            let target = s.params.target_for(Some(r), s.qty);
-            flip(target, r, t, &mut s.target, signals, on_signal, index);
+            let regime = side(bullish);
+            let target = s.params.target_for(Some(regime), s.qty);
+            s.cross.set_plain(Some(regime), 0);
+            s.since_ms = t;
+            s.target = target;
+            *signals += 1;
+            let signal = Signal {
+                regime,
+                target,
+                close_time_ms: t,
+            };
+            on_signal(at(&it) - 1, &signal);
         }
     }
     ring.finish();
     s.last_close_ms = Some(last);
-    let taken = u32::try_from(index - base).unwrap_or(u32::MAX);
-    s.cross
-        .set_plain(Some(side(bullish)), since_base.saturating_add(taken));
     index
 }
 
-/// The regime the loop's flag stands for.
+/// Pushes close `x` (ticks, validated) into the full ring of a narrow strategy whose regime is
+/// bullish or not, and answers whether that regime turns over: only the opposite side flips it,
+/// equal means keep it. The step both [`run`] and [`Strategy::on_candle`] take.
 #[inline(always)]
-fn side(bullish: bool) -> Regime {
+pub(crate) fn turns<const CAP: usize>(
+    ring: &mut FullRing<'_, CAP>,
+    (short, long): (i64, i64),
+    bullish: bool,
+    x: i64,
+) -> bool {
+    let (short_sum, long_sum) = ring.push(x);
+    let (lhs, rhs) = narrow_products(short_sum, short, long_sum, long);
+    // Bullish turns when the short side falls below, bearish when it rises above: one compare
+    // with the sides swapped, which the compiler makes a select rather than a branch.
+    let (lhs, rhs) = if bullish { (rhs, lhs) } else { (lhs, rhs) };
+    lhs > rhs
+}
+
+/// [`turns`] with a branch on the regime instead of a select, for the one-candle step: there
+/// the regime comes from memory and a predicted branch costs less than waiting for it.
+#[inline(always)]
+pub(crate) fn turns_branchy<const CAP: usize>(
+    ring: &mut FullRing<'_, CAP>,
+    (short, long): (i64, i64),
+    bullish: bool,
+    x: i64,
+) -> bool {
+    let (short_sum, long_sum) = ring.push(x);
+    let (lhs, rhs) = narrow_products(short_sum, short, long_sum, long);
+    if bullish { lhs < rhs } else { lhs > rhs }
+}
+
+/// The regime a flag for "bullish" stands for.
+#[inline(always)]
+pub(crate) fn side(bullish: bool) -> Regime {
     if bullish {
         Regime::Bullish
     } else {
@@ -99,29 +172,10 @@ fn side(bullish: bool) -> Regime {
     }
 }
 
-/// A flip's bookkeeping, out of the loop's way.
-#[inline(always)]
-fn flip(
-    target: i64,
-    regime: Regime,
-    t: i64,
-    stored: &mut i64,
-    signals: &mut usize,
-    on_signal: &mut impl FnMut(usize, &Signal),
-    index: usize,
-) {
-    *stored = target;
-    *signals += 1;
-    on_signal(
-        index,
-        &Signal {
-            regime,
-            target,
-            close_time_ms: t,
-        },
-    );
-}
-
 #[cfg(test)]
 #[path = "steady_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "steady_props.rs"]
+mod props;

@@ -98,7 +98,7 @@ fn flips_are_signalled_at_their_index_with_their_target() {
         (s.target_position(), s.regime()),
         (1, Some(Regime::Bullish))
     );
-    assert_eq!(s.cross.state().since_flip, 0, "flipped on the last candle");
+    assert_eq!(s.cross_state().since_flip, 0, "flipped on the last candle");
     assert_eq!(s.last_close_ms(), Some(candles[4].close_time_ms));
 }
 
@@ -107,12 +107,12 @@ fn bars_since_the_last_flip_are_counted_on() {
     let mut s = bullish(Guards::default(), 0);
     let candles = after(&s, &[13, 14, 15]);
     // The flip was on the 12, one bar before the 13.
-    assert_eq!(s.cross.state().since_flip, 1);
+    assert_eq!(s.cross_state().since_flip, 1);
     assert_eq!(take(&mut s, &candles, 0), (3, Vec::new()));
-    assert_eq!(s.cross.state().since_flip, 4);
+    assert_eq!(s.cross_state().since_flip, 4);
     let candles = after(&s, &[9, 8, 7]);
     assert_eq!(take(&mut s, &candles, 0), (3, Vec::from([(0, -1)])));
-    assert_eq!(s.cross.state().since_flip, 2);
+    assert_eq!(s.cross_state().since_flip, 2);
 }
 
 #[test]
@@ -157,6 +157,7 @@ fn a_confirmation_in_progress_is_left_to_the_step() {
         since_flip: 0,
     };
     s.cross = Crossover::from_state(guards, st).unwrap();
+    s.refresh_steady();
     let candles = after(&s, &[13]);
     assert_eq!(take(&mut s, &candles, 0).0, 0);
 }

@@ -153,6 +153,14 @@ pub struct Strategy<const CAP: usize> {
     /// No band and `short × long <= NARROW_WINDOWS`: the means compare exactly in `i64`.
     /// Derived from the parameters, so snapshots need not store it.
     pub(crate) narrow: bool,
+    /// `narrow`, plain guards, nothing pending and a regime in force: the state in which
+    /// [`on_candle`](Self::on_candle) takes an on-schedule candle on its short path. Derived from
+    /// the rest of the state (see [`Self::refresh_steady`]), so snapshots need not store it.
+    pub(crate) steady: bool,
+    /// While `steady`, the short path does not count bars since the last flip one by one:
+    /// `cross` holds the count as of the candle closing at `since_ms`, and every later candle is
+    /// one bin after the one before (see [`Self::cross_state`]).
+    pub(crate) since_ms: i64,
 }
 
 impl<const CAP: usize> Strategy<CAP> {
@@ -168,7 +176,19 @@ impl<const CAP: usize> Strategy<CAP> {
             target: 0,
             narrow: params.guards.hysteresis_bp == 0
                 && u64::from(params.short_window) * u64::from(params.long_window) <= NARROW_WINDOWS,
+            steady: false,
+            since_ms: 0,
         })
+    }
+
+    /// Works out `steady` again after the general step or a restore changed the state, where
+    /// the crossover's count of bars since the last flip is exact.
+    #[inline(always)]
+    pub(crate) fn refresh_steady(&mut self) {
+        self.steady = self.narrow && self.cross.regime().is_some() && self.cross.is_plain();
+        if let Some(last) = self.last_close_ms {
+            self.since_ms = last;
+        }
     }
 
     /// The parameters.
@@ -182,6 +202,25 @@ impl<const CAP: usize> Strategy<CAP> {
     /// [`Step::Duplicate`] no-op (pollers re-read the last bucket).
     #[inline(always)]
     pub fn on_candle(&mut self, candle: &Candle) -> Result<Step, CandleError> {
+        // The common case first: one flag stands for the band, the guards, the filling windows
+        // and the first regime, so that none of them is looked at per candle. Only on 64-bit
+        // targets (the Lambda, the CLI): on a microcontroller flash is what counts, 64-bit
+        // arithmetic takes several instructions anyway, and the general step gives the same
+        // answers in less code.
+        if SHORT_PATH
+            && self.steady
+            && let Some(step) = self.steady_step(candle)
+        {
+            return Ok(step);
+        }
+        self.general_step(candle)
+    }
+
+    /// Every candle the short path does not take (the first ones, bands, guards, repeats,
+    /// refusals), and on targets without the short path every candle. It gives the same answers
+    /// as the short path for a steady strategy too, which the tests hold it to.
+    #[inline(always)]
+    pub(crate) fn general_step(&mut self, candle: &Candle) -> Result<Step, CandleError> {
         let t = candle.close_time_ms;
         let close = candle.close.0;
         if let Some(last) = self.last_close_ms {
@@ -189,8 +228,6 @@ impl<const CAP: usize> Strategy<CAP> {
             if last.checked_add(self.params.bin_ms) != Some(t) {
                 // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
                 // hot path's result need not be merged with the call's through memory.
-                // Values, not `&self`: a call that could see the strategy would keep its state
-                // in memory, not in registers, across a caller's loop of candles.
                 let repeat = Some(candle.close.0) == self.smas.last();
                 return match off_schedule(last, self.params.bin_ms, repeat, t) {
                     None => Ok(Step::Duplicate),
@@ -208,7 +245,11 @@ impl<const CAP: usize> Strategy<CAP> {
         } else {
             crate::crossover::indicated(short, long, self.cross.hysteresis_bp())
         };
-        match self.cross.update_indicated(cand) {
+        // `cross` counts this bar itself; `refresh_steady` then restarts the short path's count
+        // from here.
+        let changed = self.cross.update_indicated(cand);
+        self.refresh_steady();
+        match changed {
             None => Ok(Step::NoChange),
             Some(regime) => {
                 self.target = self.params.target_for(Some(regime), self.qty);
@@ -304,6 +345,9 @@ fn off_schedule(last: i64, bin_ms: i64, repeat: bool, got: i64) -> Option<Candle
     }
 }
 
+/// Whether [`Strategy::on_candle`] has its short path for steady strategies (64-bit targets).
+const SHORT_PATH: bool = cfg!(target_pointer_width = "64");
+
 /// Windows whose product stays at or below this keep both cross products of validated sums
 /// inside `i64`: a sum over `n` closes is at most `MAX_TICKS × n`, so `short_sum × long` and
 /// `long_sum × short` are at most `MAX_TICKS × short × long <= i64::MAX`.
@@ -314,8 +358,7 @@ const NARROW_WINDOWS: u64 = (i64::MAX / MAX_TICKS) as u64;
 /// which saves the 128-bit multiplies (a library call on Cortex-M).
 #[inline(always)]
 pub(crate) fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
-    let lhs = short.sum.wrapping_mul(i64::from(long.n));
-    let rhs = long.sum.wrapping_mul(i64::from(short.n));
+    let (lhs, rhs) = narrow_products(short.sum, i64::from(short.n), long.sum, i64::from(long.n));
     if lhs > rhs {
         Some(Regime::Bullish)
     } else if lhs < rhs {
@@ -323,6 +366,13 @@ pub(crate) fn indicated_narrow(short: Mean, long: Mean) -> Option<Regime> {
     } else {
         None
     }
+}
+
+/// The two cross products that compare a short mean (`short_sum / short`) with a long one:
+/// `(short_sum × long, long_sum × short)`, exact for the strategy's narrow windows.
+#[inline(always)]
+pub(crate) fn narrow_products(short_sum: i64, short: i64, long_sum: i64, long: i64) -> (i64, i64) {
+    (short_sum.wrapping_mul(long), long_sum.wrapping_mul(short))
 }
 
 /// Positive, at most [`MAX_TICKS`], and `low <= close <= high`. `open` is only range-checked:
