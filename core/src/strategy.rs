@@ -121,8 +121,8 @@ impl core::error::Error for CandleError {}
 
 /// The SMA-crossover strategy over a buffer of `CAP` closes: validated [`Params`] plus state.
 ///
-/// No heap: `8 × CAP` bytes of closes plus about 150 bytes (`Strategy<50>` is 552 bytes on
-/// thumbv7em, 568 on x86-64).
+/// No heap: `8 × CAP` bytes of closes plus about 160 bytes (`Strategy<50>` is 560 bytes on
+/// thumbv7em, 576 on x86-64).
 ///
 /// ```
 /// use maestro_core::{Candle, Guards, Mode, Params, Price, Regime, Step, Strategy};
