@@ -19,11 +19,14 @@ impl<const CAP: usize> Strategy<CAP> {
         let t = candle.close_time_ms;
         let bin = self.params.bin_ms;
         let last = self.last_close_ms.as_mut()?;
-        // `last + bin == t` without overflow: later than the last, and exactly a bin later.
-        if t <= *last || t.wrapping_sub(*last) != bin {
+        // `last + bin == t` without overflow: exactly a bin later, and later than the last.
+        if t.wrapping_sub(*last) != bin {
             return None;
         }
         check_prices(candle).ok()?;
+        if t <= *last {
+            return None;
+        }
         *last = t;
         let bullish = self.cross.regime() == Some(Regime::Bullish);
         let mut ring = self.smas.full_ring();

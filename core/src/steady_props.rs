@@ -184,4 +184,15 @@ fn the_short_path_is_taken_once_a_plain_regime_holds() {
     }
     assert_eq!(plain.regime(), Some(Regime::Bullish));
     assert!(plain.steady && !banded.steady);
+    // The general step counts every bar in `cross` and moves `since_ms` along; the short path
+    // does neither, which shows which one took a candle. The regime came with the 12 (at
+    // `BIN`); the 13, 14 and 15 went the short way.
+    for (i, p) in [(3, 14), (4, 15)] {
+        for s in [&mut plain, &mut banded] {
+            s.on_candle(&candle(BIN * i, p)).unwrap();
+        }
+    }
+    assert_eq!((plain.since_ms, plain.cross.state().since_flip), (BIN, 0));
+    assert_eq!(plain.cross_state().since_flip, 3);
+    assert_eq!(banded.since_ms, 4 * BIN);
 }
