@@ -181,7 +181,7 @@ impl<const CAP: usize> Strategy<CAP> {
             closes: ClosesOut(&self.smas),
             short_sum,
             long_sum,
-            last_close_ms: self.last_close_ms,
+            last_close_ms: self.last_close_ms(),
             regime: st.regime,
             pending: st.pending,
             streak: st.streak,

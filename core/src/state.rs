@@ -11,6 +11,7 @@ use crate::crossover::{Crossover, CrossoverState, Regime};
 use crate::price::MAX_TICKS;
 use crate::sma::SmaPair;
 use crate::snapshot::{ClosesIn, ClosesOut, SnapshotError, leading_version};
+use crate::steady::Clock;
 use crate::strategy::{Params, Strategy};
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +62,7 @@ impl<const CAP: usize> Strategy<CAP> {
             closes: ClosesOut(&self.smas),
             short_sum,
             long_sum,
-            last_close_ms: self.last_close_ms,
+            last_close_ms: self.last_close_ms(),
             regime: st.regime,
             pending: st.pending,
             streak: st.streak,
@@ -145,7 +146,7 @@ impl<const CAP: usize> Strategy<CAP> {
         }
         s.smas = smas;
         s.cross = cross;
-        s.last_close_ms = parts.last_close_ms;
+        s.clock = parts.last_close_ms.map_or(Clock::Start, Clock::General);
         s.target = parts.target;
         s.refresh_steady();
         Ok(s)

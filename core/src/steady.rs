@@ -11,6 +11,33 @@ use crate::num::div_rem;
 use crate::sma::FullRing;
 use crate::strategy::{Signal, Step, Strategy, check_prices, narrow_products};
 
+/// Where a strategy stands in its stream of candles. Steadiness rides on the clock's tag, so that
+/// the short path asks one question per candle, and a steady strategy without a last candle
+/// cannot be written down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// No candle accepted yet.
+    Start,
+    /// The close time of the last accepted candle; the next one goes to the general step.
+    General(i64),
+    /// The close time of the last accepted candle, and the strategy is steady: narrow windows
+    /// (so no band), plain guards, nothing pending and a regime in force (so both windows are
+    /// full). Derived from the rest of the state (see `Strategy::refresh_steady`), so snapshots
+    /// store only the time.
+    Steady(i64),
+}
+
+impl Clock {
+    /// The close time of the last accepted candle, if any.
+    #[inline(always)]
+    pub(crate) const fn last(self) -> Option<i64> {
+        match self {
+            Clock::Start => None,
+            Clock::General(t) | Clock::Steady(t) => Some(t),
+        }
+    }
+}
+
 impl<const CAP: usize> Strategy<CAP> {
     /// [`on_candle`](Self::on_candle) for a steady strategy: `None`, with nothing changed,
     /// unless the candle is one bin after the last one and its prices are valid.
@@ -18,7 +45,9 @@ impl<const CAP: usize> Strategy<CAP> {
     pub(crate) fn steady_step(&mut self, candle: &Candle) -> Option<Step> {
         let t = candle.close_time_ms;
         let bin = self.params.bin_ms;
-        let last = self.last_close_ms.as_mut()?;
+        let Clock::Steady(last) = &mut self.clock else {
+            return None;
+        };
         // `last + bin == t` without overflow: exactly a bin later, and later than the last.
         if t.wrapping_sub(*last) != bin {
             return None;
@@ -62,9 +91,7 @@ impl<const CAP: usize> Strategy<CAP> {
     /// last close.
     pub(crate) fn cross_state(&self) -> CrossoverState {
         let mut st = self.cross.state();
-        if self.steady
-            && let Some(last) = self.last_close_ms
-        {
+        if let Clock::Steady(last) = self.clock {
             let (bars, _) = div_rem(last.abs_diff(self.since_ms), self.params.bin_ms as u64);
             let bars = u32::try_from(bars).unwrap_or(u32::MAX);
             st.since_flip = st.since_flip.saturating_add(bars);
@@ -84,7 +111,7 @@ pub(crate) fn run<const CAP: usize>(
     signals: &mut usize,
     on_signal: &mut impl FnMut(usize, &Signal),
 ) -> usize {
-    let (true, Some(last), Some(regime)) = (s.steady, s.last_close_ms, s.cross.regime()) else {
+    let (Clock::Steady(last), Some(regime)) = (s.clock, s.cross.regime()) else {
         return start;
     };
     // Close times advance by `bin` in the loop: if the whole rest of the slice cannot carry
@@ -129,7 +156,7 @@ pub(crate) fn run<const CAP: usize>(
         }
     }
     ring.finish();
-    s.last_close_ms = Some(last);
+    s.clock = Clock::Steady(last);
     index
 }
 

@@ -7,6 +7,7 @@ use crate::candle::Candle;
 use crate::crossover::{Crossover, CrossoverState, Guards, Regime};
 use crate::params::{Mode, Params};
 use crate::price::Price;
+use crate::steady::Clock;
 use crate::strategy::Strategy;
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
@@ -183,7 +184,8 @@ fn the_short_path_is_taken_once_a_plain_regime_holds() {
         }
     }
     assert_eq!(plain.regime(), Some(Regime::Bullish));
-    assert!(plain.steady && !banded.steady);
+    assert!(matches!(plain.clock, Clock::Steady(_)));
+    assert!(matches!(banded.clock, Clock::General(_)));
     // The general step counts every bar in `cross` and moves `since_ms` along; the short path
     // does neither, which shows which one took a candle. The regime came with the 12 (at
     // `BIN`); the 13, 14 and 15 went the short way.

@@ -6,6 +6,7 @@ use crate::num::div_rem;
 use crate::order::Order;
 use crate::price::MAX_TICKS;
 use crate::sma::SmaPair;
+use crate::steady::Clock;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -148,16 +149,13 @@ pub struct Strategy<const CAP: usize> {
     pub(crate) qty: i64,
     pub(crate) smas: SmaPair<CAP>,
     pub(crate) cross: Crossover,
-    pub(crate) last_close_ms: Option<i64>,
+    /// The last accepted candle's close time, and whether the strategy is steady.
+    pub(crate) clock: Clock,
     pub(crate) target: i64,
     /// No band and `short × long <= NARROW_WINDOWS`: the means compare exactly in `i64`.
     /// Derived from the parameters, so snapshots need not store it.
     pub(crate) narrow: bool,
-    /// `narrow`, plain guards, nothing pending and a regime in force: the state in which
-    /// [`on_candle`](Self::on_candle) takes an on-schedule candle on its short path. Derived from
-    /// the rest of the state (see [`Self::refresh_steady`]), so snapshots need not store it.
-    pub(crate) steady: bool,
-    /// While `steady`, the short path does not count bars since the last flip one by one:
+    /// While steady, the short path does not count bars since the last flip one by one:
     /// `cross` holds the count as of the candle closing at `since_ms`, and every later candle is
     /// one bin after the one before (see [`Self::cross_state`]).
     pub(crate) since_ms: i64,
@@ -172,22 +170,27 @@ impl<const CAP: usize> Strategy<CAP> {
             qty: qty as i64,
             smas: SmaPair::new(params.short_window as usize, params.long_window as usize),
             cross: Crossover::new(params.guards),
-            last_close_ms: None,
+            clock: Clock::Start,
             target: 0,
             narrow: params.guards.hysteresis_bp == 0
                 && u64::from(params.short_window) * u64::from(params.long_window) <= NARROW_WINDOWS,
-            steady: false,
             since_ms: 0,
         })
     }
 
-    /// Works out `steady` again after the general step or a restore changed the state, where
-    /// the crossover's count of bars since the last flip is exact.
+    /// Works out whether the strategy is steady (narrow, plain guards, nothing pending, a regime
+    /// in force: see [`Clock::Steady`]) after the general step or a restore changed the state,
+    /// where the crossover's count of bars since the last flip is exact.
     #[inline(always)]
     pub(crate) fn refresh_steady(&mut self) {
-        self.steady = self.narrow && self.cross.regime().is_some() && self.cross.is_plain();
-        if let Some(last) = self.last_close_ms {
+        let steady = self.narrow && self.cross.regime().is_some() && self.cross.is_plain();
+        if let Some(last) = self.clock.last() {
             self.since_ms = last;
+            self.clock = if steady {
+                Clock::Steady(last)
+            } else {
+                Clock::General(last)
+            };
         }
     }
 
@@ -207,10 +210,7 @@ impl<const CAP: usize> Strategy<CAP> {
         // targets (the Lambda, the CLI): on a microcontroller flash is what counts, 64-bit
         // arithmetic takes several instructions anyway, and the general step gives the same
         // answers in less code.
-        if SHORT_PATH
-            && self.steady
-            && let Some(step) = self.steady_step(candle)
-        {
+        if SHORT_PATH && let Some(step) = self.steady_step(candle) {
             return Ok(step);
         }
         self.general_step(candle)
@@ -223,7 +223,7 @@ impl<const CAP: usize> Strategy<CAP> {
     pub(crate) fn general_step(&mut self, candle: &Candle) -> Result<Step, CandleError> {
         let t = candle.close_time_ms;
         let close = candle.close.0;
-        if let Some(last) = self.last_close_ms {
+        if let Some(last) = self.clock.last() {
             // The hot path is one compare; everything else is the rare, out-of-line error path.
             if last.checked_add(self.params.bin_ms) != Some(t) {
                 // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
@@ -236,7 +236,8 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
-        self.last_close_ms = Some(t);
+        // Until the windows are full no regime holds: the clock stays general.
+        self.clock = Clock::General(t);
         let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
         };
@@ -300,7 +301,7 @@ impl<const CAP: usize> Strategy<CAP> {
 
     /// Close time of the last accepted candle.
     pub const fn last_close_ms(&self) -> Option<i64> {
-        self.last_close_ms
+        self.clock.last()
     }
 
     /// Both windows are full: every further candle is compared.
