@@ -60,8 +60,11 @@ impl<const CAP: usize> Strategy<CAP> {
         let bullish = self.cross.regime() == Some(Regime::Bullish);
         let mut ring = self.smas.full_ring();
         let windows = ring.windows();
-        let turned = turns_branchy(&mut ring, windows, bullish, candle.close.0);
+        let (lhs, rhs) = push_products(&mut ring, windows, candle.close.0);
         ring.finish();
+        // A branch on the regime, not the batch loop's select: here the regime comes from
+        // memory, and a predicted branch need not wait for it (measured faster).
+        let turned = if bullish { lhs < rhs } else { lhs > rhs };
         if !turned {
             return Some(Step::NoChange);
         }
@@ -139,7 +142,11 @@ pub(crate) fn run<const CAP: usize>(
             break;
         }
         last = t;
-        if turns(&mut ring, windows, bullish, c.close.0) {
+        let (lhs, rhs) = push_products(&mut ring, windows, c.close.0);
+        // The sides swapped for a bullish regime: one compare, which the compiler makes a
+        // select rather than a branch on the regime.
+        let (lhs, rhs) = if bullish { (rhs, lhs) } else { (lhs, rhs) };
+        if lhs > rhs {
             bullish = !bullish;
             let regime = side(bullish);
             let target = s.params.target_for(Some(regime), s.qty);
@@ -160,36 +167,18 @@ pub(crate) fn run<const CAP: usize>(
     index
 }
 
-/// Pushes close `x` (ticks, validated) into the full ring of a narrow strategy whose regime is
-/// bullish or not, and answers whether that regime turns over: only the opposite side flips it,
-/// equal means keep it. The step both [`run`] and [`Strategy::on_candle`] take.
+/// Pushes close `x` (ticks, validated) into the full ring of a narrow strategy and returns the
+/// cross products the regime is judged on, `(short_sum × long, long_sum × short)`: the short
+/// mean is above the long one when the first is larger. Only the opposite side turns a regime
+/// over; equal means keep it. The step both [`run`] and [`Strategy::on_candle`] take.
 #[inline(always)]
-pub(crate) fn turns<const CAP: usize>(
+pub(crate) fn push_products<const CAP: usize>(
     ring: &mut FullRing<'_, CAP>,
     (short, long): (i64, i64),
-    bullish: bool,
     x: i64,
-) -> bool {
+) -> (i64, i64) {
     let (short_sum, long_sum) = ring.push(x);
-    let (lhs, rhs) = narrow_products(short_sum, short, long_sum, long);
-    // Bullish turns when the short side falls below, bearish when it rises above: one compare
-    // with the sides swapped, which the compiler makes a select rather than a branch.
-    let (lhs, rhs) = if bullish { (rhs, lhs) } else { (lhs, rhs) };
-    lhs > rhs
-}
-
-/// [`turns`] with a branch on the regime instead of a select, for the one-candle step: there
-/// the regime comes from memory and a predicted branch costs less than waiting for it.
-#[inline(always)]
-pub(crate) fn turns_branchy<const CAP: usize>(
-    ring: &mut FullRing<'_, CAP>,
-    (short, long): (i64, i64),
-    bullish: bool,
-    x: i64,
-) -> bool {
-    let (short_sum, long_sum) = ring.push(x);
-    let (lhs, rhs) = narrow_products(short_sum, short, long_sum, long);
-    if bullish { lhs < rhs } else { lhs > rhs }
+    narrow_products(short_sum, short, long_sum, long)
 }
 
 /// The regime a flag for "bullish" stands for.

@@ -205,9 +205,9 @@ impl<const CAP: usize> Strategy<CAP> {
     /// [`Step::Duplicate`] no-op (pollers re-read the last bucket).
     #[inline(always)]
     pub fn on_candle(&mut self, candle: &Candle) -> Result<Step, CandleError> {
-        // The common case first: one flag stands for the band, the guards, the filling windows
-        // and the first regime, so that none of them is looked at per candle. Only on 64-bit
-        // targets (the Lambda, the CLI): on a microcontroller flash is what counts, 64-bit
+        // The common case first: the clock's tag stands for the band, the guards, the filling
+        // windows and the first regime, so that none of them is looked at per candle. Only on
+        // 64-bit targets (the Lambda, the CLI): on a microcontroller flash is what counts, 64-bit
         // arithmetic takes several instructions anyway, and the general step gives the same
         // answers in less code.
         if SHORT_PATH && let Some(step) = self.steady_step(candle) {
@@ -228,6 +228,8 @@ impl<const CAP: usize> Strategy<CAP> {
             if last.checked_add(self.params.bin_ms) != Some(t) {
                 // `None` is a duplicate. A plain error comes back, not a whole `Result`, so that the
                 // hot path's result need not be merged with the call's through memory.
+                // Values, not `&self`: a call that could see the strategy would keep its state
+                // in memory, not in registers, across a caller's loop of candles.
                 let repeat = Some(candle.close.0) == self.smas.last();
                 return match off_schedule(last, self.params.bin_ms, repeat, t) {
                     None => Ok(Step::Duplicate),
@@ -236,7 +238,8 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
-        // Until the windows are full no regime holds: the clock stays general.
+        // General until `refresh_steady` below finds a plain regime in force (none holds while
+        // the windows fill).
         self.clock = Clock::General(t);
         let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
