@@ -13,6 +13,8 @@
 
 mod guarded;
 mod kernel;
+mod kinetic;
+mod spans;
 
 use crate::backtest::{self, BacktestError, MAX_LONG_WINDOW};
 use crate::candles_file::CandleSeries;
@@ -147,6 +149,28 @@ pub fn sweep_pairs(
     pairs: &[(u32, u32)],
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<PairResult>, SweepError> {
+    sweep_pairs_on(series, spec, pairs, progress, true)
+}
+
+/// [`sweep_pairs`] without the one-pass loop: every pair through the pair-by-pair loop. Same
+/// results; for benchmarks and cross-checks.
+#[doc(hidden)]
+pub fn sweep_pairs_by_lanes(
+    series: &CandleSeries,
+    spec: &SweepSpec,
+    pairs: &[(u32, u32)],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<PairResult>, SweepError> {
+    sweep_pairs_on(series, spec, pairs, progress, false)
+}
+
+fn sweep_pairs_on(
+    series: &CandleSeries,
+    spec: &SweepSpec,
+    pairs: &[(u32, u32)],
+    progress: &(dyn Fn() + Sync),
+    one_pass: bool,
+) -> Result<Vec<PairResult>, SweepError> {
     if pairs.is_empty() {
         return Err(SweepError::NoPairs);
     }
@@ -196,9 +220,27 @@ pub fn sweep_pairs(
         bear_target,
         lot: spec.lot_size,
         fee_ppm: spec.fee.ppm(),
+        aligned: [bull_target, bear_target].iter().all(|t| {
+            t.unsigned_abs() <= i64::MAX as u64 / 2
+                && t.unsigned_abs().checked_rem(spec.lot_size) == Some(0)
+        }),
     };
     let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
     let guards = spec.guards;
+    if one_pass
+        && use_i64
+        && guards == Guards::default()
+        && let Some(outcomes) = kinetic::sweep(&shared, &closes, pairs)
+    {
+        return Ok(pairs
+            .iter()
+            .zip(outcomes)
+            .map(|(&(short, long), o)| {
+                progress();
+                finish(short, long, o)
+            })
+            .collect());
+    }
     // Pairs sharing a short window go four at a time; the rest one by one.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut by_short: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();

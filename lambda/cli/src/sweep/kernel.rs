@@ -9,6 +9,7 @@
 //! window's sum and the close are loaded once for four long windows, and the four independent
 //! pairs keep the core busy.
 
+use super::spans::Span;
 use crate::backtest::order_delta;
 use core::ops::{Add, Mul, Sub};
 
@@ -35,6 +36,10 @@ pub(crate) struct Shared<'a> {
     pub lot: u64,
     /// Fee in parts per million.
     pub fee_ppm: i64,
+    /// Both targets are whole lots and at most `i64::MAX / 2` apart from zero: then every
+    /// position is 0 or a target, and every order is exactly `target − position` (no rounding
+    /// to lots, no overflow), so a trade skips the core's order sizing.
+    pub aligned: bool,
 }
 
 impl Shared<'_> {
@@ -111,6 +116,27 @@ impl<T: Int> Lane<T> {
         self.o.max_drawdown = self.o.max_drawdown.max(self.peak - eq);
     }
 
+    /// Marks every close of a range the position does not change in, given the range's
+    /// [`Span`]: the same peak and drawdown as [`Lane::mark`] on each close in turn. With
+    /// `q = position × SCALE` the equity is `cash + q × close`, so its highest and lowest values
+    /// are at the range's extreme closes, and its largest fall inside the range is `q` times the
+    /// closes' largest fall (long) or `|q|` times their largest rise (short).
+    pub(crate) fn mark_span(&mut self, s: &Span) {
+        let q = self.pos_scaled;
+        let zero = T::default();
+        let (hi, lo, inner) = if q > zero {
+            (s.max, s.min, q * T::from(s.fall))
+        } else if q < zero {
+            (s.min, s.max, (zero - q) * T::from(s.rise))
+        } else {
+            (s.max, s.max, zero)
+        };
+        let top = self.cash + q * T::from(hi);
+        let bottom = self.cash + q * T::from(lo);
+        self.o.max_drawdown = self.o.max_drawdown.max(self.peak - bottom).max(inner);
+        self.peak = self.peak.max(top);
+    }
+
     /// The crossover test on a candle where the regime is already set; trades on an event.
     #[inline(always)]
     fn step(&mut self, sh: &Shared<'_>, short_sum: i64, long_sum: i64, c: i64, i: usize) {
@@ -136,7 +162,11 @@ impl<T: Int> Lane<T> {
         } else {
             sh.bear_target
         };
-        let delta = order_delta(target, self.pos, sh.lot);
+        let delta = if sh.aligned {
+            target - self.pos
+        } else {
+            order_delta(target, self.pos, sh.lot)
+        };
         if delta == 0 {
             return;
         }

@@ -73,6 +73,7 @@ proptest! {
         windows in prop::collection::vec((1u32..12, 1u32..90), 1..10),
         mode in mode(),
         lots in (1u64..=3, 1u64..=3),
+        part_lot in prop_oneof![Just(0u64), 1u64..1000],
         fee in -300i64..=800,
     ) {
         let series = series(5_000, &moves, &gaps);
@@ -83,7 +84,8 @@ proptest! {
             mode,
             qty: lots.0 * 1000,
             lot_size: 1000,
-            max_position: lots.1 * 1000,
+            // A cap that is not whole lots: positions round to lots below it.
+            max_position: lots.1 * 1000 + part_lot,
             guards: Guards::default(),
             fee: FeeRate::from_ppm(fee),
         };

@@ -193,6 +193,7 @@ fn the_i64_and_i128_kernels_agree() {
         bear_target: -2000,
         lot: 1000,
         fee_ppm: 500,
+        aligned: true,
     };
     for &(s, l) in pairs.iter().step_by(7) {
         let narrow = finish(s, l, kernel::run::<i64>(&shared, s as usize, l as usize));
