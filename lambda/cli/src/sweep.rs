@@ -220,10 +220,7 @@ fn sweep_pairs_on(
         bear_target,
         lot: spec.lot_size,
         fee_ppm: spec.fee.ppm(),
-        aligned: [bull_target, bear_target].iter().all(|t| {
-            t.unsigned_abs() <= i64::MAX as u64 / 2
-                && t.unsigned_abs().checked_rem(spec.lot_size) == Some(0)
-        }),
+        aligned: kernel::whole_lots([bull_target, bear_target], spec.lot_size),
     };
     let use_i64 = fits_i64(&closes, pairs, q, spec.fee.ppm());
     let guards = spec.guards;

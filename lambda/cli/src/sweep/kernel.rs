@@ -69,6 +69,14 @@ pub(crate) struct Outcome<T> {
 
 const SCALE: i64 = 1_000_000;
 
+/// Whether both targets are whole lots and at most `i64::MAX / 2` from zero (see
+/// [`Shared::aligned`]).
+pub(crate) fn whole_lots(targets: [i64; 2], lot: u64) -> bool {
+    targets.iter().all(|t| {
+        t.unsigned_abs() <= i64::MAX as u64 / 2 && t.unsigned_abs().checked_rem(lot) == Some(0)
+    })
+}
+
 /// One pair's running state.
 #[derive(Clone, Copy)]
 pub(crate) struct Lane<T> {

@@ -203,3 +203,95 @@ fn the_i64_and_i128_kernels_agree() {
     // Absurd sizes take the wide path.
     assert!(!fits_i64(&closes, &pairs, i64::MAX / 4, 500));
 }
+
+/// The one-pass loop against the pair-by-pair loop on many windows at once: gaps, a flat
+/// stretch across a gap (equal means, so pairs that wait for a first regime and crossings held
+/// by equality),
+/// every mode, a cap that is not whole lots and repeated pairs.
+#[test]
+fn the_one_pass_loop_equals_the_pair_by_pair_loop() {
+    let mut series = demo(11, 3000, &[400..405, 1500..1501, 2200..2230]);
+    for c in &mut series.candles[1300..1700] {
+        let flat = maestro_core::Price(6_000);
+        (c.open, c.high, c.low, c.close) = (flat, flat, flat, flat);
+    }
+    let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
+    let mut prefix = vec![0i64];
+    for &c in &closes {
+        prefix.push(prefix[prefix.len() - 1] + c);
+    }
+    let stretches = stretches(&series).unwrap_or_else(|e| panic!("{e}"));
+    let mut pairs: Vec<(u32, u32)> = (1..=30)
+        .flat_map(|s| (s + 1..=90).step_by(3).map(move |l| (s, l)))
+        .collect();
+    pairs.extend([(2, 3), (1, 90), (2, 3)]);
+    for (bull_target, bear_target) in [(3000, -3000), (2000, 0), (0, -1000)] {
+        let shared = Shared {
+            prefix: &prefix,
+            stretches: &stretches,
+            bull_target,
+            bear_target,
+            lot: 1000,
+            fee_ppm: 500,
+            aligned: true,
+        };
+        let one_pass =
+            kinetic::sweep(&shared, &closes, &pairs).unwrap_or_else(|| panic!("a small table"));
+        assert_eq!(one_pass.len(), pairs.len());
+        for (&(s, l), got) in pairs.iter().zip(one_pass) {
+            let want = kernel::run::<i64>(&shared, s as usize, l as usize);
+            assert_eq!(
+                got, want,
+                "pair {s}/{l}, targets {bull_target}/{bear_target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn too_many_windows_for_the_pair_table_take_the_pair_by_pair_loop() {
+    let series = demo(3, 50, &[]);
+    let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
+    let prefix: Vec<i64> = std::iter::once(0)
+        .chain(closes.iter().scan(0, |s, &c| {
+            *s += c;
+            Some(*s)
+        }))
+        .collect();
+    let stretches = [(0, closes.len())];
+    let shared = Shared {
+        prefix: &prefix,
+        stretches: &stretches,
+        bull_target: 1000,
+        bear_target: -1000,
+        lot: 1000,
+        fee_ppm: 500,
+        aligned: true,
+    };
+    let wide: Vec<(u32, u32)> = (1..=2048).map(|w| (w, w + 1)).collect();
+    assert!(kinetic::sweep(&shared, &closes, &wide).is_none());
+    assert!(kinetic::sweep(&shared, &closes, &wide[..2047]).is_some());
+}
+
+#[test]
+fn orders_skip_lot_rounding_only_for_whole_lots_well_inside_i64() {
+    let half = i64::MAX / 2;
+    let cases: &[([i64; 2], u64, bool)] = &[
+        ([1000, -1000], 1000, true),
+        ([3000, 0], 1000, true),
+        ([0, -2000], 1000, true),
+        ([1500, -1000], 1000, false),
+        ([1000, -1500], 1000, false),
+        ([1000, -1000], 0, false),
+        ([half, -half], 1, true),
+        ([half + 1, 0], 1, false),
+        ([0, -half - 1], 1, false),
+    ];
+    for &(targets, lot, want) in cases {
+        assert_eq!(
+            kernel::whole_lots(targets, lot),
+            want,
+            "{targets:?} lot {lot}"
+        );
+    }
+}
