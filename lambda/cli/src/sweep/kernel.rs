@@ -132,12 +132,11 @@ impl<T: Int> Lane<T> {
     pub(crate) fn mark_span(&mut self, s: &Span) {
         let q = self.pos_scaled;
         let zero = T::default();
-        let (hi, lo, inner) = if q > zero {
+        // Flat (`q = 0`) takes the first branch: every figure is then the cash.
+        let (hi, lo, inner) = if q >= zero {
             (s.max, s.min, q * T::from(s.fall))
-        } else if q < zero {
-            (s.min, s.max, (zero - q) * T::from(s.rise))
         } else {
-            (s.max, s.max, zero)
+            (s.min, s.max, (zero - q) * T::from(s.rise))
         };
         let top = self.cash + q * T::from(hi);
         let bottom = self.cash + q * T::from(lo);

@@ -249,6 +249,18 @@ fn the_one_pass_loop_equals_the_pair_by_pair_loop() {
 }
 
 #[test]
+fn the_benchmarks_baseline_gives_the_sweeps_results() {
+    let series = demo(4, 1500, &[700..720, 1100..1101]);
+    let spec = spec_plain();
+    let pairs = spec.pairs();
+    let fast = sweep_pairs(&series, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let lanes =
+        sweep_pairs_by_lanes(&series, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fast.len(), pairs.len());
+    assert_eq!(fast, lanes);
+}
+
+#[test]
 fn too_many_windows_for_the_pair_table_take_the_pair_by_pair_loop() {
     let series = demo(3, 50, &[]);
     let closes: Vec<i64> = series.candles.iter().map(|c| c.close.0).collect();
