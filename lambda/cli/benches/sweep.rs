@@ -75,6 +75,15 @@ fn main() {
             pairs.len(),
         );
     }
+    // Real data as evidence on top of the tests: every pair's figures from both loops, equal.
+    if fast.last != lanes.last {
+        eprintln!("sweep bench: the one-pass and the pair-by-pair loops disagree on real data");
+        std::process::exit(1);
+    }
+    println!(
+        "both loops give the same figures for all {} pairs",
+        pairs.len()
+    );
     let best = fast.best_wall();
     println!(
         "full sweep: best {:.3} s wall, {:.3} CPU-s  →  {:.3e} evaluations/s",
@@ -148,6 +157,8 @@ fn main() {
 struct Timings {
     wall: Vec<f64>,
     cpu: Vec<f64>,
+    /// The last run's results.
+    last: Vec<PairResult>,
 }
 
 impl Timings {
@@ -159,7 +170,10 @@ impl Timings {
         self.wall.push(t.elapsed().as_secs_f64());
         self.cpu.push(cpu_seconds() - cpu0);
         match results {
-            Ok(r) => assert_eq!(r.len(), pairs),
+            Ok(r) => {
+                assert_eq!(r.len(), pairs);
+                self.last = r;
+            }
             Err(e) => {
                 eprintln!("sweep failed: {e}");
                 std::process::exit(1);

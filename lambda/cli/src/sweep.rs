@@ -1,11 +1,15 @@
 //! `maestro sweep`: every window pair of two ranges over one candle series, in parallel.
 //!
 //! The work is shared, not repeated per pair: the closes' prefix sums are computed once (so every
-//! window's SMA sum at every candle is one subtraction) and read by all pairs; each pair then runs a
-//! tight integer loop ([`kernel`]) that allocates nothing per candle. Pairs are spread over all cores
-//! with rayon. Every pair's result equals a plain [`crate::backtest::backtest`] of that pair, exactly:
-//! same signals (the core's plain crossover rule), same fills and fees (the rules of
-//! `Account::fill`), same gap policy (fresh windows after a gap, position held through it).
+//! window's SMA sum at every candle is one subtraction) and read by all pairs. Without guards, when
+//! every figure fits `i64`, one pass over the candles serves all pairs at once ([`kinetic`]): the
+//! windows are kept sorted by mean, each swap of two windows is a flip of that pair, and the equity
+//! between two trades is marked in one go from a table of the closes ([`spans`]); each core trades
+//! the pairs of its own short windows. Otherwise each pair runs a tight integer loop ([`kernel`]),
+//! four pairs of one short window at a time, spread over all cores with rayon. Every pair's result
+//! equals a plain [`crate::backtest::backtest`] of that pair, exactly: same signals (the core's plain
+//! crossover rule), same fills and fees (the rules of `Account::fill`), same gap policy (fresh
+//! windows after a gap, position held through it).
 //!
 //! With whipsaw guards on, each pair feeds the same shared sums to the core's own guarded
 //! crossover (`maestro_core::crossover::Crossover`, in [`guarded`]), one pair at a time, still on
