@@ -322,3 +322,37 @@ pub(crate) fn run4<T: Int>(sh: &Shared<'_>, short: usize, longs: [usize; 4]) -> 
     }
     lanes.map(|l| l.finish(sh))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::spans::Spans;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Marking a range in one go from its span equals marking its closes one by one, for
+        /// long, short and flat positions and any earlier peak and drawdown.
+        #[test]
+        fn a_span_marks_like_its_closes(
+            closes in prop::collection::vec(1i64..400, 1..60),
+            pos in -3i64..=3,
+            cash in -2_000_000_000i64..2_000_000_000,
+            peak_above in 0i64..500_000_000,
+            dd in 0i64..500_000_000,
+        ) {
+            let mut lane = Lane::<i64>::new(2, 5);
+            lane.pos = pos * 1000;
+            lane.pos_scaled = lane.pos * SCALE;
+            lane.cash = cash;
+            lane.peak = cash + lane.pos_scaled * closes[0] + peak_above;
+            lane.o.max_drawdown = dd;
+            let mut one_by_one = lane;
+            for &c in &closes {
+                one_by_one.mark(c);
+            }
+            lane.mark_span(&Spans::new(&closes).over(0, closes.len()));
+            prop_assert_eq!(lane.peak, one_by_one.peak);
+            prop_assert_eq!(lane.o.max_drawdown, one_by_one.o.max_drawdown);
+        }
+    }
+}
