@@ -52,13 +52,10 @@ pub(crate) fn sweep(
     // Each worker trades the pairs of every `parts`-th short window: small and large short
     // windows (many and few flips) spread evenly.
     let parts = rayon::current_num_threads().max(1);
-    let shares: Vec<Vec<usize>> = (0..parts)
-        .map(|part| {
-            (0..unique.len())
-                .filter(|&k| unique[k].0 % parts == part)
-                .collect()
-        })
-        .collect();
+    let mut shares: Vec<Vec<usize>> = vec![Vec::new(); parts];
+    for (k, &(short, _)) in unique.iter().enumerate() {
+        shares[short % parts].push(k);
+    }
     let mut outcomes = vec![Outcome::default(); unique.len()];
     let done: Vec<Vec<(usize, Outcome<i64>)>> = shares
         .par_iter()
