@@ -350,7 +350,9 @@ mod tests {
             for &c in &closes {
                 one_by_one.mark(c);
             }
-            lane.mark_span(&Spans::new(&closes).over(0, closes.len()));
+            let span = Spans::new(&closes).over(0, closes.len());
+            prop_assert!(span.is_some());
+            lane.mark_span(&span.unwrap_or_default());
             prop_assert_eq!(lane.peak, one_by_one.peak);
             prop_assert_eq!(lane.o.max_drawdown, one_by_one.o.max_drawdown);
         }

@@ -135,9 +135,13 @@ pub(crate) fn run(
         spans,
         windows: plan.windows,
         trading: vec![NONE; nw * nw],
-        mine: (0..nw)
-            .map(|s| slot_of[s * nw..(s + 1) * nw].iter().any(|&id| id != NONE))
-            .collect(),
+        mine: {
+            let mut shorts = vec![false; nw];
+            for &k in mine {
+                shorts[plan.pairs[k].0] = true;
+            }
+            shorts
+        },
         slot_of,
         slots,
         order: Vec::with_capacity(nw),
@@ -154,8 +158,8 @@ pub(crate) fn run(
         .zip(w.slots)
         .zip(w.marked)
         .map(|((&k, mut slot), marked)| {
-            if n > marked {
-                slot.lane.mark_span(&spans.over(marked, n));
+            if let Some(rest) = spans.over(marked, n) {
+                slot.lane.mark_span(&rest);
             }
             (k, slot.lane.finish(sh))
         })
@@ -181,8 +185,8 @@ struct Worker<'a> {
     waiting: Vec<u32>,
     /// Slots whose windows crossed at the current candle, with their new regime.
     crossed: Vec<(u32, bool)>,
-    /// Each crossed slot's run since its last trade.
-    runs: Vec<Span>,
+    /// Each crossed slot's run since its last trade (`None`: nothing to mark).
+    runs: Vec<Option<Span>>,
     /// Each slot's first candle not yet marked.
     marked: Vec<usize>,
 }
@@ -257,12 +261,7 @@ impl Worker<'_> {
         // fetched all at once instead of one miss at a time.
         self.runs.clear();
         for &(id, _) in &self.crossed {
-            let from = self.marked[id as usize];
-            self.runs.push(if from < i {
-                self.spans.over(from, i)
-            } else {
-                Span::default()
-            });
+            self.runs.push(self.spans.over(self.marked[id as usize], i));
         }
         for k in 0..self.crossed.len() {
             let (id, bull) = self.crossed[k];
@@ -324,23 +323,17 @@ impl Worker<'_> {
     /// A signal of slot `id` at candle `i`: marks the equity up to `i` with the old position,
     /// then trades at `i`'s close.
     fn signal(&mut self, id: u32, bull: bool, i: usize) {
-        let from = self.marked[id as usize];
-        let run = if from < i {
-            self.spans.over(from, i)
-        } else {
-            Span::default()
-        };
+        let run = self.spans.over(self.marked[id as usize], i);
         self.trade(id, bull, i, run);
     }
 
     /// [`Worker::signal`] with the run since the last trade already read.
     #[inline(always)]
-    fn trade(&mut self, id: u32, bull: bool, i: usize, run: Span) {
-        let marked = &mut self.marked[id as usize];
+    fn trade(&mut self, id: u32, bull: bool, i: usize, run: Option<Span>) {
         let lane = &mut self.slots[id as usize].lane;
-        if i > *marked {
+        if let Some(run) = run {
             lane.mark_span(&run);
-            *marked = i;
+            self.marked[id as usize] = i;
         }
         lane.set_regime(bull);
         lane.trade(self.sh, self.sh.close(i), i);

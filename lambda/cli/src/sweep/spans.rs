@@ -78,18 +78,21 @@ impl<'a> Spans<'a> {
         Spans { closes, table }
     }
 
-    /// The figures of closes `from..to` (`from < to ≤ n`).
+    /// The figures of closes `from..to` (`to ≤ n`); `None` for an empty range.
     #[inline]
-    pub(crate) fn over(&self, from: usize, to: usize) -> Span {
+    pub(crate) fn over(&self, from: usize, to: usize) -> Option<Span> {
+        if from >= to {
+            return None;
+        }
         let last = to - 1;
         if last == from {
-            return Span::one(self.closes[from]);
+            return Some(Span::one(self.closes[from]));
         }
         // The highest bit where the two ends differ is the level whose block has `from` in its
         // lower half and `last` in its upper half.
         let h = (usize::BITS - 1 - (from ^ last).leading_zeros()) as usize;
         let n = self.closes.len();
-        self.table[h * n + from].then(self.table[h * n + last])
+        Some(self.table[h * n + from].then(self.table[h * n + last]))
     }
 }
 
@@ -129,7 +132,7 @@ mod tests {
             let spans = Spans::new(&closes);
             for from in 0..closes.len() {
                 for to in from + 1..=closes.len() {
-                    prop_assert_eq!(spans.over(from, to), naive(&closes[from..to]), "{}..{}", from, to);
+                    prop_assert_eq!(spans.over(from, to), Some(naive(&closes[from..to])), "{}..{}", from, to);
                 }
             }
         }
@@ -139,9 +142,11 @@ mod tests {
     fn a_fall_and_a_rise_are_told_apart() {
         let closes = [5, 9, 2, 4, 1, 7];
         let spans = Spans::new(&closes);
-        let s = spans.over(0, 6);
+        let s = spans.over(0, 6).unwrap_or_default();
         assert_eq!((s.max, s.min, s.fall, s.rise), (9, 1, 8, 6));
-        assert_eq!(spans.over(2, 3), Span::one(2));
+        assert_eq!(spans.over(2, 3), Some(Span::one(2)));
+        assert_eq!(spans.over(3, 3), None);
+        assert_eq!(spans.over(4, 2), None);
         assert_eq!(levels(0), 0);
         assert_eq!(levels(1), 0);
         assert_eq!(levels(2), 1);
