@@ -138,8 +138,9 @@ pub enum SweepError {
     Empty,
 }
 
-/// Sweeps every pair of `spec` over `series`; `progress` is called once per finished pair (from
-/// any thread). Results come in [`SweepSpec::pairs`] order.
+/// Sweeps every pair of `spec` over `series`; `progress` is called once per pair (from any
+/// thread) as the work advances: when a pair finishes, or, in the one-pass loop where all pairs
+/// finish together, in step with the candles done. Results come in [`SweepSpec::pairs`] order.
 pub fn sweep(
     series: &CandleSeries,
     spec: &SweepSpec,
@@ -233,15 +234,12 @@ fn sweep_pairs_on(
     if one_pass
         && use_i64
         && guards == Guards::default()
-        && let Some(outcomes) = kinetic::sweep(&shared, &closes, pairs)
+        && let Some(outcomes) = kinetic::sweep(&shared, &closes, pairs, progress)
     {
         return Ok(pairs
             .iter()
             .zip(outcomes)
-            .map(|(&(short, long), o)| {
-                progress();
-                finish(short, long, o)
-            })
+            .map(|(&(short, long), o)| finish(short, long, o))
             .collect());
     }
     // Pairs sharing a short window go four at a time; the rest one by one.

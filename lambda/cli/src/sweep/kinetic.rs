@@ -23,11 +23,13 @@ use rayon::prelude::*;
 const MAX_TABLE: usize = 1 << 22;
 
 /// Every pair of `pairs` (repeats allowed), in order, or `None` when there are too many distinct
-/// windows for the pair table. The caller has checked that every figure fits `i64`.
+/// windows for the pair table. The caller has checked that every figure fits `i64`. `progress`
+/// is called once per pair, in step with the candles done.
 pub(crate) fn sweep(
     sh: &Shared<'_>,
     closes: &[i64],
     pairs: &[(u32, u32)],
+    progress: &(dyn Fn() + Sync),
 ) -> Option<Vec<Outcome<i64>>> {
     let mut windows: Vec<usize> = pairs
         .iter()
@@ -59,8 +61,12 @@ pub(crate) fn sweep(
     let mut outcomes = vec![Outcome::default(); unique.len()];
     let done: Vec<Vec<(usize, Outcome<i64>)>> = shares
         .par_iter()
-        .map(|mine| run(sh, &spans, &plan, mine))
+        .map(|mine| run(sh, &spans, &plan, mine, progress))
         .collect();
+    // Repeated pairs ran once; their calls are still owed.
+    for _ in unique.len()..pairs.len() {
+        progress();
+    }
     for (k, o) in done.into_iter().flatten() {
         outcomes[k] = o;
     }
@@ -117,6 +123,7 @@ pub(crate) fn run(
     spans: &Spans<'_>,
     plan: &Plan<'_>,
     mine: &[usize],
+    progress: &(dyn Fn() + Sync),
 ) -> Vec<(usize, Outcome<i64>)> {
     let nw = plan.windows.len();
     let mut slot_of = vec![NONE; nw * nw];
@@ -150,10 +157,21 @@ pub(crate) fn run(
         runs: Vec::new(),
         marked: vec![0; mine.len()],
     };
-    for &(start, end) in sh.stretches {
-        w.stretch(start, end);
-    }
     let n = sh.prefix.len() - 1;
+    let mut told = 0;
+    for &(start, end) in sh.stretches {
+        w.stretch(start, end, &mut |done| {
+            // This worker's pairs, in proportion to the candles done.
+            let due = mine.len() * done / n.max(1);
+            for _ in told..due {
+                progress();
+            }
+            told = told.max(due);
+        });
+    }
+    for _ in told..mine.len() {
+        progress();
+    }
     mine.iter()
         .zip(w.slots)
         .zip(w.marked)
@@ -200,7 +218,9 @@ impl Worker<'_> {
         (p[i + 1] - p[i + 1 - self.windows[w]]) * self.windows[other] as i64
     }
 
-    fn stretch(&mut self, start: usize, end: usize) {
+    /// Runs candles `start..end`; `done(k)` is told now and then that the first `k` candles of
+    /// the series are done.
+    fn stretch(&mut self, start: usize, end: usize, done: &mut dyn FnMut(usize)) {
         self.order.clear();
         self.waiting.clear();
         let nw = self.windows.len();
@@ -220,7 +240,11 @@ impl Worker<'_> {
                 born += 1;
             }
             self.settle(i);
+            if i % 4096 == 4095 {
+                done(i + 1);
+            }
         }
+        done(end);
     }
 
     /// Re-sorts the order after the means moved; each swap is a crossing.

@@ -235,8 +235,8 @@ fn the_one_pass_loop_equals_the_pair_by_pair_loop() {
             fee_ppm: 500,
             aligned: true,
         };
-        let one_pass =
-            kinetic::sweep(&shared, &closes, &pairs).unwrap_or_else(|| panic!("a small table"));
+        let one_pass = kinetic::sweep(&shared, &closes, &pairs, &|| {})
+            .unwrap_or_else(|| panic!("a small table"));
         assert_eq!(one_pass.len(), pairs.len());
         for (&(s, l), got) in pairs.iter().zip(one_pass) {
             let want = kernel::run::<i64>(&shared, s as usize, l as usize);
@@ -252,10 +252,23 @@ fn the_one_pass_loop_equals_the_pair_by_pair_loop() {
 fn the_benchmarks_baseline_gives_the_sweeps_results() {
     let series = demo(4, 1500, &[700..720, 1100..1101]);
     let spec = spec_plain();
-    let pairs = spec.pairs();
-    let fast = sweep_pairs(&series, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let mut pairs = spec.pairs();
+    pairs.push(pairs[3]);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let count = || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let fast = sweep_pairs(&series, &spec, &pairs, &count).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        calls.swap(0, std::sync::atomic::Ordering::Relaxed),
+        pairs.len()
+    );
     let lanes =
-        sweep_pairs_by_lanes(&series, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+        sweep_pairs_by_lanes(&series, &spec, &pairs, &count).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        pairs.len()
+    );
     assert_eq!(fast.len(), pairs.len());
     assert_eq!(fast, lanes);
 }
@@ -281,8 +294,8 @@ fn too_many_windows_for_the_pair_table_take_the_pair_by_pair_loop() {
         aligned: true,
     };
     let wide: Vec<(u32, u32)> = (1..=2048).map(|w| (w, w + 1)).collect();
-    assert!(kinetic::sweep(&shared, &closes, &wide).is_none());
-    assert!(kinetic::sweep(&shared, &closes, &wide[..2047]).is_some());
+    assert!(kinetic::sweep(&shared, &closes, &wide, &|| {}).is_none());
+    assert!(kinetic::sweep(&shared, &closes, &wide[..2047], &|| {}).is_some());
 }
 
 #[test]
