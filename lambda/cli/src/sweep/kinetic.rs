@@ -17,6 +17,7 @@
 use super::kernel::{Lane, Outcome, Shared};
 use super::spans::{Span, Spans};
 use rayon::prelude::*;
+use std::cmp::Ordering;
 
 /// The most `windows²` this loop takes (its pair table is that many `u32` per worker); larger
 /// sets of windows go through the pair-by-pair loop.
@@ -263,11 +264,8 @@ impl Worker<'_> {
                 k -= 1;
                 // `x`'s mean fell below `y`'s: the pair is bullish now when `y` is its short
                 // window.
-                let (short, long, bull) = if x.id < y.id {
-                    (x.id, y.id, false)
-                } else {
-                    (y.id, x.id, true)
-                };
+                let (short, long) = (x.id.min(y.id), x.id.max(y.id));
+                let bull = short == y.id;
                 if self.mine[short as usize] {
                     let slot = self.trading[short as usize * nw + long as usize];
                     if slot != NONE {
@@ -313,12 +311,12 @@ impl Worker<'_> {
             if id == NONE {
                 continue;
             }
-            let (sa, sb) = (self.scaled(a, b, i), self.scaled(b, a, i));
-            if sa == sb {
-                self.waiting.push(id);
-            } else {
-                self.trading[a * nw + b] = id;
-                self.signal(id, sa > sb, i);
+            match self.scaled(a, b, i).cmp(&self.scaled(b, a, i)) {
+                Ordering::Equal => self.waiting.push(id),
+                order => {
+                    self.trading[a * nw + b] = id;
+                    self.signal(id, order == Ordering::Greater, i);
+                }
             }
         }
     }
@@ -329,18 +327,17 @@ impl Worker<'_> {
         while k < self.waiting.len() {
             let id = self.waiting[k];
             let slot = &self.slots[id as usize];
-            let (sa, sb) = (
-                self.scaled(slot.short, slot.long, i),
-                self.scaled(slot.long, slot.short, i),
-            );
-            if sa == sb {
+            let order = self
+                .scaled(slot.short, slot.long, i)
+                .cmp(&self.scaled(slot.long, slot.short, i));
+            if order == Ordering::Equal {
                 k += 1;
                 continue;
             }
             self.waiting.swap_remove(k);
             let nw = self.windows.len();
             self.trading[slot.short * nw + slot.long] = id;
-            self.signal(id, sa > sb, i);
+            self.signal(id, order == Ordering::Greater, i);
         }
     }
 
