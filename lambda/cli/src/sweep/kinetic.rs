@@ -52,12 +52,10 @@ pub(crate) fn sweep(
         windows: &windows,
         pairs: &unique,
     };
-    // Each worker trades the pairs of every `parts`-th short window: small and large short
-    // windows (many and few flips) spread evenly.
     let parts = rayon::current_num_threads().max(1);
     let mut shares: Vec<Vec<usize>> = vec![Vec::new(); parts];
     for (k, &(short, _)) in unique.iter().enumerate() {
-        shares[short % parts].push(k);
+        shares[worker_of(short, parts)].push(k);
     }
     let mut outcomes = vec![Outcome::default(); unique.len()];
     let done: Vec<Vec<(usize, Outcome<i64>)>> = shares
@@ -108,6 +106,19 @@ struct Slot {
     /// Its short and long window, as indices into the windows.
     short: usize,
     long: usize,
+}
+
+/// The worker that trades the pairs of the short window with index `short`. Short windows go
+/// out in rounds of one per worker, every other round backwards (0 1 1 0 0 1 ...): shorter
+/// windows flip more often, and dealing them in the same order every round would give the first
+/// worker the busier window of every round.
+pub(super) fn worker_of(short: usize, parts: usize) -> usize {
+    let (round, seat) = (short / parts, short % parts);
+    if round % 2 == 0 {
+        seat
+    } else {
+        parts - 1 - seat
+    }
 }
 
 /// What every worker shares: the windows in increasing length and the pairs as indices into them.

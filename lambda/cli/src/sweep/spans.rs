@@ -9,6 +9,8 @@
 //! middle and from its middle to every candle) and a pair pays two table reads per run instead of
 //! a multiply, a compare and two maxima per candle.
 
+use rayon::prelude::*;
+
 /// The four figures of a range of closes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Span {
@@ -57,24 +59,29 @@ impl<'a> Spans<'a> {
         let n = closes.len();
         let levels = levels(n);
         let mut table = vec![Span::default(); levels * n];
-        for (h, level) in table.chunks_exact_mut(n.max(1)).enumerate().take(levels) {
-            let half = 1usize << h;
-            for block in (0..n).step_by(2 * half) {
-                let mid = (block + half).min(n);
-                let mut acc: Option<Span> = None;
-                for i in (block..mid).rev() {
-                    let s = acc.map_or(Span::one(closes[i]), |a| Span::one(closes[i]).then(a));
-                    level[i] = s;
-                    acc = Some(s);
+        // Levels are independent: built in parallel (a sweep waits for the table).
+        table
+            .par_chunks_exact_mut(n.max(1))
+            .enumerate()
+            .take(levels)
+            .for_each(|(h, level)| {
+                let half = 1usize << h;
+                for block in (0..n).step_by(2 * half) {
+                    let mid = (block + half).min(n);
+                    let mut acc: Option<Span> = None;
+                    for i in (block..mid).rev() {
+                        let s = acc.map_or(Span::one(closes[i]), |a| Span::one(closes[i]).then(a));
+                        level[i] = s;
+                        acc = Some(s);
+                    }
+                    let mut acc: Option<Span> = None;
+                    for i in mid..(block + 2 * half).min(n) {
+                        let s = acc.map_or(Span::one(closes[i]), |a| a.then(Span::one(closes[i])));
+                        level[i] = s;
+                        acc = Some(s);
+                    }
                 }
-                let mut acc: Option<Span> = None;
-                for i in mid..(block + 2 * half).min(n) {
-                    let s = acc.map_or(Span::one(closes[i]), |a| a.then(Span::one(closes[i])));
-                    level[i] = s;
-                    acc = Some(s);
-                }
-            }
-        }
+            });
         Spans { closes, table }
     }
 

@@ -320,3 +320,15 @@ fn orders_skip_lot_rounding_only_for_whole_lots_well_inside_i64() {
         );
     }
 }
+
+#[test]
+fn short_windows_are_dealt_to_workers_back_and_forth() {
+    let dealt = |parts: usize| -> Vec<usize> {
+        (0..8)
+            .map(|short| kinetic::worker_of(short, parts))
+            .collect()
+    };
+    assert_eq!(dealt(1), [0; 8]);
+    assert_eq!(dealt(2), [0, 1, 1, 0, 0, 1, 1, 0]);
+    assert_eq!(dealt(3), [0, 1, 2, 2, 1, 0, 0, 1]);
+}
