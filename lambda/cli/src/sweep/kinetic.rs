@@ -11,17 +11,25 @@
 //! step per flip. After a gap the windows start again: each joins the order once it is full, and
 //! its pairs start with the core's first-regime signal, or wait while their means are equal.
 //!
-//! The equity between two trades is marked in one go from the closes' [`Spans`]. Each worker
-//! keeps the whole order (it is cheap) and trades the pairs of its own short windows.
+//! The equity between two trades is marked in one go from the closes' [`Spans`]. One thread sorts
+//! (the [`Sorter`]: it needs only the means, never the money) and writes each chunk of candles'
+//! signals into one list per group of pairs; while it sorts the next chunk, the other threads
+//! trade the groups' signals of the previous one, and the sorting thread joins them when done.
 
 use super::kernel::{Lane, Outcome, Shared};
-use super::spans::{Span, Spans};
+use super::spans::Spans;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
-/// The most `windows²` this loop takes (its pair table is that many `u32` per worker); larger
-/// sets of windows go through the pair-by-pair loop.
+/// The most `windows²` this loop takes (its pair table is that many `u32`); larger sets of
+/// windows go through the pair-by-pair loop.
 const MAX_TABLE: usize = 1 << 22;
+
+/// Candles the sorter runs ahead of the workers.
+const CHUNK: usize = 1024;
+
+/// No pair for these two windows, or none with a regime.
+const NONE: u32 = u32::MAX;
 
 /// Every pair of `pairs` (repeats allowed), in order, or `None` when there are too many distinct
 /// windows for the pair table. The caller has checked that every figure fits `i64`. `progress`
@@ -38,7 +46,9 @@ pub(crate) fn sweep(
         .collect();
     windows.sort_unstable();
     windows.dedup();
-    if windows.len().saturating_mul(windows.len()) > MAX_TABLE {
+    // Signals carry their candle as a `u32`, and a pair's code its worker in 8 bits.
+    let n = sh.prefix.len() - 1;
+    if windows.len().saturating_mul(windows.len()) > MAX_TABLE || u32::try_from(n).is_err() {
         return None;
     }
     let index = |w: u32| windows.partition_point(|&x| x < w as usize);
@@ -48,27 +58,64 @@ pub(crate) fn sweep(
     unique.sort_unstable();
     unique.dedup();
     let spans = Spans::new(closes);
-    let plan = Plan {
-        windows: &windows,
-        pairs: &unique,
-    };
-    let parts = rayon::current_num_threads().max(1);
-    let mut shares: Vec<Vec<usize>> = vec![Vec::new(); parts];
-    for (k, &(short, _)) in unique.iter().enumerate() {
-        shares[worker_of(short, parts)].push(k);
+    // More groups of pairs than threads: a thread that is done (the sorting one included) takes
+    // the next group, so the threads finish each chunk together.
+    let parts = (4 * rayon::current_num_threads()).clamp(1, 255);
+    let mut books: Vec<Books> = (0..parts).map(|_| Books::default()).collect();
+    let mut code = Vec::with_capacity(unique.len());
+    for &(s, l) in &unique {
+        let part = worker_of(s, parts);
+        let book = &mut books[part];
+        code.push(((book.lanes.len() as u32) << 8) | part as u32);
+        book.lanes.push(Lane::new(windows[s], windows[l]));
+        book.marked.push(0);
     }
-    let mut outcomes = vec![Outcome::default(); unique.len()];
-    let done: Vec<Vec<(usize, Outcome<i64>)>> = shares
-        .par_iter()
-        .map(|mine| run(sh, &spans, &plan, mine, progress))
-        .collect();
+    let mut sorter = Sorter::new(sh, &windows, &unique, &code, parts);
+    let mut ready: Vec<Vec<(u32, u32)>> = vec![Vec::new(); parts];
+    let mut told = 0;
+    let mut from = 0;
+    loop {
+        let to = (from + CHUNK).min(n);
+        rayon::join(
+            || sorter.advance(from, to),
+            || {
+                books
+                    .par_iter_mut()
+                    .zip(&ready)
+                    .with_max_len(1)
+                    .for_each(|(book, signals)| book.trade(sh, &spans, signals));
+            },
+        );
+        if from >= n {
+            break;
+        }
+        std::mem::swap(&mut ready, &mut sorter.signals);
+        for list in &mut sorter.signals {
+            list.clear();
+        }
+        let due = unique.len() * to / n;
+        for _ in told..due {
+            progress();
+        }
+        told = due;
+        from = to;
+    }
     // Repeated pairs ran once; their calls are still owed.
-    for _ in unique.len()..pairs.len() {
+    for _ in told..pairs.len() {
         progress();
     }
-    for (k, o) in done.into_iter().flatten() {
-        outcomes[k] = o;
-    }
+    let outcomes: Vec<Outcome<i64>> = code
+        .iter()
+        .map(|&c| {
+            let book = &mut books[(c & 0xff) as usize];
+            let k = (c >> 8) as usize;
+            let mut lane = book.lanes[k];
+            if let Some(rest) = spans.over(book.marked[k], n) {
+                lane.mark_span(&rest);
+            }
+            lane.finish(sh)
+        })
+        .collect();
     Some(
         wanted
             .iter()
@@ -77,8 +124,42 @@ pub(crate) fn sweep(
     )
 }
 
-/// No pair of this worker for these two windows.
-const NONE: u32 = u32::MAX;
+/// The worker that trades the pairs of the short window with index `short`, of `parts` seats.
+/// Short windows go out in rounds of one per seat, every other round backwards (0 1 1 0 0 1
+/// ...): shorter windows flip more often, and dealing them in the same order every round would
+/// give the first seat the busier window of every round.
+pub(super) fn worker_of(short: usize, parts: usize) -> usize {
+    let (round, seat) = (short / parts, short % parts);
+    if round % 2 == 0 {
+        seat
+    } else {
+        parts - 1 - seat
+    }
+}
+
+/// One worker's pairs: their accounts and each one's first candle not yet marked.
+#[derive(Default)]
+struct Books {
+    lanes: Vec<Lane<i64>>,
+    marked: Vec<usize>,
+}
+
+impl Books {
+    /// Trades a chunk's signals `(candle, pair << 1 | bullish)`, in candle order: marks the
+    /// equity up to the signal's candle with the old position, then trades at its close.
+    fn trade(&mut self, sh: &Shared<'_>, spans: &Spans<'_>, signals: &[(u32, u32)]) {
+        for &(i, code) in signals {
+            let (i, k, bull) = (i as usize, (code >> 1) as usize, code & 1 == 1);
+            let lane = &mut self.lanes[k];
+            if let Some(run) = spans.over(self.marked[k], i) {
+                lane.mark_span(&run);
+                self.marked[k] = i;
+            }
+            lane.set_regime(bull);
+            lane.trade(sh, sh.close(i), i);
+        }
+    }
+}
 
 /// A full window in the order.
 #[derive(Clone, Copy)]
@@ -100,128 +181,61 @@ impl Entry {
     }
 }
 
-/// One pair of this worker.
-struct Slot {
-    lane: Lane<i64>,
-    /// Its short and long window, as indices into the windows.
-    short: usize,
-    long: usize,
-}
-
-/// The worker that trades the pairs of the short window with index `short`. Short windows go
-/// out in rounds of one per worker, every other round backwards (0 1 1 0 0 1 ...): shorter
-/// windows flip more often, and dealing them in the same order every round would give the first
-/// worker the busier window of every round.
-pub(super) fn worker_of(short: usize, parts: usize) -> usize {
-    let (round, seat) = (short / parts, short % parts);
-    if round % 2 == 0 {
-        seat
-    } else {
-        parts - 1 - seat
-    }
-}
-
-/// What every worker shares: the windows in increasing length and the pairs as indices into them.
-pub(crate) struct Plan<'a> {
-    /// Distinct window lengths, increasing.
-    pub windows: &'a [usize],
-    /// Each pair as `(short index, long index)` into `windows`.
-    pub pairs: &'a [(usize, usize)],
-}
-
-/// Runs the pairs `mine` (indices into `plan.pairs`) over the whole series.
-pub(crate) fn run(
-    sh: &Shared<'_>,
-    spans: &Spans<'_>,
-    plan: &Plan<'_>,
-    mine: &[usize],
-    progress: &(dyn Fn() + Sync),
-) -> Vec<(usize, Outcome<i64>)> {
-    let nw = plan.windows.len();
-    let mut slot_of = vec![NONE; nw * nw];
-    let mut slots: Vec<Slot> = Vec::with_capacity(mine.len());
-    for &k in mine {
-        let (s, l) = plan.pairs[k];
-        slot_of[s * nw + l] = slots.len() as u32;
-        slots.push(Slot {
-            lane: Lane::new(plan.windows[s], plan.windows[l]),
-            short: s,
-            long: l,
-        });
-    }
-    let mut w = Worker {
-        sh,
-        spans,
-        windows: plan.windows,
-        trading: vec![NONE; nw * nw],
-        mine: {
-            let mut shorts = vec![false; nw];
-            for &k in mine {
-                shorts[plan.pairs[k].0] = true;
-            }
-            shorts
-        },
-        slot_of,
-        slots,
-        order: Vec::with_capacity(nw),
-        waiting: Vec::new(),
-        crossed: Vec::new(),
-        runs: Vec::new(),
-        marked: vec![0; mine.len()],
-    };
-    let n = sh.prefix.len() - 1;
-    let mut told = 0;
-    for &(start, end) in sh.stretches {
-        w.stretch(start, end, &mut |done| {
-            // This worker's pairs, in proportion to the candles done.
-            let due = mine.len() * done / n.max(1);
-            for _ in told..due {
-                progress();
-            }
-            told = told.max(due);
-        });
-    }
-    for _ in told..mine.len() {
-        progress();
-    }
-    mine.iter()
-        .zip(w.slots)
-        .zip(w.marked)
-        .map(|((&k, mut slot), marked)| {
-            if let Some(rest) = spans.over(marked, n) {
-                slot.lane.mark_span(&rest);
-            }
-            (k, slot.lane.finish(sh))
-        })
-        .collect()
-}
-
-struct Worker<'a> {
+/// The windows sorted by mean, candle after candle, and the signals that follow.
+struct Sorter<'a> {
     sh: &'a Shared<'a>,
-    spans: &'a Spans<'a>,
     windows: &'a [usize],
-    /// `slot_of[short × nw + long]`: this worker's slot for the pair, or [`NONE`].
-    slot_of: Vec<u32>,
-    /// Whether this worker trades pairs of the window as their short window (a small table in
-    /// front of the large ones).
-    mine: Vec<bool>,
-    /// Like `slot_of`, but only for pairs that have a regime in the current stretch (their
+    /// Each pair as `(short index, long index)`.
+    pairs: &'a [(usize, usize)],
+    /// `pair_of[short × nw + long]`: the pair's code (`index << 8 | worker`), or [`NONE`].
+    pair_of: Vec<u32>,
+    /// Like `pair_of`, but only for pairs that have a regime in the current stretch (their
     /// windows' order is that regime); the others are not yet full or wait for unequal means.
     trading: Vec<u32>,
-    slots: Vec<Slot>,
     /// The full windows by increasing mean (one entry moves as one in the sort).
     order: Vec<Entry>,
-    /// Slots whose windows are full with equal means.
-    waiting: Vec<u32>,
-    /// Slots whose windows crossed at the current candle, with their new regime.
-    crossed: Vec<(u32, bool)>,
-    /// Each crossed slot's run since its last trade (`None`: nothing to mark).
-    runs: Vec<Option<Span>>,
-    /// Each slot's first candle not yet marked.
-    marked: Vec<usize>,
+    /// Pairs (`short × nw + long`) whose windows are full with equal means.
+    waiting: Vec<usize>,
+    /// The stretch being sorted, and the next of its windows to become full.
+    stretch: usize,
+    born: usize,
+    /// Each worker's signals so far: `(candle, pair << 1 | bullish)`.
+    signals: Vec<Vec<(u32, u32)>>,
 }
 
-impl Worker<'_> {
+impl<'a> Sorter<'a> {
+    fn new(
+        sh: &'a Shared<'a>,
+        windows: &'a [usize],
+        pairs: &'a [(usize, usize)],
+        code: &[u32],
+        parts: usize,
+    ) -> Self {
+        let nw = windows.len();
+        let mut pair_of = vec![NONE; nw * nw];
+        for (&(s, l), &c) in pairs.iter().zip(code) {
+            pair_of[s * nw + l] = c;
+        }
+        Sorter {
+            sh,
+            windows,
+            pairs,
+            pair_of,
+            trading: vec![NONE; nw * nw],
+            order: Vec::with_capacity(nw),
+            waiting: Vec::new(),
+            stretch: 0,
+            born: 0,
+            signals: vec![Vec::new(); parts],
+        }
+    }
+
+    /// A signal of the pair with `code` at candle `i`.
+    #[inline(always)]
+    fn signal(&mut self, code: u32, bull: bool, i: usize) {
+        self.signals[(code & 0xff) as usize].push((i as u32, ((code >> 8) << 1) | u32::from(bull)));
+    }
+
     /// Window `w`'s sum of closes at candle `i`, as a product with `other`'s length: comparing
     /// two such products compares the two means exactly.
     #[inline]
@@ -230,78 +244,64 @@ impl Worker<'_> {
         (p[i + 1] - p[i + 1 - self.windows[w]]) * self.windows[other] as i64
     }
 
-    /// Runs candles `start..end`; `done(k)` is told now and then that the first `k` candles of
-    /// the series are done.
-    fn stretch(&mut self, start: usize, end: usize, done: &mut dyn FnMut(usize)) {
-        self.order.clear();
-        self.waiting.clear();
-        let nw = self.windows.len();
-        for slot in &self.slots {
-            self.trading[slot.short * nw + slot.long] = NONE;
-        }
+    /// Sorts candles `from..to`.
+    fn advance(&mut self, from: usize, to: usize) {
         let p = self.sh.prefix;
-        let mut born = 0;
-        for i in start..end {
+        let nw = self.windows.len();
+        for i in from..to {
+            let (start, _) = self.sh.stretches[self.stretch];
+            let start = if self.sh.stretches[self.stretch].1 <= i {
+                // A gap: the windows start again.
+                self.stretch += 1;
+                self.order.clear();
+                self.waiting.clear();
+                for &(s, l) in self.pairs {
+                    self.trading[s * nw + l] = NONE;
+                }
+                self.born = 0;
+                self.sh.stretches[self.stretch].0
+            } else {
+                start
+            };
             let top = p[i + 1];
             for e in &mut self.order {
                 e.sum = top - p[i + 1 - e.len as usize];
             }
             self.resort(i);
-            while born < self.windows.len() && start + self.windows[born] - 1 == i {
-                self.join(born, i);
-                born += 1;
+            while self.born < nw && start + self.windows[self.born] - 1 == i {
+                self.join(self.born, i);
+                self.born += 1;
             }
             self.settle(i);
-            if i % 4096 == 4095 {
-                done(i + 1);
-            }
         }
-        done(end);
     }
 
     /// Re-sorts the order after the means moved; each swap is a crossing.
     fn resort(&mut self, i: usize) {
         let nw = self.windows.len();
-        let order = &mut self.order[..];
-        for j in 1..order.len() {
-            let x = order[j];
-            if !x.below(&order[j - 1]) {
+        for j in 1..self.order.len() {
+            let x = self.order[j];
+            if !x.below(&self.order[j - 1]) {
                 continue;
             }
             let mut k = j;
             loop {
-                let y = order[k - 1];
-                order[k] = y;
+                let y = self.order[k - 1];
+                self.order[k] = y;
                 k -= 1;
                 // `x`'s mean fell below `y`'s: the pair is bullish now when `y` is its short
                 // window.
                 let (short, long) = (x.id.min(y.id), x.id.max(y.id));
-                let bull = short == y.id;
-                if self.mine[short as usize] {
-                    let slot = self.trading[short as usize * nw + long as usize];
-                    if slot != NONE {
-                        self.crossed.push((slot, bull));
-                    }
+                let code = self.trading[short as usize * nw + long as usize];
+                if code != NONE {
+                    self.signal(code, short == y.id, i);
                 }
-                if k == 0 || !x.below(&order[k - 1]) {
+                if k == 0 || !x.below(&self.order[k - 1]) {
                     break;
                 }
             }
-            order[k] = x;
+            self.order[k] = x;
         }
-        // The crossed pairs' runs since their last trade, read in a pass of their own: the
-        // table entries are scattered over megabytes, and reads that no work waits on are
-        // fetched all at once instead of one miss at a time.
-        self.runs.clear();
-        for &(id, _) in &self.crossed {
-            self.runs.push(self.spans.over(self.marked[id as usize], i));
-        }
-        for k in 0..self.crossed.len() {
-            let (id, bull) = self.crossed[k];
-            let run = self.runs[k];
-            self.trade(id, bull, i, run);
-        }
-        self.crossed.clear();
     }
 
     /// Window `b` is full from candle `i` on: it joins the order, and its pairs (as the long
@@ -318,15 +318,15 @@ impl Worker<'_> {
         self.order.insert(at, e);
         let nw = self.windows.len();
         for a in 0..b {
-            let id = self.slot_of[a * nw + b];
-            if id == NONE {
+            let code = self.pair_of[a * nw + b];
+            if code == NONE {
                 continue;
             }
             match self.scaled(a, b, i).cmp(&self.scaled(b, a, i)) {
-                Ordering::Equal => self.waiting.push(id),
+                Ordering::Equal => self.waiting.push(a * nw + b),
                 order => {
-                    self.trading[a * nw + b] = id;
-                    self.signal(id, order == Ordering::Greater, i);
+                    self.trading[a * nw + b] = code;
+                    self.signal(code, order == Ordering::Greater, i);
                 }
             }
         }
@@ -334,40 +334,20 @@ impl Worker<'_> {
 
     /// Waiting pairs whose means differ now take their first regime.
     fn settle(&mut self, i: usize) {
+        let nw = self.windows.len();
         let mut k = 0;
         while k < self.waiting.len() {
-            let id = self.waiting[k];
-            let slot = &self.slots[id as usize];
-            let order = self
-                .scaled(slot.short, slot.long, i)
-                .cmp(&self.scaled(slot.long, slot.short, i));
+            let at = self.waiting[k];
+            let (a, b) = (at / nw, at % nw);
+            let order = self.scaled(a, b, i).cmp(&self.scaled(b, a, i));
             if order == Ordering::Equal {
                 k += 1;
                 continue;
             }
             self.waiting.swap_remove(k);
-            let nw = self.windows.len();
-            self.trading[slot.short * nw + slot.long] = id;
-            self.signal(id, order == Ordering::Greater, i);
+            let code = self.pair_of[at];
+            self.trading[at] = code;
+            self.signal(code, order == Ordering::Greater, i);
         }
-    }
-
-    /// A signal of slot `id` at candle `i`: marks the equity up to `i` with the old position,
-    /// then trades at `i`'s close.
-    fn signal(&mut self, id: u32, bull: bool, i: usize) {
-        let run = self.spans.over(self.marked[id as usize], i);
-        self.trade(id, bull, i, run);
-    }
-
-    /// [`Worker::signal`] with the run since the last trade already read.
-    #[inline(always)]
-    fn trade(&mut self, id: u32, bull: bool, i: usize, run: Option<Span>) {
-        let lane = &mut self.slots[id as usize].lane;
-        if let Some(run) = run {
-            lane.mark_span(&run);
-            self.marked[id as usize] = i;
-        }
-        lane.set_regime(bull);
-        lane.trade(self.sh, self.sh.close(i), i);
     }
 }
