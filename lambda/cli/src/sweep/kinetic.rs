@@ -46,7 +46,7 @@ pub(crate) fn sweep(
         .collect();
     windows.sort_unstable();
     windows.dedup();
-    // Signals carry their candle as a `u32`, and a pair's code its worker in 8 bits.
+    // Signals carry their candle as a `u32`, and a pair's code its group in 8 bits.
     let n = sh.prefix.len() - 1;
     if windows.len().saturating_mul(windows.len()) > MAX_TABLE || u32::try_from(n).is_err() {
         return None;
@@ -107,7 +107,7 @@ pub(crate) fn sweep(
     let outcomes: Vec<Outcome<i64>> = code
         .iter()
         .map(|&c| {
-            let book = &mut books[(c & 0xff) as usize];
+            let book = &books[(c & 0xff) as usize];
             let k = (c >> 8) as usize;
             let mut lane = book.lanes[k];
             if let Some(rest) = spans.over(book.marked[k], n) {
@@ -124,7 +124,7 @@ pub(crate) fn sweep(
     )
 }
 
-/// The worker that trades the pairs of the short window with index `short`, of `parts` seats.
+/// The group that holds the pairs of the short window with index `short`, of `parts` groups.
 /// Short windows go out in rounds of one per seat, every other round backwards (0 1 1 0 0 1
 /// ...): shorter windows flip more often, and dealing them in the same order every round would
 /// give the first seat the busier window of every round.
@@ -137,7 +137,7 @@ pub(super) fn worker_of(short: usize, parts: usize) -> usize {
     }
 }
 
-/// One worker's pairs: their accounts and each one's first candle not yet marked.
+/// One group's pairs: their accounts and each one's first candle not yet marked.
 #[derive(Default)]
 struct Books {
     lanes: Vec<Lane<i64>>,
@@ -187,7 +187,7 @@ struct Sorter<'a> {
     windows: &'a [usize],
     /// Each pair as `(short index, long index)`.
     pairs: &'a [(usize, usize)],
-    /// `pair_of[short × nw + long]`: the pair's code (`index << 8 | worker`), or [`NONE`].
+    /// `pair_of[short × nw + long]`: the pair's code (`index << 8 | group`), or [`NONE`].
     pair_of: Vec<u32>,
     /// Like `pair_of`, but only for pairs that have a regime in the current stretch (their
     /// windows' order is that regime); the others are not yet full or wait for unequal means.
@@ -199,7 +199,7 @@ struct Sorter<'a> {
     /// The stretch being sorted, and the next of its windows to become full.
     stretch: usize,
     born: usize,
-    /// Each worker's signals so far: `(candle, pair << 1 | bullish)`.
+    /// Each group's signals so far: `(candle, pair << 1 | bullish)`.
     signals: Vec<Vec<(u32, u32)>>,
 }
 
