@@ -162,16 +162,7 @@ fn the_short_path_is_taken_once_a_plain_regime_holds() {
     // A guard or a band keeps a strategy off it; without them it is taken after the first
     // regime, which this pins down so that the property above is not about the general step
     // alone.
-    let params = |guards| Params {
-        short_window: 1,
-        long_window: 2,
-        mode: Mode::LongShort,
-        qty: 1,
-        lot_size: 1,
-        max_position: 1,
-        bin_ms: BIN,
-        guards,
-    };
+    let params = super::tests::tiny;
     let mut plain = Strategy::<4>::new(params(Guards::default())).unwrap();
     let mut banded = Strategy::<4>::new(params(Guards {
         hysteresis_bp: 1,

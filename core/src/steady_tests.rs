@@ -22,10 +22,9 @@ fn bar(t: i64, p: i64) -> Candle {
     }
 }
 
-/// Windows 1/2 with `guards`, fed 10, 12 and 13 closing at `t0` and the next two bins: bullish
-/// (with a confirmation of two closes too).
-fn bullish(guards: Guards, t0: i64) -> Strategy<4> {
-    let mut s = Strategy::new(Params {
+/// Windows 1/2, one contract in lots of one, long or short, one-minute bins, with `guards`.
+pub(super) fn tiny(guards: Guards) -> Params {
+    Params {
         short_window: 1,
         long_window: 2,
         mode: Mode::LongShort,
@@ -34,8 +33,13 @@ fn bullish(guards: Guards, t0: i64) -> Strategy<4> {
         max_position: 1,
         bin_ms: BIN,
         guards,
-    })
-    .unwrap();
+    }
+}
+
+/// Windows 1/2 with `guards`, fed 10, 12 and 13 closing at `t0` and the next two bins: bullish
+/// (with a confirmation of two closes too).
+fn bullish(guards: Guards, t0: i64) -> Strategy<4> {
+    let mut s = Strategy::new(tiny(guards)).unwrap();
     for (i, p) in [(0, 10), (1, 12), (2, 13)] {
         s.on_candle(&bar(t0 + i * BIN, p)).unwrap();
     }

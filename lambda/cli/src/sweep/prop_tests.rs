@@ -38,6 +38,20 @@ fn series(base: i64, moves: &[i64], gaps: &[(usize, i64)]) -> CandleSeries {
     }
 }
 
+/// 1000 contracts in lots of 1000, long or short, the taker fee (pairs are given apart).
+fn plain_spec() -> SweepSpec {
+    SweepSpec {
+        shorts: 1..=1,
+        longs: 2..=2,
+        mode: Mode::LongShort,
+        qty: 1000,
+        lot_size: 1000,
+        max_position: 1000,
+        guards: Guards::default(),
+        fee: FeeRate::LTCUSDT_TAKER,
+    }
+}
+
 fn mode() -> impl Strategy<Value = Mode> {
     prop_oneof![
         Just(Mode::LongShort),
@@ -102,16 +116,7 @@ proptest! {
         let series = series(20_000, &moves, &gaps);
         let pairs: Vec<(u32, u32)> = (short + 1..short + 40).collect::<Vec<_>>()
             .into_iter().map(|l| (short, l)).collect();
-        let spec = SweepSpec {
-            shorts: 1..=1,
-            longs: 2..=2,
-            mode: Mode::LongShort,
-            qty: 1000,
-            lot_size: 1000,
-            max_position: 1000,
-            guards: Guards::default(),
-            fee: FeeRate::LTCUSDT_TAKER,
-        };
+        let spec = plain_spec();
         check(&series, &spec, &pairs)?;
     }
 }
@@ -126,16 +131,7 @@ fn prices_too_large_for_i64_take_the_wide_loop_and_stay_exact() {
         !fits_i64(&closes, &pairs, 1000, 500),
         "the data must need the i128 loop"
     );
-    let spec = SweepSpec {
-        shorts: 1..=1,
-        longs: 2..=2,
-        mode: Mode::LongShort,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        guards: Guards::default(),
-        fee: FeeRate::LTCUSDT_TAKER,
-    };
+    let spec = plain_spec();
     let results = sweep_pairs(&series, &spec, &pairs, &|| {}).unwrap_or_else(|e| panic!("{e}"));
     for r in &results {
         let single = backtest::backtest(&series, spec.params(r.short, r.long, MIN), spec.fee)
