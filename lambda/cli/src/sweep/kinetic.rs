@@ -58,9 +58,7 @@ pub(crate) fn sweep(
     unique.sort_unstable();
     unique.dedup();
     let spans = Spans::new(closes);
-    // More groups of pairs than threads: a thread that is done (the sorting one included) takes
-    // the next group, so the threads finish each chunk together.
-    let parts = (4 * rayon::current_num_threads()).clamp(1, 255);
+    let parts = groups();
     let mut books: Vec<Books> = (0..parts).map(|_| Books::default()).collect();
     let mut code = Vec::with_capacity(unique.len());
     for &(s, l) in &unique {
@@ -93,7 +91,7 @@ pub(crate) fn sweep(
         for list in &mut sorter.signals {
             list.clear();
         }
-        let due = unique.len() * to / n;
+        let due = due(unique.len(), to, n);
         for _ in told..due {
             progress();
         }
@@ -122,6 +120,18 @@ pub(crate) fn sweep(
             .map(|p| outcomes[unique.partition_point(|u| u < p)])
             .collect(),
     )
+}
+
+/// How many groups the pairs go into: more than threads, so that a thread that is done (the
+/// sorting one included) takes the next group and the threads finish each chunk together. At
+/// most 255: a pair's code keeps its group in 8 bits.
+fn groups() -> usize {
+    (4 * rayon::current_num_threads()).clamp(1, 255)
+}
+
+/// Progress calls due for `pairs` pairs once `done` of `n` candles are done (`done ≤ n`).
+pub(super) fn due(pairs: usize, done: usize, n: usize) -> usize {
+    pairs * done / n.max(1)
 }
 
 /// The group that holds the pairs of the short window with index `short`, of `parts` groups.

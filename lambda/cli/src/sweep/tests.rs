@@ -332,3 +332,21 @@ fn short_windows_are_dealt_to_workers_back_and_forth() {
     assert_eq!(dealt(2), [0, 1, 1, 0, 0, 1, 1, 0]);
     assert_eq!(dealt(3), [0, 1, 2, 2, 1, 0, 0, 1]);
 }
+
+#[test]
+fn progress_is_due_in_step_with_the_candles_done() {
+    let cases = [
+        (100, 0, 1000, 0),
+        (100, 512, 1024, 50),
+        (100, 1000, 1000, 100),
+        (3, 2, 3, 2),
+        (7, 0, 0, 0),
+    ];
+    for (pairs, done, n, want) in cases {
+        assert_eq!(
+            kinetic::due(pairs, done, n),
+            want,
+            "{pairs} pairs, {done}/{n}"
+        );
+    }
+}
