@@ -19,46 +19,67 @@ const RUNS: usize = 300;
 /// Fastest of `runs` runs of `f`, in ns per item.
 fn best(runs: usize, items: usize, mut f: impl FnMut() -> i64) -> f64 {
     (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed().as_nanos() as f64 / items as f64
-        })
+        .map(|_| time(items, &mut f))
         .fold(f64::MAX, f64::min)
 }
 
-/// Best-of ns per candle of `on_candle` and of `run_batch` at capacity `C`.
-fn core_step<const C: usize>(runs: usize, candles: &[Candle], w: (u32, u32)) -> (f64, f64) {
-    let fresh = Strategy::<C>::new(black_box(params(w.0, w.1))).unwrap_or_else(|e| panic!("{e}"));
-    let step = best(runs, candles.len(), || {
-        let mut s = fresh.clone();
-        let mut n = 0;
-        for c in black_box(candles) {
-            if let Ok(Step::Signal(_)) = s.on_candle(c) {
-                n += 1;
-            }
-        }
-        n
-    });
-    let batch = best(runs, candles.len(), || {
-        let mut s = fresh.clone();
-        run_batch(&mut s, black_box(candles), |_, _| {}).map_or(-1, |st| st.signals as i64)
-    });
-    (step, batch)
+/// One run of `f`, in ns per item.
+fn time(items: usize, f: &mut impl FnMut() -> i64) -> f64 {
+    let t = Instant::now();
+    black_box(f());
+    t.elapsed().as_nanos() as f64 / items as f64
 }
 
-/// One line per workload: the core's figures and their ratio to the f64 crossover.
+/// `on_candle` over all `candles` from a clone of `fresh`; returns the number of signals.
+fn steps<const C: usize>(fresh: &Strategy<C>, candles: &[Candle]) -> i64 {
+    let mut s = fresh.clone();
+    let mut n = 0;
+    for c in black_box(candles) {
+        if let Ok(Step::Signal(_)) = s.on_candle(c) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// `run_batch` over all `candles` from a clone of `fresh`; returns the number of signals.
+fn batch<const C: usize>(fresh: &Strategy<C>, candles: &[Candle]) -> i64 {
+    let mut s = fresh.clone();
+    run_batch(&mut s, black_box(candles), |_, _| {}).map_or(-1, |st| st.signals as i64)
+}
+
+/// A fresh strategy with windows `w`, capacity `C`.
+fn fresh<const C: usize>(w: (u32, u32)) -> Strategy<C> {
+    Strategy::<C>::new(black_box(params(w.0, w.1))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One line per workload: the core's figures and their ratio to the f64 crossover. The five
+/// loops take turns within each round, so that a change in the machine's load (other jobs, a
+/// neighbour on the host) falls on all of them alike; each keeps its fastest run.
 fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
     let closes: Vec<f64> = candles.iter().map(|c| c.close.0 as f64).collect();
-    let f64_ns = best(runs, candles.len(), || {
-        i64::from(f64_crossover(
-            black_box(&closes),
-            w.0 as usize,
-            w.1 as usize,
-        ))
-    });
-    let (s64, b64) = core_step::<64>(runs, candles, w);
-    let (s1k, b1k) = core_step::<1024>(runs, candles, w);
+    let (s64, s1k) = (fresh::<64>(w), fresh::<1024>(w));
+    let n = candles.len();
+    let mut loops: [Box<dyn FnMut() -> i64 + '_>; 5] = [
+        Box::new(|| {
+            i64::from(f64_crossover(
+                black_box(&closes),
+                w.0 as usize,
+                w.1 as usize,
+            ))
+        }),
+        Box::new(|| steps(&s64, candles)),
+        Box::new(|| steps(&s1k, candles)),
+        Box::new(|| batch(&s64, candles)),
+        Box::new(|| batch(&s1k, candles)),
+    ];
+    let mut fastest = [f64::MAX; 5];
+    for _ in 0..runs {
+        for (f, best) in loops.iter_mut().zip(&mut fastest) {
+            *best = best.min(time(n, f));
+        }
+    }
+    let [f64_ns, s64, s1k, b64, b1k] = fastest;
     println!(
         "{name} {}/{}: f64 crossover {f64_ns:.2} | on_candle/64 {s64:.2} ({:.2}x) \
          on_candle/1024 {s1k:.2} ({:.2}x) run_batch/64 {b64:.2} ({:.2}x) run_batch/1024 {b1k:.2} ({:.2}x)",
