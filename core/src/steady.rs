@@ -8,6 +8,7 @@
 use crate::candle::Candle;
 use crate::crossover::{CrossoverState, Regime};
 use crate::num::div_rem;
+use crate::price::MAX_TICKS;
 use crate::sma::FullRing;
 use crate::strategy::{Signal, Step, Strategy, check_prices, narrow_products};
 
@@ -52,7 +53,9 @@ impl<const CAP: usize> Strategy<CAP> {
         if t.wrapping_sub(*last) != bin {
             return None;
         }
-        check_prices(candle).ok()?;
+        if !plain_prices(candle) {
+            return None;
+        }
         if t <= *last {
             return None;
         }
@@ -137,6 +140,7 @@ pub(crate) fn run<const CAP: usize>(
     let mut index = candles.len();
     while let Some(c) = it.next() {
         let t = c.close_time_ms;
+        // The exact check: with the state in registers, `plain_prices` measured no faster here.
         if last.wrapping_add(bin) != t || check_prices(c).is_err() {
             index = at(&it) - 1;
             break;
@@ -165,6 +169,20 @@ pub(crate) fn run<const CAP: usize>(
     ring.finish();
     s.clock = Clock::Steady(last);
     index
+}
+
+/// The short path's price test: `low` positive, `low <= close <= high`, and the bitwise or of
+/// `open − 1` and `high` below `MAX_TICKS` (the or is at least each of them, so both are).
+///
+/// It implies the exact check ([`check_prices`]): `open` and `high` are then within
+/// `1..=MAX_TICKS`, and `low` and `close` lie between. A valid candle it turns down (a `high` of
+/// exactly `MAX_TICKS`, or an or that reaches it) goes to the general step, which decides
+/// exactly; below 2^39 ticks it turns none down. It costs one compare and one 64-bit constant
+/// fewer than the exact check, which counts where the step keeps its state in memory.
+#[inline(always)]
+pub(crate) fn plain_prices(c: &Candle) -> bool {
+    let (o, h, l, x) = (c.open.0, c.high.0, c.low.0, c.close.0);
+    !((l < 1) | (x < l) | (x > h) | ((o.wrapping_sub(1) | h) as u64 >= MAX_TICKS as u64))
 }
 
 /// Pushes close `x` (ticks, validated) into the full ring of a narrow strategy and returns the

@@ -1,12 +1,12 @@
 //! `on_candle`'s short path against the general step alone: on any stream (repeats, conflicts,
-//! gaps, misaligned, older and bad candles, clocks that end at or wrap past `i64::MAX`, counts of
+//! gaps, misaligned, older and bad candles, a high at the largest price, clocks that end at or wrap past `i64::MAX`, counts of
 //! bars since a flip about to saturate) both give the same answer to every candle and leave the
 //! same state. The general step is the model: it is the whole rule, looked at per candle.
 
 use crate::candle::Candle;
 use crate::crossover::{Crossover, CrossoverState, Guards, Regime};
 use crate::params::{Mode, Params};
-use crate::price::Price;
+use crate::price::{MAX_TICKS, Price};
 use crate::steady::Clock;
 use crate::strategy::Strategy;
 use proptest::prelude::*;
@@ -33,6 +33,9 @@ enum Kind {
     Outside,
     /// One bin later with an open of zero.
     BadOpen,
+    /// One bin later with a high of exactly the largest price: valid, but left to the general
+    /// step by the short path's cheaper price test.
+    HighAtMax,
 }
 
 fn kind() -> impl proptest::strategy::Strategy<Value = Kind> {
@@ -44,6 +47,7 @@ fn kind() -> impl proptest::strategy::Strategy<Value = Kind> {
         1 => Just(Kind::Older),
         1 => Just(Kind::Outside),
         1 => Just(Kind::BadOpen),
+        1 => Just(Kind::HighAtMax),
     ]
 }
 
@@ -75,10 +79,14 @@ fn stream(t0: i64, script: &[(Kind, i64)]) -> Vec<Candle> {
                 open: Price(0),
                 ..candle(last.wrapping_add(BIN), close)
             },
+            Kind::HighAtMax => Candle {
+                high: Price(MAX_TICKS),
+                ..candle(last.wrapping_add(BIN), close)
+            },
         };
         // Only a candle the strategy may take moves the script's clock; whether it does is
         // for the strategies to say.
-        if matches!(kind, Kind::Next | Kind::Gap) {
+        if matches!(kind, Kind::Next | Kind::Gap | Kind::HighAtMax) {
             last = c.close_time_ms;
         }
         out.push(c);

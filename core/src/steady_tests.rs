@@ -5,7 +5,7 @@
 use super::*;
 use crate::crossover::{Crossover, CrossoverState, Guards};
 use crate::params::{Mode, Params};
-use crate::price::Price;
+use crate::price::{MAX_TICKS, Price};
 use crate::strategy::CandleError;
 use crate::{BatchError, run_batch};
 use std::vec::Vec;
@@ -190,4 +190,70 @@ fn the_clock_may_end_at_i64_max_but_not_pass_it() {
         ),
         "{err:?}"
     );
+}
+
+fn prices(open: i64, high: i64, low: i64, close: i64) -> Candle {
+    Candle {
+        close_time_ms: 0,
+        open: Price(open),
+        high: Price(high),
+        low: Price(low),
+        close: Price(close),
+    }
+}
+
+#[test]
+fn the_plain_price_test_passes_only_valid_candles() {
+    const M: i64 = MAX_TICKS;
+    // (open, high, low, close), whether the plain test passes it, whether it is valid.
+    let cases = [
+        ((5, 9, 1, 4), true, true),
+        ((5, 9, 0, 4), false, false),
+        ((5, 9, 4, 4), true, true),
+        ((5, 9, 5, 4), false, false),
+        ((5, 9, 2, 9), true, true),
+        ((5, 9, 2, 10), false, false),
+        // The open is only range-checked: BitMEX stamps the previous close there.
+        ((1, 9, 2, 4), true, true),
+        ((0, 9, 2, 4), false, false),
+        ((i64::MIN, 9, 2, 4), false, false),
+        ((M, 9, 2, 4), true, true),
+        ((M + 1, 9, 2, 4), false, false),
+        ((M + 1, 0x1000, 2, 4), false, false),
+        ((5, M - 1, 2, 4), true, true),
+        ((5, M + 1, 2, 4), false, false),
+        ((M + 2, M + 1, 2, 4), false, false),
+        ((i64::MAX, i64::MAX, 2, 4), false, false),
+        // Valid, but left to the general step: a high of exactly the largest price, and an or
+        // of open and high that reaches it.
+        ((5, M, 2, 4), false, true),
+        ((0x1001, M - 1, 2, 4), false, true),
+    ];
+    for ((o, h, l, x), plain, valid) in cases {
+        let c = prices(o, h, l, x);
+        assert_eq!(plain_prices(&c), plain, "{c:?}");
+        assert_eq!(check_prices(&c).is_ok(), valid, "{c:?}");
+    }
+}
+
+proptest::proptest! {
+    /// Any four prices, from the edges of `i64` to the usual: the plain test never passes an
+    /// invalid candle, and below 2^39 ticks it passes every valid one.
+    #[test]
+    fn the_plain_price_test_implies_the_exact_one(
+        p in proptest::array::uniform4(proptest::prop_oneof![
+            proptest::num::i64::ANY,
+            -2i64..=2,
+            MAX_TICKS - 2..=MAX_TICKS + 2,
+            1i64..1 << 39,
+        ]),
+    ) {
+        let c = prices(p[0], p[1], p[2], p[3]);
+        let valid = check_prices(&c).is_ok();
+        if plain_prices(&c) {
+            proptest::prop_assert!(valid, "{:?}", c);
+        } else if valid {
+            proptest::prop_assert!(p[0] >= 1 << 39 || p[1] >= 1 << 39, "{:?}", c);
+        }
+    }
 }

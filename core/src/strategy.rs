@@ -238,6 +238,13 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
+        if SHORT_PATH && let Clock::Steady(_) = self.clock {
+            // The short path may leave a valid candle here (its price test is stricter than the
+            // exact one): first count the bars it took since `since_ms` into the crossover, as
+            // `refresh_steady` below restarts the count from this candle.
+            let since_flip = self.cross_state().since_flip;
+            self.cross.set_plain(self.cross.regime(), since_flip);
+        }
         // General until `refresh_steady` below finds a plain regime in force (none holds while
         // the windows fill).
         self.clock = Clock::General(t);
