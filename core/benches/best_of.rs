@@ -3,6 +3,12 @@
 //! cost. Same workloads as `benches/core.rs` (the demo market, and the real May 2021 closes when
 //! the shared data is there), each strategy figure also given as a ratio to the plain f64
 //! crossover timed in the same run. `cargo bench -p maestro-core --bench best_of`.
+//!
+//! Where the compiler places the loops moves `on_candle` by up to 5% between builds whose step
+//! is the same (a change elsewhere in the crate shifts them). To compare two versions of the
+//! step, run both also with every loop at a 64-byte boundary, which takes placement out:
+//! `RUSTFLAGS="-C llvm-args=-align-loops=64" cargo bench -p maestro-core --bench best_of
+//! --target-dir target/aligned` (its own directory, so the usual build is not thrown away).
 
 #[path = "common/mod.rs"]
 mod common;
