@@ -1,7 +1,8 @@
 //! `on_candle`'s short path against the general step alone: on any stream (repeats, conflicts,
-//! gaps, misaligned, older and bad candles, a high at the largest price, clocks that end at or wrap past `i64::MAX`, counts of
-//! bars since a flip about to saturate) both give the same answer to every candle and leave the
-//! same state. The general step is the model: it is the whole rule, looked at per candle.
+//! gaps, misaligned, older and bad candles, a high at the largest price, clocks that end at or
+//! wrap past `i64::MAX`, counts of bars since a flip about to saturate) both give the same answer
+//! to every candle and leave the same state. The general step is the model: it is the whole rule,
+//! looked at per candle.
 
 use crate::candle::Candle;
 use crate::crossover::{Crossover, CrossoverState, Guards, Regime};

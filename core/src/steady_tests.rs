@@ -1,6 +1,7 @@
 //! When the batch's own loop takes candles and when it leaves them to `on_candle`. Whether it
 //! decides as `on_candle` does is `tests/batch_props.rs`; here is what it takes, which no
-//! decision shows: a gate that is too strict only costs time.
+//! decision shows: a gate that is too strict only costs time. The same holds for the short
+//! path's price test, checked here against the exact one.
 
 use super::*;
 use crate::crossover::{Crossover, CrossoverState, Guards};
