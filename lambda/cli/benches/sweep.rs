@@ -8,11 +8,9 @@
 
 use maestro_cli::backtest::backtest;
 use maestro_cli::candles_file::{LoadOptions, load};
-use maestro_cli::sim::account::FeeRate;
 use maestro_cli::sweep::{
     PairResult, SweepError, SweepSpec, sweep, sweep_pairs, sweep_pairs_by_lanes,
 };
-use maestro_core::{Guards, Mode};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -43,16 +41,7 @@ fn main() {
         .filter_map(|a| a.parse().ok())
         .next()
         .unwrap_or(200);
-    let spec = SweepSpec {
-        shorts: 2..=200,
-        longs: 2..=200,
-        mode: Mode::LongShort,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        guards: Guards::default(),
-        fee: FeeRate::LTCUSDT_TAKER,
-    };
+    let spec = SweepSpec::cli_defaults(2..=200, 2..=200);
     let pairs = spec.pairs();
     let n = series.candles.len();
     let evals = (n * pairs.len()) as f64;
@@ -213,16 +202,7 @@ fn smoke() {
         off_grid: Vec::new(),
         tick: maestro_core::TickSize::CENT,
     };
-    let spec = SweepSpec {
-        shorts: 2..=12,
-        longs: 3..=30,
-        mode: Mode::LongShort,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        guards: Guards::default(),
-        fee: FeeRate::LTCUSDT_TAKER,
-    };
+    let spec = SweepSpec::cli_defaults(2..=12, 3..=30);
     let results = match sweep(&series, &spec, &|| {}) {
         Ok(r) => r,
         Err(e) => {

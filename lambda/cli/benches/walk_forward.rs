@@ -12,7 +12,6 @@ use maestro_cli::candles_file::{LoadOptions, load};
 use maestro_cli::sim::account::FeeRate;
 use maestro_cli::sweep::{SweepSpec, sweep};
 use maestro_cli::walk_forward::{GuardGrid, WalkForwardSpec, walk_forward};
-use maestro_core::{Guards, Mode};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,16 +22,7 @@ const FILE: &str = "ltcusdt-binance-spot-1m-2021-05.json";
 
 fn spec(grid: Option<GuardGrid>, train: usize, test: usize) -> WalkForwardSpec {
     WalkForwardSpec {
-        sweep: SweepSpec {
-            shorts: 2..=30,
-            longs: 3..=200,
-            mode: Mode::LongShort,
-            qty: 1000,
-            lot_size: 1000,
-            max_position: 1000,
-            guards: Guards::default(),
-            fee: FeeRate::LTCUSDT_TAKER,
-        },
+        sweep: SweepSpec::cli_defaults(2..=30, 3..=200),
         costs: Costs::taker_only(FeeRate::LTCUSDT_TAKER),
         train,
         test,

@@ -52,6 +52,22 @@ pub struct SweepSpec {
 }
 
 impl SweepSpec {
+    /// The windows given with what `maestro sweep` trades when no option says otherwise: long or
+    /// short, one lot of 1000 contracts (0.1 LTC on LTCUSDT) at most, no guards, the 5 bp taker
+    /// fee.
+    pub fn cli_defaults(shorts: RangeInclusive<u32>, longs: RangeInclusive<u32>) -> SweepSpec {
+        SweepSpec {
+            shorts,
+            longs,
+            mode: Mode::LongShort,
+            qty: 1000,
+            lot_size: 1000,
+            max_position: 1000,
+            guards: Guards::default(),
+            fee: FeeRate::LTCUSDT_TAKER,
+        }
+    }
+
     /// The pairs swept, short-major.
     pub fn pairs(&self) -> Vec<(u32, u32)> {
         let mut pairs = Vec::new();

@@ -20,14 +20,8 @@ fn series(test: &str, name: &str) -> Option<CandleSeries> {
 
 fn spec(mode: Mode) -> SweepSpec {
     SweepSpec {
-        shorts: 2..=200,
-        longs: 3..=200,
         mode,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        guards: Guards::default(),
-        fee: FeeRate::LTCUSDT_TAKER,
+        ..SweepSpec::cli_defaults(2..=200, 3..=200)
     }
 }
 

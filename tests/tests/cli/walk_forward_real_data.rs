@@ -8,7 +8,6 @@ use maestro_cli::candles_file::{CandleSeries, LoadOptions, load};
 use maestro_cli::sim::account::FeeRate;
 use maestro_cli::sweep::{SweepSpec, from_backtest};
 use maestro_cli::walk_forward::{WalkForwardSpec, walk_forward};
-use maestro_core::{Guards, Mode};
 use maestro_tests::data::data_file;
 
 const APRIL_GAPS: &str = "ltcusdt-binance-spot-1m-2021-04-gaps.json";
@@ -25,16 +24,7 @@ fn real_folds_trade_like_plain_backtests_across_outages() {
         load(&path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{APRIL_GAPS}: {e}"));
     assert_eq!(series.gaps.len(), 2, "the file's two outages");
     let spec = WalkForwardSpec {
-        sweep: SweepSpec {
-            shorts: 2..=10,
-            longs: 20..=60,
-            mode: Mode::LongShort,
-            qty: 1000,
-            lot_size: 1000,
-            max_position: 1000,
-            guards: Guards::default(),
-            fee: FeeRate::LTCUSDT_TAKER,
-        },
+        sweep: SweepSpec::cli_defaults(2..=10, 20..=60),
         costs: Costs::taker_only(FeeRate::LTCUSDT_TAKER),
         train: 20_000,
         test: 5_000,

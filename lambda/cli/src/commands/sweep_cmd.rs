@@ -37,14 +37,10 @@ pub struct SweepArgs {
     walk_forward: WalkForwardArgs,
 }
 
-pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
+/// The pairs and the trading the options ask for.
+fn spec(args: &SweepArgs) -> SweepSpec {
     let t = &args.trade;
-    let value = t.contract_tick_value(args.file.tick)?;
-    if let Some(path) = &args.heatmap {
-        check_svg_path(path)?;
-    }
-    args.walk_forward.check(&t.guards())?;
-    let spec = SweepSpec {
+    SweepSpec {
         shorts: args.short.clone(),
         longs: args.long.clone(),
         mode: t.mode.into(),
@@ -53,7 +49,17 @@ pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
         max_position: t.max_position(),
         guards: t.guards(),
         fee: t.fee_bp,
-    };
+    }
+}
+
+pub(super) fn run(args: &SweepArgs) -> Result<(), CliError> {
+    let t = &args.trade;
+    let value = t.contract_tick_value(args.file.tick)?;
+    if let Some(path) = &args.heatmap {
+        check_svg_path(path)?;
+    }
+    args.walk_forward.check(&t.guards())?;
+    let spec = spec(args);
     let pairs = spec.pairs().len();
     if pairs == 0 {
         return Err(CliError::Usage(
@@ -196,4 +202,20 @@ fn write_csv(
         )?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{Cli, Command};
+
+    #[test]
+    fn without_options_the_sweep_trades_the_cli_defaults() {
+        let cli =
+            Cli::parse_args(["maestro", "sweep", "candles.json"]).unwrap_or_else(|e| panic!("{e}"));
+        let Command::Sweep(args) = cli.command else {
+            panic!("not a sweep: {:?}", cli.command);
+        };
+        assert_eq!(spec(&args), SweepSpec::cli_defaults(2..=30, 3..=200));
+    }
 }

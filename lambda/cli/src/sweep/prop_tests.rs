@@ -38,18 +38,9 @@ fn series(base: i64, moves: &[i64], gaps: &[(usize, i64)]) -> CandleSeries {
     }
 }
 
-/// 1000 contracts in lots of 1000, long or short, the taker fee (pairs are given apart).
+/// What `maestro sweep` trades by default (pairs are given apart).
 fn plain_spec() -> SweepSpec {
-    SweepSpec {
-        shorts: 1..=1,
-        longs: 2..=2,
-        mode: Mode::LongShort,
-        qty: 1000,
-        lot_size: 1000,
-        max_position: 1000,
-        guards: Guards::default(),
-        fee: FeeRate::LTCUSDT_TAKER,
-    }
+    SweepSpec::cli_defaults(1..=1, 2..=2)
 }
 
 fn mode() -> impl Strategy<Value = Mode> {

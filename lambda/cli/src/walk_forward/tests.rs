@@ -4,7 +4,7 @@ use crate::backtest::backtest_with;
 use crate::backtest::costs::{Funding, FundingRate, Slippage};
 use crate::candles_file::{Format, Gap, Stamp};
 use crate::sim::account::FeeRate;
-use maestro_core::{Candle, DemoMarket, Mode, TickSize};
+use maestro_core::{Candle, DemoMarket, TickSize};
 
 const MIN: i64 = 60_000;
 
@@ -56,16 +56,7 @@ fn rewrite_from(series: &CandleSeries, from: usize, seed: u64) -> CandleSeries {
 
 fn spec(costs: Costs, grid: Option<GuardGrid>) -> WalkForwardSpec {
     WalkForwardSpec {
-        sweep: SweepSpec {
-            shorts: 2..=6,
-            longs: 8..=30,
-            mode: Mode::LongShort,
-            qty: 1000,
-            lot_size: 1000,
-            max_position: 1000,
-            guards: Guards::default(),
-            fee: FeeRate::LTCUSDT_TAKER,
-        },
+        sweep: SweepSpec::cli_defaults(2..=6, 8..=30),
         costs,
         train: 700,
         test: 300,
