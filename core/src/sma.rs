@@ -377,6 +377,9 @@ impl<const CAP: usize> SmaPair<CAP> {
 /// see the pair, so the compiler has no reason to store the sums back on every candle.
 pub(crate) struct FullRing<'a, const CAP: usize> {
     pair: &'a mut SmaPair<CAP>,
+    /// For a power-of-two `CAP` the head runs free (wrapping) while the loop lasts: every index
+    /// masks it anyway, so the increment needs no mask of its own, one operation fewer on the
+    /// loop's dependency chain. [`FullRing::finish`] stores it back masked.
     head: usize,
     short_sum: i64,
     long_sum: i64,
@@ -393,7 +396,11 @@ impl<const CAP: usize> FullRing<'_, CAP> {
         buf[head] = x;
         self.short_sum = self.short_sum.wrapping_add(ds);
         self.long_sum = self.long_sum.wrapping_add(dl);
-        self.head = next::<CAP>(head);
+        self.head = if CAP.is_power_of_two() {
+            self.head.wrapping_add(1)
+        } else {
+            next::<CAP>(head)
+        };
         (self.short_sum, self.long_sum)
     }
 
@@ -407,7 +414,7 @@ impl<const CAP: usize> FullRing<'_, CAP> {
     /// Stores the head and the sums back into the pair.
     #[inline(always)]
     pub(crate) fn finish(self) {
-        self.pair.head = self.head;
+        self.pair.head = slot::<CAP>(self.head);
         self.pair.short_sum = self.short_sum;
         self.pair.long_sum = self.long_sum;
     }

@@ -84,6 +84,43 @@ fn pair_tracks_both_windows_in_one_buffer() {
     }
 }
 
+/// The loop's ring (`full_ring`, many pushes, `finish`) leaves the pair exactly as the
+/// ordinary push does, head included: for a power-of-two capacity its head runs free while the
+/// loop lasts and must come back as a slot.
+#[test]
+fn a_full_ring_leaves_the_pair_as_plain_pushes_do() {
+    fn check<const CAP: usize>(short: usize, long: usize) {
+        let series: std::vec::Vec<i64> = (0..3 * CAP as i64 + 7).map(|i| 1 + i * 37 % 23).collect();
+        let (fill, rest) = series.split_at(long);
+        // Stop the loop at every length, so that the head comes back from every slot.
+        for n in 0..=rest.len() {
+            let mut plain = SmaPair::<CAP>::from_closes(short, long, fill).unwrap();
+            let mut looped = plain.clone();
+            let mut ring = looped.full_ring();
+            let mut last = None;
+            for &x in &rest[..n] {
+                plain.push(x);
+                last = Some(ring.push(x));
+            }
+            ring.finish();
+            assert_eq!(looped.head, plain.head, "head, CAP {CAP}, {n} pushes");
+            assert!(looped.head < CAP);
+            assert_eq!(looped.sums(), plain.sums(), "sums, CAP {CAP}, {n} pushes");
+            if let Some(sums) = last {
+                assert_eq!(sums, plain.sums());
+            }
+            assert!(looped.closes().eq(plain.closes()));
+            // The pair goes on from there as the plain one does.
+            looped.push(5);
+            plain.push(5);
+            assert_eq!((looped.head, looped.sums()), (plain.head, plain.sums()));
+        }
+    }
+    check::<8>(3, 8);
+    check::<8>(2, 5);
+    check::<6>(2, 5);
+}
+
 #[test]
 fn empty_pair_has_nothing() {
     let pair = SmaPair::<3>::new(1, 3);
