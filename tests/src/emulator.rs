@@ -140,6 +140,13 @@ impl Emulator {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The last `n` lines of [`Self::log_text`], for a failure's message.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     /// Waits until the function answers `GET /health` (the first request makes the emulator
     /// compile and start it); panics with the emulator's log after 15 minutes.
     pub async fn wait_ready(&self, http: &reqwest::Client) {

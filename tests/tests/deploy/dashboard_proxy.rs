@@ -11,8 +11,9 @@ use maestro_tests::dynamo::DynamoTable;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Runs the checks against the function at `base` (bot `ltc`, paused on entry) with `secret`.
-pub async fn check(base: &str, secret: &str, table: &DynamoTable) {
+/// Runs the checks against the function at `base` (bot `ltc`, paused on entry) with `secret`;
+/// `log` gives the emulator's log, shown when the function does not answer as expected.
+pub async fn check(base: &str, secret: &str, table: &DynamoTable, log: &dyn Fn() -> String) {
     let remote = || Remote::new(base, Auth::Hmac(Secret::new(secret))).expect("a loopback URL");
     let bound = dashboard::spawn(remote(), "127.0.0.1:0".parse().expect("address"))
         .await
@@ -53,7 +54,7 @@ pub async fn check(base: &str, secret: &str, table: &DynamoTable) {
         (200, maestro_lambda::routes::DASHBOARD)
     );
     let (status, proxied) = call("GET", "/status?bot=ltc", &[], "").await;
-    assert_eq!(status, 200, "{proxied}");
+    assert_eq!(status, 200, "{proxied}\nthe emulator's log:\n{}", log());
     let proxied: Value = serde_json::from_str(&proxied).expect("JSON");
     let (_, direct) = remote()
         .send(&Call::status(Some("ltc")), now_s())
@@ -64,7 +65,7 @@ pub async fn check(base: &str, secret: &str, table: &DynamoTable) {
         "through the proxy as directly"
     );
     let (status, history) = call("GET", "/history?bot=ltc", &[], "").await;
-    assert_eq!(status, 200, "{history}");
+    assert_eq!(status, 200, "{history}\nthe emulator's log:\n{}", log());
 
     // Resumed directly, paused through the proxy as the page does it (its own origin, JSON).
     let (code, _) = remote()
@@ -76,7 +77,7 @@ pub async fn check(base: &str, secret: &str, table: &DynamoTable) {
     let json = ("content-type", "application/json");
     let pause = r#"{"action":"pause","bot":"ltc"}"#;
     let (status, body) = call("POST", "/control", &[json, ("origin", &local)], pause).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200, "{body}\nthe emulator's log:\n{}", log());
     assert!(
         record().await.value.paused,
         "the proxy's pause is in DynamoDB"

@@ -284,7 +284,7 @@ async fn bootstrap_under_cargo_lambda_watch() {
     );
 
     // `maestro remote dashboard`'s proxy, signing the page's calls.
-    super::dashboard_proxy::check(&emu.base(), ROUTE_SECRET, &table).await;
+    super::dashboard_proxy::check(&emu.base(), ROUTE_SECRET, &table, &|| emu.log_tail(80)).await;
 
     // Figures (reported, not asserted: timing belongs in benchmarks).
     let logs = emu.log_text();
