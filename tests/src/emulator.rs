@@ -142,9 +142,7 @@ impl Emulator {
 
     /// The last `n` lines of [`Self::log_text`], for a failure's message.
     pub fn log_tail(&self, n: usize) -> String {
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
+        last_lines(&self.log_text(), n)
     }
 
     /// Waits until the function answers `GET /health` (the first request makes the emulator
@@ -225,5 +223,24 @@ impl Drop for Emulator {
         }
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// The last `n` lines of `text`, joined by newlines.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_lines;
+
+    #[test]
+    fn a_log_tail_is_its_last_lines() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(last_lines("a\nb", 5), "a\nb");
+        assert_eq!(last_lines("a\nb", 0), "");
+        assert_eq!(last_lines("", 3), "");
     }
 }
