@@ -1,7 +1,7 @@
 //! Running a slice of candles through a strategy in one call (backtests, warm-up).
 
 use crate::candle::Candle;
-use crate::strategy::{CandleError, Signal, Step, Strategy};
+use crate::strategy::{CandleError, SHORT_PATH, Signal, Step, Strategy};
 use core::fmt;
 
 /// What a batch did.
@@ -62,7 +62,9 @@ pub fn run_batch<const CAP: usize>(
     loop {
         // The common case in a loop of its own; it stops at any candle it does not handle,
         // which the general step below then takes.
-        index = crate::steady::run(s, candles, index, &mut stats.signals, &mut on_signal);
+        if SHORT_PATH {
+            index = crate::steady::run(s, candles, index, &mut stats.signals, &mut on_signal);
+        }
         let Some(candle) = candles.get(index) else {
             break;
         };

@@ -404,6 +404,43 @@ impl<const CAP: usize> FullRing<'_, CAP> {
         (self.short_sum, self.long_sum)
     }
 
+    /// Both sums, as [`push`](Self::push) returns them.
+    #[inline(always)]
+    pub(crate) fn sums(&self) -> (i64, i64) {
+        (self.short_sum, self.long_sum)
+    }
+
+    /// Sets both sums, for a loop that worked them out from closes it holds itself (the ones
+    /// they evict included); the closes go into the ring with [`record`](Self::record).
+    #[inline(always)]
+    pub(crate) fn set_sums(&mut self, (short_sum, long_sum): (i64, i64)) {
+        (self.short_sum, self.long_sum) = (short_sum, long_sum);
+    }
+
+    /// Writes `closes`, already counted in the sums (see [`set_sums`](Self::set_sums)), into the
+    /// ring in order, as [`push`](Self::push) would have: only the last `CAP` of them can still
+    /// be there, so at most `CAP` stores.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, closes: impl ExactSizeIterator<Item = i64>) {
+        let skip = closes.len().saturating_sub(CAP);
+        self.head = if CAP.is_power_of_two() {
+            self.head.wrapping_add(skip)
+        } else {
+            // `head < CAP` here; a constant divisor is a multiply, not a division.
+            let h = self.head + skip % CAP;
+            if h >= CAP { h - CAP } else { h }
+        };
+        for x in closes.skip(skip) {
+            let head = slot::<CAP>(self.head);
+            self.pair.buf[head] = x;
+            self.head = if CAP.is_power_of_two() {
+                self.head.wrapping_add(1)
+            } else {
+                next::<CAP>(head)
+            };
+        }
+    }
+
     /// Both window lengths, `(short, long)`, as the cross products take them (windows are at
     /// most `MAX_WINDOW`, so the conversion is exact).
     #[inline(always)]

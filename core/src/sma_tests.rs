@@ -122,6 +122,43 @@ fn a_full_ring_leaves_the_pair_as_plain_pushes_do() {
 }
 
 #[test]
+fn closes_recorded_at_the_end_leave_the_pair_as_plain_pushes_do() {
+    // The batch's loop over a slice keeps the sums itself and writes the closes in at the end.
+    fn check<const CAP: usize>(short: usize, long: usize) {
+        let series: std::vec::Vec<i64> = (0..3 * CAP as i64 + 7).map(|i| 1 + i * 37 % 23).collect();
+        let (fill, rest) = series.split_at(long);
+        for n in 0..=rest.len() {
+            let mut plain = SmaPair::<CAP>::from_closes(short, long, fill).unwrap();
+            let mut looped = plain.clone();
+            // The whole series is what the loop holds: each close evicts the ones `short` and
+            // `long` places before it.
+            let mut ring = looped.full_ring();
+            let mut sums = ring.sums();
+            for (i, &x) in rest[..n].iter().enumerate() {
+                plain.push(x);
+                let j = long + i;
+                sums.0 += x - series[j - short];
+                sums.1 += x - series[j - long];
+            }
+            ring.set_sums(sums);
+            ring.record(rest[..n].iter().copied());
+            ring.finish();
+            let what = format!("CAP {CAP}, {short}/{long}, {n} closes");
+            assert_eq!(looped.head, plain.head, "head, {what}");
+            assert_eq!(looped.buf, plain.buf, "ring, {what}");
+            assert_eq!(looped.sums(), plain.sums(), "sums, {what}");
+            looped.push(5);
+            plain.push(5);
+            assert_eq!((looped.head, looped.sums()), (plain.head, plain.sums()));
+        }
+    }
+    check::<8>(3, 8);
+    check::<8>(2, 5);
+    check::<6>(2, 5);
+    check::<6>(1, 6);
+}
+
+#[test]
 fn empty_pair_has_nothing() {
     let pair = SmaPair::<3>::new(1, 3);
     assert_eq!(pair.last(), None);

@@ -10,7 +10,7 @@ use crate::crossover::{CrossoverState, Regime};
 use crate::num::div_rem;
 use crate::price::MAX_TICKS;
 use crate::sma::FullRing;
-use crate::strategy::{Signal, Step, Strategy, check_prices, narrow_products};
+use crate::strategy::{Signal, Step, Strategy, narrow_products, valid_prices};
 
 /// Where a strategy stands in its stream of candles. Steadiness rides on the clock's tag, so that
 /// the short path asks one question per candle, and a steady strategy without a last candle
@@ -109,6 +109,10 @@ impl<const CAP: usize> Strategy<CAP> {
 /// Feeds `candles[start..]` while they are on schedule and valid, calling `on_signal` for each
 /// signal and counting it in `signals`; returns the index of the first candle not taken (the
 /// slice's length when all were). Takes none unless the strategy is steady.
+///
+/// Two loops: the first `long` candles evict closes pushed before this call, which only the
+/// ring holds; from then on the evicted closes are candles of this slice, `short` and `long`
+/// places back, read from the slice itself ([`slide`]), and the ring is written once at the end.
 #[inline(always)]
 pub(crate) fn run<const CAP: usize>(
     s: &mut Strategy<CAP>,
@@ -120,7 +124,7 @@ pub(crate) fn run<const CAP: usize>(
     let (Clock::Steady(last), Some(regime)) = (s.clock, s.cross.regime()) else {
         return start;
     };
-    // Close times advance by `bin` in the loop: if the whole rest of the slice cannot carry
+    // Close times advance by `bin` in the loops: if the whole rest of the slice cannot carry
     // them past `i64::MAX`, the schedule is one add and one compare, with no overflow check.
     let bin = s.params.bin_ms;
     let rest = candles.len().saturating_sub(start);
@@ -130,51 +134,186 @@ pub(crate) fn run<const CAP: usize>(
     let Some(rest) = candles.get(start..) else {
         return start;
     };
-    let (mut last, mut bullish) = (last, regime == Regime::Bullish);
     // A regime in force means both windows are full.
     let mut ring = s.smas.full_ring();
-    let windows = ring.windows();
-    let mut it = rest.iter();
-    // The index is worked out from the iterator when needed, which frees a register.
-    let at = |it: &core::slice::Iter<'_, Candle>| candles.len() - it.len();
-    let mut index = candles.len();
-    while let Some(c) = it.next() {
+    let (short, long) = ring.windows();
+    let mut judge = Judge::new(regime, short, long);
+    // What a signal changes, and the call that reports it (`i`: its index in `rest`).
+    let mut signal = |regime: Regime, i: usize| {
+        let t = rest.get(i).map_or(last, |c| c.close_time_ms);
+        let target = s.params.target_for(Some(regime), s.qty);
+        s.cross.set_plain(Some(regime), 0);
+        s.since_ms = t;
+        s.target = target;
+        *signals += 1;
+        let signal = Signal {
+            regime,
+            target,
+            close_time_ms: t,
+        };
+        on_signal(start + i, &signal);
+    };
+    // `long` is at most `MAX_WINDOW`, so the conversions are exact.
+    let (short, long) = (short as usize, long as usize);
+    // The first `long` candles evict closes pushed before this call, which only the ring
+    // holds.
+    let mut taken = 0;
+    let mut t0 = last;
+    for c in rest.iter().take(long) {
         let t = c.close_time_ms;
-        // The exact check: with the state in registers, `plain_prices` measured no faster here.
-        if last.wrapping_add(bin) != t || check_prices(c).is_err() {
-            index = at(&it) - 1;
+        if t0.wrapping_add(bin) != t || !valid_prices(c) {
             break;
         }
-        last = t;
-        let (lhs, rhs) = push_products(&mut ring, windows, c.close.0);
-        // The sides swapped for a bullish regime: one compare, which the compiler makes a
-        // select rather than a branch on the regime.
-        let (lhs, rhs) = if bullish { (rhs, lhs) } else { (lhs, rhs) };
-        if lhs > rhs {
-            bullish = !bullish;
-            let regime = side(bullish);
-            let target = s.params.target_for(Some(regime), s.qty);
-            s.cross.set_plain(Some(regime), 0);
-            s.since_ms = t;
-            s.target = target;
-            *signals += 1;
-            let signal = Signal {
-                regime,
-                target,
-                close_time_ms: t,
-            };
-            on_signal(at(&it) - 1, &signal);
+        t0 = t;
+        taken += 1;
+        if let Some(regime) = judge.turns(ring.push(c.close.0)) {
+            signal(regime, taken - 1);
         }
     }
+    // Later ones evict candles of the slice. Each is on schedule when it closes `long` bins
+    // after the candle `long` places back: by induction from the first `long` ones, checked
+    // above, that is one bin after the one before. The span and the check are modulo 2^64, and
+    // exact: the close time they stand for is within `i64` (checked above), and only that one
+    // value of `i64` matches it modulo 2^64.
+    let span = bin.wrapping_mul(long as i64);
+    if taken == long {
+        let mut sums = ring.sums();
+        loop {
+            let window = rest.get(taken - long..).unwrap_or_default();
+            let (n, turn) = slide(window, short, long, span, &mut sums, &mut judge);
+            taken += n;
+            let Some(regime) = turn else {
+                break;
+            };
+            signal(regime, taken - 1);
+        }
+        ring.set_sums(sums);
+        let then = rest.get(long..taken).unwrap_or_default();
+        ring.record(then.iter().map(|c| c.close.0));
+    }
     ring.finish();
-    s.clock = Clock::Steady(last);
-    index
+    let newest = taken.checked_sub(1).and_then(|i| rest.get(i));
+    s.clock = Clock::Steady(newest.map_or(last, |c| c.close_time_ms));
+    start + taken
+}
+
+/// Takes the candles of `window[long..]` while each closes `span` after the one `long` places
+/// back and has plain prices, pushing their closes into the sums `(short, long)`, until the
+/// regime turns; returns how many it took and the regime turned to, if it did (on the last one
+/// taken). Each close evicts the ones `short` and `long` places back, which `window` holds (it
+/// starts `long` candles early): three slices in step, and no index to check or mask. Out of
+/// line: nothing but the loop's own state is live here, so all of it stays in registers.
+#[inline(never)]
+fn slide(
+    window: &[Candle],
+    short: usize,
+    long: usize,
+    span: i64,
+    sums: &mut (i64, i64),
+    judge: &mut Judge,
+) -> (usize, Option<Regime>) {
+    let new = window.get(long..).unwrap_or_default();
+    let old_short = window.get(long - short..).unwrap_or_default();
+    let (mut ss, mut ls) = *sums;
+    let mut taken = 0;
+    // One candle: `Err(())` when not taken, `Ok(Some(..))` on a turn.
+    let mut step = |c: &Candle, s: &Candle, l: &Candle| {
+        if c.close_time_ms.wrapping_sub(l.close_time_ms) != span || !plain_prices(c) {
+            return Err(());
+        }
+        let x = c.close.0;
+        ss = ss.wrapping_add(x.wrapping_sub(s.close.0));
+        ls = ls.wrapping_add(x.wrapping_sub(l.close.0));
+        Ok(judge.turns((ss, ls)))
+    };
+    let mut turn = None;
+    'blocks: {
+        // Blocks of a fixed length, whose indexes are known to be in bounds: the loop's count
+        // and compare once per block.
+        let blocks = new
+            .chunks_exact(BLOCK)
+            .zip(old_short.chunks_exact(BLOCK))
+            .zip(window.chunks_exact(BLOCK));
+        for ((cs, ss_), ls_) in blocks {
+            for k in 0..BLOCK {
+                match step(&cs[k], &ss_[k], &ls_[k]) {
+                    Err(()) => break 'blocks,
+                    Ok(None) => taken += 1,
+                    Ok(Some(regime)) => {
+                        taken += 1;
+                        turn = Some(regime);
+                        break 'blocks;
+                    }
+                }
+            }
+        }
+        let tail = new.get(taken..).unwrap_or_default();
+        let olds = old_short.get(taken..).unwrap_or_default().iter();
+        for ((c, s), l) in tail
+            .iter()
+            .zip(olds)
+            .zip(window.get(taken..).unwrap_or_default())
+        {
+            match step(c, s, l) {
+                Err(()) => break,
+                Ok(None) => taken += 1,
+                Ok(Some(regime)) => {
+                    taken += 1;
+                    turn = Some(regime);
+                    break;
+                }
+            }
+        }
+    }
+    *sums = (ss, ls);
+    (taken, turn)
+}
+
+/// Candles per block of [`slide`].
+const BLOCK: usize = 8;
+
+/// A steady regime's test for turning over, kept in two signed multipliers: the short mean is
+/// above the long one when `short_sum × long > long_sum × short`, and a bullish regime turns on
+/// the opposite, so its multipliers are negated. One subtraction and no select per candle; the
+/// rare turn negates them back.
+struct Judge {
+    bullish: bool,
+    long: i64,
+    short: i64,
+}
+
+impl Judge {
+    #[inline(always)]
+    fn new(regime: Regime, short: i64, long: i64) -> Self {
+        let bullish = regime == Regime::Bullish;
+        let sign = if bullish { -1 } else { 1 };
+        Judge {
+            bullish,
+            long: sign * long,
+            short: sign * short,
+        }
+    }
+
+    /// The regime turned to on the sums `(short_sum, long_sum)`, if it turns. Narrow windows
+    /// keep both products within `i64`, and both have the sign of the multipliers (sums of
+    /// valid closes are positive), so their difference cannot overflow either.
+    #[inline(always)]
+    fn turns(&mut self, (short_sum, long_sum): (i64, i64)) -> Option<Regime> {
+        if short_sum.wrapping_mul(self.long) > long_sum.wrapping_mul(self.short) {
+            self.bullish = !self.bullish;
+            self.long = self.long.wrapping_neg();
+            self.short = self.short.wrapping_neg();
+            Some(side(self.bullish))
+        } else {
+            None
+        }
+    }
 }
 
 /// The short path's price test: `low` positive, `low <= close <= high`, and the bitwise or of
 /// `open − 1` and `high` below `MAX_TICKS` (the or is at least each of them, so both are).
 ///
-/// It implies the exact check ([`check_prices`]): `open` and `high` are then within
+/// It implies the exact check ([`valid_prices`]): `open` and `high` are then within
 /// `1..=MAX_TICKS`, and `low` and `close` lie between. A valid candle it turns down (a `high` of
 /// exactly `MAX_TICKS`, or an or that reaches it) goes to the general step, which decides
 /// exactly; below 2^39 ticks it turns none down. It costs one compare and one 64-bit constant
@@ -188,7 +327,7 @@ pub(crate) fn plain_prices(c: &Candle) -> bool {
 /// Pushes close `x` (ticks, validated) into the full ring of a narrow strategy and returns the
 /// cross products the regime is judged on, `(short_sum × long, long_sum × short)`: the short
 /// mean is above the long one when the first is larger. Only the opposite side turns a regime
-/// over; equal means keep it. The step both [`run`] and [`Strategy::on_candle`] take.
+/// over; equal means keep it. [`Strategy::on_candle`]'s steady step.
 #[inline(always)]
 pub(crate) fn push_products<const CAP: usize>(
     ring: &mut FullRing<'_, CAP>,

@@ -233,7 +233,7 @@ fn the_plain_price_test_passes_only_valid_candles() {
     for ((o, h, l, x), plain, valid) in cases {
         let c = prices(o, h, l, x);
         assert_eq!(plain_prices(&c), plain, "{c:?}");
-        assert_eq!(check_prices(&c).is_ok(), valid, "{c:?}");
+        assert_eq!(valid_prices(&c), valid, "{c:?}");
     }
 }
 
@@ -250,7 +250,7 @@ proptest::proptest! {
         ]),
     ) {
         let c = prices(p[0], p[1], p[2], p[3]);
-        let valid = check_prices(&c).is_ok();
+        let valid = valid_prices(&c);
         if plain_prices(&c) {
             proptest::prop_assert!(valid, "{:?}", c);
         } else if valid {

@@ -357,7 +357,7 @@ fn off_schedule(last: i64, bin_ms: i64, repeat: bool, got: i64) -> Option<Candle
 }
 
 /// Whether [`Strategy::on_candle`] has its short path for steady strategies (64-bit targets).
-const SHORT_PATH: bool = cfg!(target_pointer_width = "64");
+pub(crate) const SHORT_PATH: bool = cfg!(target_pointer_width = "64");
 
 /// Windows whose product stays at or below this keep both cross products of validated sums
 /// inside `i64`: a sum over `n` closes is at most `MAX_TICKS × n`, so `short_sum × long` and
@@ -390,16 +390,25 @@ pub(crate) fn narrow_products(short_sum: i64, short: i64, long_sum: i64, long: i
 /// BitMEX stamps the previous close there, which may lie outside the bucket's range.
 #[inline(always)]
 pub(crate) fn check_prices(c: &Candle) -> Result<(), CandleError> {
+    if valid_prices(c) {
+        Ok(())
+    } else {
+        // Which rule failed is worked out only on failure.
+        Err(price_error(c.open.0, c.high.0, c.low.0, c.close.0))
+    }
+}
+
+/// [`check_prices`]' verdict alone, for loops that hand a refused candle to the general step
+/// (which then says why): an error worked out and thrown away would still be a call.
+#[inline(always)]
+pub(crate) fn valid_prices(c: &Candle) -> bool {
     let (o, h, l, x) = (c.open.0, c.high.0, c.low.0, c.close.0);
     // `v - 1` as unsigned is below MAX_TICKS exactly when `1 <= v <= MAX_TICKS`: one compare per
-    // price and a single branch on the hot path; which rule failed is worked out only on failure.
+    // price and a single branch on the hot path.
     let bad = |v: i64| v.wrapping_sub(1) as u64 >= MAX_TICKS as u64;
     // With `low <= close <= high`, `low >= 1` and `high <= MAX_TICKS` put all three in range:
     // the same verdict as checking each price, with two compares fewer.
-    if bad(o) | (l < 1) | (h > MAX_TICKS) | (x < l) | (x > h) {
-        return Err(price_error(o, h, l, x));
-    }
-    Ok(())
+    !(bad(o) | (l < 1) | (h > MAX_TICKS) | (x < l) | (x > h))
 }
 
 /// Out of line: flash matters more than speed on a path that only runs for a bad candle.
