@@ -1,8 +1,8 @@
 //! Best-of-N ns per candle, next to criterion's means: on a shared 2-core machine other builds
 //! inflate means several-fold, while the fastest of many short runs stays close to the code's own
 //! cost. Same workloads as `benches/core.rs` (the demo market, and the real May 2021 closes when
-//! the shared data is there), each strategy figure also given as a ratio to the plain f64
-//! crossover timed in the same run. `cargo bench -p maestro-core --bench best_of`.
+//! the shared data is there), each strategy figure also given as a ratio to both plain f64
+//! crossovers timed in the same run. `cargo bench -p maestro-core --bench best_of`.
 //!
 //! Where the compiler places the loops moves `on_candle` by up to 5% between builds whose step
 //! is the same (a change elsewhere in the crate shifts them). To compare two versions of the
@@ -13,7 +13,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{demo_candles, f64_crossover, params, real_candles};
+use common::{demo_candles, f64_crossover, f64_running_means, params, real_candles};
 use maestro_core::{Candle, RollingSma, Step, Strategy, run_batch};
 use std::hint::black_box;
 use std::time::Instant;
@@ -59,19 +59,29 @@ fn fresh<const C: usize>(w: (u32, u32)) -> Strategy<C> {
     Strategy::<C>::new(black_box(params(w.0, w.1))).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One line per workload: the core's figures and their ratio to the f64 crossover. The five
-/// loops take turns within each round, so that a change in the machine's load (other jobs, a
-/// neighbour on the host) falls on all of them alike; each keeps its fastest run.
+/// One line per workload: the core's figures and their ratios to both f64 crossovers (the
+/// running means first: the faster one). The six loops take turns within each round, so that a
+/// change in the machine's load (other jobs, a neighbour on the host) falls on all of them
+/// alike; each keeps its fastest run. The windows go through `black_box` for the baselines as
+/// they do for the core, so that no loop is built for constant windows.
 fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
     let closes: Vec<f64> = candles.iter().map(|c| c.close.0 as f64).collect();
     let (s64, s1k) = (fresh::<64>(w), fresh::<1024>(w));
     let n = candles.len();
-    let mut loops: [Box<dyn FnMut() -> i64 + '_>; 5] = [
+    let (short, long) = (w.0 as usize, w.1 as usize);
+    let mut loops: [Box<dyn FnMut() -> i64 + '_>; 6] = [
+        Box::new(|| {
+            i64::from(f64_running_means(
+                black_box(&closes),
+                black_box(short),
+                black_box(long),
+            ))
+        }),
         Box::new(|| {
             i64::from(f64_crossover(
                 black_box(&closes),
-                w.0 as usize,
-                w.1 as usize,
+                black_box(short),
+                black_box(long),
             ))
         }),
         Box::new(|| steps(&s64, candles)),
@@ -79,23 +89,32 @@ fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
         Box::new(|| batch(&s64, candles)),
         Box::new(|| batch(&s1k, candles)),
     ];
-    let mut fastest = [f64::MAX; 5];
+    let mut fastest = [f64::MAX; 6];
     for _ in 0..runs {
         for (f, best) in loops.iter_mut().zip(&mut fastest) {
             *best = best.min(time(n, f));
         }
     }
-    let [f64_ns, s64, s1k, b64, b1k] = fastest;
+    let [means, div, core @ ..] = fastest;
     println!(
-        "{name} {}/{}: f64 crossover {f64_ns:.2} | on_candle/64 {s64:.2} ({:.2}x) \
-         on_candle/1024 {s1k:.2} ({:.2}x) run_batch/64 {b64:.2} ({:.2}x) run_batch/1024 {b1k:.2} ({:.2}x)",
+        "{name} {}/{}: f64 running means {means:.2} | f64 crossover {div:.2} ({:.2}x)",
         w.0,
         w.1,
-        s64 / f64_ns,
-        s1k / f64_ns,
-        b64 / f64_ns,
-        b1k / f64_ns,
+        div / means
     );
+    let names = [
+        "on_candle/64",
+        "on_candle/1024",
+        "run_batch/64",
+        "run_batch/1024",
+    ];
+    for (what, ns) in names.iter().zip(core) {
+        println!(
+            "  {what:<15} {ns:.2}  ({:.2}x running means, {:.2}x f64 crossover)",
+            ns / means,
+            ns / div
+        );
+    }
 }
 
 fn main() {
@@ -108,7 +127,7 @@ fn main() {
     };
     let candles = demo_candles(N);
     let closes: Vec<i64> = candles.iter().map(|c| c.close.0).collect();
-    println!("best of {runs} runs, ns per candle (ratio: to the f64 crossover of the same line)");
+    println!("best of {runs} runs, ns per candle (ratios: to the f64 crossovers of the same run)");
     for w in [10usize, 50, 200] {
         let mut sma = RollingSma::<CAP>::new(w).unwrap_or_else(|e| panic!("{e}"));
         let rolling = best(runs, N, || {
