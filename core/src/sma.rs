@@ -418,11 +418,12 @@ impl<const CAP: usize> FullRing<'_, CAP> {
     }
 
     /// Writes `closes`, already counted in the sums (see [`set_sums`](Self::set_sums)), into the
-    /// ring in order, as [`push`](Self::push) would have: only the last `CAP` of them can still
-    /// be there, so at most `CAP` stores.
+    /// ring in order, as [`push`](Self::push) would have. Only the last `long` of them are
+    /// written: the pair never reads a slot further back (evictions, [`SmaPair::last`] and
+    /// [`SmaPair::closes`] all look within the long window), so at most `long` stores.
     #[inline(always)]
     pub(crate) fn record(&mut self, closes: impl ExactSizeIterator<Item = i64>) {
-        let skip = closes.len().saturating_sub(CAP);
+        let skip = closes.len().saturating_sub(self.pair.long);
         self.head = if CAP.is_power_of_two() {
             self.head.wrapping_add(skip)
         } else {
