@@ -269,13 +269,13 @@ fn slide(
     (taken, turn)
 }
 
-/// Candles per block of [`slide`].
+/// Candles per block of [`slide`] (measured: 4 and 16 are slower).
 const BLOCK: usize = 8;
 
 /// A steady regime's test for turning over, kept in two signed multipliers: the short mean is
 /// above the long one when `short_sum × long > long_sum × short`, and a bullish regime turns on
-/// the opposite, so its multipliers are negated. One subtraction and no select per candle; the
-/// rare turn negates them back.
+/// the opposite, so its multipliers are negated. One compare and no select per candle; the rare
+/// turn negates them back.
 struct Judge {
     bullish: bool,
     long: i64,
@@ -295,8 +295,8 @@ impl Judge {
     }
 
     /// The regime turned to on the sums `(short_sum, long_sum)`, if it turns. Narrow windows
-    /// keep both products within `i64`, and both have the sign of the multipliers (sums of
-    /// valid closes are positive), so their difference cannot overflow either.
+    /// keep both products within `i64` whatever the multipliers' sign, so the compare is exact:
+    /// negated, it is the other way round, as a bullish regime needs.
     #[inline(always)]
     fn turns(&mut self, (short_sum, long_sum): (i64, i64)) -> Option<Regime> {
         if short_sum.wrapping_mul(self.long) > long_sum.wrapping_mul(self.short) {
