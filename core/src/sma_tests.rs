@@ -84,82 +84,82 @@ fn pair_tracks_both_windows_in_one_buffer() {
     }
 }
 
+/// Fills a pair with the first `long` closes of a series, then takes the next `n` for every
+/// `n`: once by plain pushes, once through `looped` (given the filled pair, the whole series and
+/// `n`; it returns the sums its last push gave, if it pushed). Both pairs must then hold the same
+/// head, sums and closes, and go on alike for a whole window more, until every close they held
+/// has been evicted.
+fn same_as_plain_pushes<const CAP: usize>(
+    short: usize,
+    long: usize,
+    looped: impl Fn(&mut SmaPair<CAP>, &[i64], usize) -> Option<(i64, i64)>,
+) {
+    let series: std::vec::Vec<i64> = (0..3 * CAP as i64 + 7).map(|i| 1 + i * 37 % 23).collect();
+    let (fill, rest) = series.split_at(long);
+    for n in 0..=rest.len() {
+        let mut plain = SmaPair::<CAP>::from_closes(short, long, fill).unwrap();
+        let mut pair = plain.clone();
+        let last = looped(&mut pair, &series, n);
+        for &x in &rest[..n] {
+            plain.push(x);
+        }
+        let what = format!("CAP {CAP}, {short}/{long}, {n} closes");
+        assert_eq!(pair.head, plain.head, "head, {what}");
+        assert!(pair.head < CAP, "{what}");
+        assert_eq!(pair.sums(), plain.sums(), "sums, {what}");
+        if let Some(sums) = last {
+            assert_eq!(sums, plain.sums(), "last push, {what}");
+        }
+        assert!(pair.closes().eq(plain.closes()), "closes, {what}");
+        for x in 0..=long as i64 {
+            pair.push(x * 7 % 5 + 1);
+            plain.push(x * 7 % 5 + 1);
+            let both = [&pair, &plain].map(|p| (p.head, p.sums(), p.last()));
+            assert_eq!(both[0], both[1], "{what}, then {x} more");
+        }
+    }
+}
+
 /// The loop's ring (`full_ring`, many pushes, `finish`) leaves the pair exactly as the
 /// ordinary push does, head included: for a power-of-two capacity its head runs free while the
-/// loop lasts and must come back as a slot.
+/// loop lasts and must come back as a slot. Stopped at every length, the head comes back from
+/// every slot.
 #[test]
 fn a_full_ring_leaves_the_pair_as_plain_pushes_do() {
     fn check<const CAP: usize>(short: usize, long: usize) {
-        let series: std::vec::Vec<i64> = (0..3 * CAP as i64 + 7).map(|i| 1 + i * 37 % 23).collect();
-        let (fill, rest) = series.split_at(long);
-        // Stop the loop at every length, so that the head comes back from every slot.
-        for n in 0..=rest.len() {
-            let mut plain = SmaPair::<CAP>::from_closes(short, long, fill).unwrap();
-            let mut looped = plain.clone();
-            let mut ring = looped.full_ring();
+        same_as_plain_pushes::<CAP>(short, long, |pair, series, n| {
+            let mut ring = pair.full_ring();
             let mut last = None;
-            for &x in &rest[..n] {
-                plain.push(x);
+            for &x in &series[long..long + n] {
                 last = Some(ring.push(x));
             }
             ring.finish();
-            assert_eq!(looped.head, plain.head, "head, CAP {CAP}, {n} pushes");
-            assert!(looped.head < CAP);
-            assert_eq!(looped.sums(), plain.sums(), "sums, CAP {CAP}, {n} pushes");
-            if let Some(sums) = last {
-                assert_eq!(sums, plain.sums());
-            }
-            assert!(looped.closes().eq(plain.closes()));
-            // The pair goes on from there as the plain one does.
-            looped.push(5);
-            plain.push(5);
-            assert_eq!((looped.head, looped.sums()), (plain.head, plain.sums()));
-        }
+            last
+        });
     }
     check::<8>(3, 8);
     check::<8>(2, 5);
     check::<6>(2, 5);
 }
 
+/// The batch's loop over a slice keeps the sums itself, from the closes it holds, and writes
+/// the closes into the ring at the end.
 #[test]
 fn closes_recorded_at_the_end_leave_the_pair_as_plain_pushes_do() {
-    // The batch's loop over a slice keeps the sums itself and writes the closes in at the end.
     fn check<const CAP: usize>(short: usize, long: usize) {
-        let series: std::vec::Vec<i64> = (0..3 * CAP as i64 + 7).map(|i| 1 + i * 37 % 23).collect();
-        let (fill, rest) = series.split_at(long);
-        for n in 0..=rest.len() {
-            let mut plain = SmaPair::<CAP>::from_closes(short, long, fill).unwrap();
-            let mut looped = plain.clone();
-            // The whole series is what the loop holds: each close evicts the ones `short` and
-            // `long` places before it.
-            let mut ring = looped.full_ring();
+        same_as_plain_pushes::<CAP>(short, long, |pair, series, n| {
+            let mut ring = pair.full_ring();
             let mut sums = ring.sums();
-            for (i, &x) in rest[..n].iter().enumerate() {
-                plain.push(x);
-                let j = long + i;
-                sums.0 += x - series[j - short];
-                sums.1 += x - series[j - long];
+            // Each close evicts the ones `short` and `long` places before it in the series.
+            for j in long..long + n {
+                sums.0 += series[j] - series[j - short];
+                sums.1 += series[j] - series[j - long];
             }
             ring.set_sums(sums);
-            ring.record(rest[..n].iter().copied());
+            ring.record(series[long..long + n].iter().copied());
             ring.finish();
-            let what = format!("CAP {CAP}, {short}/{long}, {n} closes");
-            assert_eq!(looped.head, plain.head, "head, {what}");
-            assert_eq!(looped.sums(), plain.sums(), "sums, {what}");
-            assert!(looped.closes().eq(plain.closes()), "closes, {what}");
-            // The pair goes on from there as the plain one does, until every close it holds
-            // has been evicted: what it has not written can never be read.
-            for x in 0..=long as i64 {
-                looped.push(x * 7 % 5 + 1);
-                plain.push(x * 7 % 5 + 1);
-                assert_eq!(
-                    (looped.head, looped.sums()),
-                    (plain.head, plain.sums()),
-                    "{what}"
-                );
-                assert_eq!(looped.last(), plain.last(), "{what}");
-            }
-        }
+            None
+        });
     }
     check::<8>(3, 8);
     check::<8>(2, 5);
