@@ -104,8 +104,7 @@ pub fn f64_crossover(closes: &[f64], short: usize, long: usize) -> u32 {
     let mut ring = vec![0.0f64; long];
     let (mut head, mut sum_s, mut sum_l) = (0usize, 0.0f64, 0.0f64);
     let (ns, nl) = (short as f64, long as f64);
-    let mut regime = 0i8;
-    let mut signals = 0u32;
+    let mut regime = Regime::default();
     for (i, &x) in closes.iter().enumerate() {
         let back = if head >= short {
             head - short
@@ -117,21 +116,36 @@ pub fn f64_crossover(closes: &[f64], short: usize, long: usize) -> u32 {
         ring[head] = x;
         head = if head + 1 == long { 0 } else { head + 1 };
         if i + 1 >= long {
-            let d = sum_s / ns - sum_l / nl;
-            let now = if d > 0.0 {
-                1
-            } else if d < 0.0 {
-                -1
-            } else {
-                regime
-            };
-            if now != regime {
-                signals += 1;
-                regime = now;
-            }
+            regime.see(sum_s / ns, sum_l / nl);
         }
     }
-    signals
+    regime.changes
+}
+
+/// A crossover's regime in f64 (1 bullish, −1 bearish, 0 none yet) and how often it changed.
+#[derive(Default)]
+struct Regime {
+    sign: i8,
+    changes: u32,
+}
+
+impl Regime {
+    /// The means of one candle: the regime follows the short one's side of the long one, and
+    /// equal means keep it.
+    #[inline(always)]
+    fn see(&mut self, short: f64, long: f64) {
+        let now = if short > long {
+            1
+        } else if short < long {
+            -1
+        } else {
+            self.sign
+        };
+        if now != self.sign {
+            self.changes += 1;
+            self.sign = now;
+        }
+    }
 }
 
 /// One running mean the way yata's `SMA` keeps it: its own ring of the last `n` values (filled
@@ -179,21 +193,9 @@ pub fn f64_running_means(closes: &[f64], short: usize, long: usize) -> u32 {
         RunningMean::new(short, first),
         RunningMean::new(long, first),
     );
-    let mut regime = 0i8;
-    let mut signals = 0u32;
+    let mut regime = Regime::default();
     for &x in closes {
-        let (a, b) = (s.next(x), l.next(x));
-        let now = if a > b {
-            1
-        } else if a < b {
-            -1
-        } else {
-            regime
-        };
-        if now != regime {
-            signals += 1;
-            regime = now;
-        }
+        regime.see(s.next(x), l.next(x));
     }
-    signals
+    regime.changes
 }
