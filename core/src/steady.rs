@@ -215,18 +215,19 @@ fn slide(
     let new = window.get(long..).unwrap_or_default();
     let old_short = window.get(long - short..).unwrap_or_default();
     let (mut ss, mut ls) = *sums;
-    let mut taken = 0;
-    // One candle: `Err(())` when not taken, `Ok(Some(..))` on a turn.
-    let mut step = |c: &Candle, s: &Candle, l: &Candle| {
+    let (mut taken, mut turn) = (0, None);
+    // One candle: false when the loop stops here, before it (not taken) or after it (a turn).
+    let mut take = |c: &Candle, s: &Candle, l: &Candle| {
         if c.close_time_ms.wrapping_sub(l.close_time_ms) != span || !plain_prices(c) {
-            return Err(());
+            return false;
         }
         let x = c.close.0;
         ss = ss.wrapping_add(x.wrapping_sub(s.close.0));
         ls = ls.wrapping_add(x.wrapping_sub(l.close.0));
-        Ok(judge.turns((ss, ls)))
+        taken += 1;
+        turn = judge.turns((ss, ls));
+        turn.is_none()
     };
-    let mut turn = None;
     'blocks: {
         // Blocks of a fixed length, whose indexes are known to be in bounds: the loop's count
         // and compare once per block.
@@ -236,32 +237,18 @@ fn slide(
             .zip(window.chunks_exact(BLOCK));
         for ((cs, ss_), ls_) in blocks {
             for k in 0..BLOCK {
-                match step(&cs[k], &ss_[k], &ls_[k]) {
-                    Err(()) => break 'blocks,
-                    Ok(None) => taken += 1,
-                    Ok(Some(regime)) => {
-                        taken += 1;
-                        turn = Some(regime);
-                        break 'blocks;
-                    }
+                if !take(&cs[k], &ss_[k], &ls_[k]) {
+                    break 'blocks;
                 }
             }
         }
-        let tail = new.get(taken..).unwrap_or_default();
-        let olds = old_short.get(taken..).unwrap_or_default().iter();
-        for ((c, s), l) in tail
-            .iter()
-            .zip(olds)
-            .zip(window.get(taken..).unwrap_or_default())
-        {
-            match step(c, s, l) {
-                Err(()) => break,
-                Ok(None) => taken += 1,
-                Ok(Some(regime)) => {
-                    taken += 1;
-                    turn = Some(regime);
-                    break;
-                }
+        // The last few, fewer than a block.
+        let done = new.len() - new.len() % BLOCK;
+        let tail = new.get(done..).unwrap_or_default().iter();
+        let olds = old_short.get(done..).unwrap_or_default();
+        for ((c, s), l) in tail.zip(olds).zip(window.get(done..).unwrap_or_default()) {
+            if !take(c, s, l) {
+                break;
             }
         }
     }
@@ -277,7 +264,6 @@ const BLOCK: usize = 8;
 /// the opposite, so its multipliers are negated. One compare and no select per candle; the rare
 /// turn negates them back.
 struct Judge {
-    bullish: bool,
     long: i64,
     short: i64,
 }
@@ -285,10 +271,8 @@ struct Judge {
 impl Judge {
     #[inline(always)]
     fn new(regime: Regime, short: i64, long: i64) -> Self {
-        let bullish = regime == Regime::Bullish;
-        let sign = if bullish { -1 } else { 1 };
+        let sign = if regime == Regime::Bullish { -1 } else { 1 };
         Judge {
-            bullish,
             long: sign * long,
             short: sign * short,
         }
@@ -300,10 +284,10 @@ impl Judge {
     #[inline(always)]
     fn turns(&mut self, (short_sum, long_sum): (i64, i64)) -> Option<Regime> {
         if short_sum.wrapping_mul(self.long) > long_sum.wrapping_mul(self.short) {
-            self.bullish = !self.bullish;
             self.long = self.long.wrapping_neg();
             self.short = self.short.wrapping_neg();
-            Some(side(self.bullish))
+            // Negated multipliers stand for a bullish regime.
+            Some(side(self.long < 0))
         } else {
             None
         }
