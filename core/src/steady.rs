@@ -287,7 +287,7 @@ impl Judge {
             self.long = self.long.wrapping_neg();
             self.short = self.short.wrapping_neg();
             // Negated multipliers stand for a bullish regime.
-            Some(side(self.long < 0))
+            Some(side(self.long.is_negative()))
         } else {
             None
         }
