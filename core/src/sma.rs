@@ -84,6 +84,18 @@ const fn next<const CAP: usize>(head: usize) -> usize {
     }
 }
 
+/// The head after one push in a ring of `CAP` slots. For a power-of-two `CAP` the head runs free
+/// (wrapping): every index masks it anyway ([`slot`], [`behind`]), so the increment needs no mask
+/// of its own, one operation fewer on the dependency chain from one candle's head to the next.
+#[inline(always)]
+const fn advance<const CAP: usize>(head: usize) -> usize {
+    if CAP.is_power_of_two() {
+        head.wrapping_add(1)
+    } else {
+        next::<CAP>(head)
+    }
+}
+
 /// `i` as a slot index; for a power-of-two `CAP` the mask lets the compiler drop the bounds check.
 #[inline(always)]
 const fn slot<const CAP: usize>(i: usize) -> usize {
@@ -221,6 +233,8 @@ impl<const CAP: usize> RollingSma<CAP> {
 #[derive(Clone, Debug)]
 pub(crate) struct SmaPair<const CAP: usize> {
     buf: [i64; CAP],
+    /// The next slot to write: below `CAP`, or for a power-of-two `CAP` running free, masked
+    /// wherever it indexes (see [`advance`]).
     head: usize,
     len: usize,
     short: usize,
@@ -285,7 +299,7 @@ impl<const CAP: usize> SmaPair<CAP> {
         self.buf[head] = x;
         self.short_sum = self.short_sum.wrapping_add(ds);
         self.long_sum = self.long_sum.wrapping_add(dl);
-        self.head = next::<CAP>(head);
+        self.head = advance::<CAP>(self.head);
         if self.len < self.long {
             self.len += 1;
         }
@@ -377,9 +391,7 @@ impl<const CAP: usize> SmaPair<CAP> {
 /// see the pair, so the compiler has no reason to store the sums back on every candle.
 pub(crate) struct FullRing<'a, const CAP: usize> {
     pair: &'a mut SmaPair<CAP>,
-    /// For a power-of-two `CAP` the head runs free (wrapping) while the loop lasts: every index
-    /// masks it anyway, so the increment needs no mask of its own, one operation fewer on the
-    /// loop's dependency chain. [`FullRing::finish`] stores it back masked.
+    /// The pair's head, advanced as the pair's own push does (see [`advance`]).
     head: usize,
     short_sum: i64,
     long_sum: i64,
@@ -396,11 +408,7 @@ impl<const CAP: usize> FullRing<'_, CAP> {
         buf[head] = x;
         self.short_sum = self.short_sum.wrapping_add(ds);
         self.long_sum = self.long_sum.wrapping_add(dl);
-        self.head = if CAP.is_power_of_two() {
-            self.head.wrapping_add(1)
-        } else {
-            next::<CAP>(head)
-        };
+        self.head = advance::<CAP>(self.head);
         (self.short_sum, self.long_sum)
     }
 
@@ -432,13 +440,8 @@ impl<const CAP: usize> FullRing<'_, CAP> {
             if h >= CAP { h - CAP } else { h }
         };
         for x in closes.skip(skip) {
-            let head = slot::<CAP>(self.head);
-            self.pair.buf[head] = x;
-            self.head = if CAP.is_power_of_two() {
-                self.head.wrapping_add(1)
-            } else {
-                next::<CAP>(head)
-            };
+            self.pair.buf[slot::<CAP>(self.head)] = x;
+            self.head = advance::<CAP>(self.head);
         }
     }
 
@@ -452,7 +455,7 @@ impl<const CAP: usize> FullRing<'_, CAP> {
     /// Stores the head and the sums back into the pair.
     #[inline(always)]
     pub(crate) fn finish(self) {
-        self.pair.head = slot::<CAP>(self.head);
+        self.pair.head = self.head;
         self.pair.short_sum = self.short_sum;
         self.pair.long_sum = self.long_sum;
     }

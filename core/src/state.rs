@@ -146,7 +146,7 @@ impl<const CAP: usize> Strategy<CAP> {
         }
         s.smas = smas;
         s.cross = cross;
-        s.clock = parts.last_close_ms.map_or(Clock::Start, Clock::General);
+        s.clock = parts.last_close_ms.map_or(Clock::START, Clock::general);
         s.target = parts.target;
         s.refresh_steady();
         Ok(s)

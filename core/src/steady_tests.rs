@@ -193,6 +193,39 @@ fn the_clock_may_end_at_i64_max_but_not_pass_it() {
     );
 }
 
+#[test]
+fn the_short_path_takes_a_candle_only_one_bin_after_a_steady_clock() {
+    // Before the first candle: the step test would pass a candle at -1 (one "step" of -1 after
+    // 0), the order test must not.
+    let mut fresh = Strategy::<4>::new(tiny(Guards::default())).unwrap();
+    assert_eq!(fresh.steady_step(&bar(-1, 10)), None);
+    assert_eq!(fresh.on_candle(&bar(-1, 10)), Ok(Step::NotReady));
+    assert_eq!(fresh.last_close_ms(), Some(-1));
+    // Not steady (a band): a repeat passes the step test of 0, and is left to the general step.
+    let banded = Guards {
+        hysteresis_bp: 1,
+        ..Guards::default()
+    };
+    let mut general = bullish(banded, 0);
+    let t = general.last_close_ms().unwrap();
+    assert_eq!(general.steady_step(&bar(t, 13)), None);
+    assert_eq!(general.on_candle(&bar(t, 13)), Ok(Step::Duplicate));
+    assert_eq!(general.steady_step(&bar(t + BIN, 14)), None);
+    // Steady: one bin on, and nothing else.
+    let mut steady = bullish(Guards::default(), 0);
+    let t = steady.last_close_ms().unwrap();
+    for off in [0, -BIN, 2 * BIN, BIN - 1, BIN + 1] {
+        assert_eq!(steady.steady_step(&bar(t + off, 14)), None, "{off}");
+    }
+    assert_eq!(steady.steady_step(&bar(t + BIN, 14)), Some(Step::NoChange));
+    assert_eq!(steady.last_close_ms(), Some(t + BIN));
+    // A bin past i64::MAX wraps to the far past: refused, though it is `bin` on modulo 2^64.
+    let mut late = bullish(Guards::default(), i64::MAX - 2 * BIN - BIN / 2);
+    let t = late.last_close_ms().unwrap();
+    assert_eq!(late.steady_step(&bar(t.wrapping_add(BIN), 14)), None);
+    assert_eq!(late.last_close_ms(), Some(t));
+}
+
 fn prices(open: i64, high: i64, low: i64, close: i64) -> Candle {
     Candle {
         close_time_ms: 0,

@@ -170,7 +170,7 @@ impl<const CAP: usize> Strategy<CAP> {
             qty: qty as i64,
             smas: SmaPair::new(params.short_window as usize, params.long_window as usize),
             cross: Crossover::new(params.guards),
-            clock: Clock::Start,
+            clock: Clock::START,
             target: 0,
             narrow: params.guards.hysteresis_bp == 0
                 && u64::from(params.short_window) * u64::from(params.long_window) <= NARROW_WINDOWS,
@@ -179,7 +179,7 @@ impl<const CAP: usize> Strategy<CAP> {
     }
 
     /// Works out whether the strategy is steady (narrow, plain guards, nothing pending, a regime
-    /// in force: see [`Clock::Steady`]) after the general step or a restore changed the state,
+    /// in force: see [`Clock`]) after the general step or a restore changed the state,
     /// where the crossover's count of bars since the last flip is exact.
     #[inline(always)]
     pub(crate) fn refresh_steady(&mut self) {
@@ -187,9 +187,9 @@ impl<const CAP: usize> Strategy<CAP> {
         if let Some(last) = self.clock.last() {
             self.since_ms = last;
             self.clock = if steady {
-                Clock::Steady(last)
+                Clock::steady(last, self.params.bin_ms)
             } else {
-                Clock::General(last)
+                Clock::general(last)
             };
         }
     }
@@ -205,7 +205,7 @@ impl<const CAP: usize> Strategy<CAP> {
     /// [`Step::Duplicate`] no-op (pollers re-read the last bucket).
     #[inline(always)]
     pub fn on_candle(&mut self, candle: &Candle) -> Result<Step, CandleError> {
-        // The common case first: the clock's tag stands for the band, the guards, the filling
+        // The common case first: the clock's step stands for the band, the guards, the filling
         // windows and the first regime, so that none of them is looked at per candle. Only on
         // 64-bit targets (the Lambda, the CLI): on a microcontroller flash is what counts, 64-bit
         // arithmetic takes several instructions anyway, and the general step gives the same
@@ -238,7 +238,7 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
-        if SHORT_PATH && let Clock::Steady(_) = self.clock {
+        if SHORT_PATH && self.clock.steady_last().is_some() {
             // The short path may leave a valid candle here (its price test is stricter than the
             // exact one): first count the bars it took since `since_ms` into the crossover, as
             // `refresh_steady` below restarts the count from this candle.
@@ -247,7 +247,7 @@ impl<const CAP: usize> Strategy<CAP> {
         }
         // General until `refresh_steady` below finds a plain regime in force (none holds while
         // the windows fill).
-        self.clock = Clock::General(t);
+        self.clock = Clock::general(t);
         let Some((short, long)) = self.smas.push_means(close) else {
             return Ok(Step::NotReady);
         };
