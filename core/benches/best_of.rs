@@ -1,7 +1,7 @@
 //! Best-of-N ns per candle, next to criterion's means: on a shared 2-core machine other builds
 //! inflate means several-fold, while the fastest of many short runs stays close to the code's own
 //! cost. Same workloads as `benches/core.rs` (the demo market, and the real May 2021 closes when
-//! the shared data is there), each strategy figure also given as a ratio to both plain f64
+//! the shared data is there), each strategy figure also given as a ratio to the three f64
 //! crossovers timed in the same run. `cargo bench -p maestro-core --bench best_of`.
 //!
 //! Where the compiler places the loops moves `on_candle` by up to 5% between builds whose step
@@ -13,7 +13,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{demo_candles, f64_crossover, f64_running_means, params, real_candles};
+use common::{
+    MINUTE, demo_candles, f64_candles, f64_checked_running_means, f64_crossover, f64_running_means,
+    params, real_candles,
+};
 use maestro_core::{Candle, RollingSma, Step, Strategy, run_batch};
 use std::hint::black_box;
 use std::time::Instant;
@@ -59,23 +62,34 @@ fn fresh<const C: usize>(w: (u32, u32)) -> Strategy<C> {
     Strategy::<C>::new(black_box(params(w.0, w.1))).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One line per workload: the core's figures and their ratios to both f64 crossovers (the
-/// running means first: the faster one). The six loops take turns within each round, so that a
-/// change in the machine's load (other jobs, a neighbour on the host) falls on all of them
-/// alike; each keeps its fastest run. The windows go through `black_box` for the baselines as
-/// they do for the core, so that no loop is built for constant windows.
+/// One line per workload: the core's figures and their ratios to the three f64 crossovers (the
+/// running means, the same with the core's candle checks, and the division). The seven loops
+/// take turns within each round, so that a change in the machine's load (other jobs, a
+/// neighbour on the host) falls on all of them alike; each keeps its fastest run. The windows
+/// go through `black_box` for the baselines as they do for the core, so that no loop is built
+/// for constant windows.
 fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
     let closes: Vec<f64> = candles.iter().map(|c| c.close.0 as f64).collect();
+    let rows = f64_candles(candles);
     let (s64, s1k) = (fresh::<64>(w), fresh::<1024>(w));
     let n = candles.len();
     let (short, long) = (w.0 as usize, w.1 as usize);
-    let mut loops: [Box<dyn FnMut() -> i64 + '_>; 6] = [
+    let mut loops: [Box<dyn FnMut() -> i64 + '_>; 7] = [
         Box::new(|| {
             i64::from(f64_running_means(
                 black_box(&closes),
                 black_box(short),
                 black_box(long),
             ))
+        }),
+        Box::new(|| {
+            f64_checked_running_means(
+                black_box(&rows),
+                black_box(short),
+                black_box(long),
+                black_box(MINUTE),
+            )
+            .map_or(-1, i64::from)
         }),
         Box::new(|| {
             i64::from(f64_crossover(
@@ -89,19 +103,42 @@ fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
         Box::new(|| batch(&s64, candles)),
         Box::new(|| batch(&s1k, candles)),
     ];
-    let mut fastest = [f64::MAX; 6];
+    // What each loop counts (regime changes, or the core's signals): the checked crossover must
+    // take every candle and count as the unchecked one does, or its time would not compare.
+    let counts = loops.iter_mut().map(|f| f()).collect::<Vec<_>>();
+    assert_eq!(
+        counts[1], counts[0],
+        "{name}: the checked f64 crossover refused a candle"
+    );
+    // And it does check: a close below the low, a late candle and a NaN open are refused.
+    for k in [5, 7, 9] {
+        let mut bad = rows.clone();
+        let c = &mut bad[k];
+        match k {
+            5 => c.low = c.close + 1.0,
+            7 => c.close_time_ms += 1,
+            _ => c.open = f64::NAN,
+        }
+        let got = f64_checked_running_means(&bad, short, long, MINUTE);
+        assert_eq!(
+            got,
+            Err(k),
+            "{name}: the checked f64 crossover took bad candle {k}"
+        );
+    }
+    let mut fastest = [f64::MAX; 7];
     for _ in 0..runs {
         for (f, best) in loops.iter_mut().zip(&mut fastest) {
             *best = best.min(time(n, f));
         }
     }
-    let [means, div, core @ ..] = fastest;
+    let [means, checked, div, core @ ..] = fastest;
     println!(
-        "{name} {}/{}: f64 running means {means:.2} | f64 crossover {div:.2} ({:.2}x)",
-        w.0,
-        w.1,
-        div / means
+        "{name} {}/{}: f64 running means {means:.2} | with the core's checks {checked:.2} | \
+         f64 crossover {div:.2}",
+        w.0, w.1,
     );
+    println!("  (regime changes or signals: {counts:?})");
     let names = [
         "on_candle/64",
         "on_candle/1024",
@@ -110,8 +147,9 @@ fn compare(runs: usize, name: &str, candles: &[Candle], w: (u32, u32)) {
     ];
     for (what, ns) in names.iter().zip(core) {
         println!(
-            "  {what:<15} {ns:.2}  ({:.2}x running means, {:.2}x f64 crossover)",
+            "  {what:<15} {ns:.2}  ({:.2}x running means, {:.2}x with checks, {:.2}x f64 crossover)",
             ns / means,
+            ns / checked,
             ns / div
         );
     }

@@ -1,9 +1,11 @@
 //! ns per candle for the O(1) rolling SMA and the full strategy step, on the demo market and on
 //! real data (the May 2021 LTC/USDT closes, skipped with a message when the file is absent), with
-//! baselines in the same run: two plain f64 two-SMA crossovers (`f64_running_means`, the faster,
-//! and `f64_crossover`; the figures the step is judged against: compare ratios within one run,
-//! never absolute figures across machines) and the naive O(window) re-sum. `cargo bench -p maestro-core --bench core`; criterion's `thrpt`
-//! line gives candles per second (ns/candle = 1 / thrpt).
+//! baselines in the same run: three f64 two-SMA crossovers (`f64_running_means`, the fastest;
+//! `f64_checked_running_means`, the same with the core's candle checks; `f64_crossover`, which
+//! divides; the figures the step is judged against: compare ratios within one run, never
+//! absolute figures across machines) and the naive O(window) re-sum.
+//! `cargo bench -p maestro-core --bench core`; criterion's `thrpt` line gives candles per second
+//! (ns/candle = 1 / thrpt).
 
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
@@ -11,7 +13,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{demo_candles, f64_crossover, f64_running_means, params, real_candles};
+use common::{
+    MINUTE, demo_candles, f64_candles, f64_checked_running_means, f64_crossover, f64_running_means,
+    params, real_candles,
+};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
@@ -85,12 +90,23 @@ fn core_step<const C: usize>(
     });
 }
 
-/// Both plain f64 crossovers over the same closes: the step's yardsticks.
+/// The f64 crossovers over the same candles: the step's yardsticks.
 fn f64_step(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, candles: &[Candle], w: (u32, u32)) {
     let closes: Vec<f64> = candles.iter().map(|c| c.close.0 as f64).collect();
+    let rows = f64_candles(candles);
     let (short, long) = (w.0 as usize, w.1 as usize);
     g.bench_function(BenchmarkId::new("f64_running_means", id), |b| {
         b.iter(|| f64_running_means(black_box(&closes), black_box(short), black_box(long)))
+    });
+    g.bench_function(BenchmarkId::new("f64_checked_running_means", id), |b| {
+        b.iter(|| {
+            f64_checked_running_means(
+                black_box(&rows),
+                black_box(short),
+                black_box(long),
+                black_box(MINUTE),
+            )
+        })
     });
     g.bench_function(BenchmarkId::new("f64_crossover", id), |b| {
         b.iter(|| f64_crossover(black_box(&closes), black_box(short), black_box(long)))

@@ -1,5 +1,6 @@
 //! What both benches share: the demo market, the real market data (with the data rule's skip), the
-//! parameters, and the two plain f64 crossovers every strategy figure is judged against.
+//! parameters, and the three f64 crossovers every strategy figure is judged against: two plain
+//! ones, and one that makes the core's candle checks.
 
 use maestro_core::{Candle, DemoMarket, Guards, Mode, Params, Price, TickSize};
 use std::io::Write;
@@ -198,4 +199,71 @@ pub fn f64_running_means(closes: &[f64], short: usize, long: usize) -> u32 {
         regime.see(s.next(x), l.next(x));
     }
     regime.changes
+}
+
+/// A candle as a bot without exact prices reads it: close time in ms, prices in f64.
+#[derive(Clone, Copy)]
+pub struct F64Candle {
+    pub close_time_ms: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+}
+
+/// The candles in f64 (their tick counts as floats).
+pub fn f64_candles(candles: &[Candle]) -> Vec<F64Candle> {
+    candles
+        .iter()
+        .map(|c| F64Candle {
+            close_time_ms: c.close_time_ms,
+            open: c.open.0 as f64,
+            high: c.high.0 as f64,
+            low: c.low.0 as f64,
+            close: c.close.0 as f64,
+        })
+        .collect()
+}
+
+/// [`f64_running_means`] making the core's candle checks first, as a bot that trades on it
+/// must: each candle one bin after the last (with no overflow), every price positive and within
+/// the core's limit, `low <= close <= high` (NaN fails every one). Returns the number of regime
+/// changes, or the index of the first candle that fails a check.
+pub fn f64_checked_running_means(
+    candles: &[F64Candle],
+    short: usize,
+    long: usize,
+    bin_ms: i64,
+) -> Result<u32, usize> {
+    const MAX: f64 = maestro_core::price::MAX_TICKS as f64;
+    // `&`, not `&&`: one branch for all the checks, not one per check.
+    let prices = |c: &F64Candle| {
+        (c.open > 0.0)
+            & (c.open <= MAX)
+            & (c.low > 0.0)
+            & (c.high <= MAX)
+            & (c.low <= c.close)
+            & (c.close <= c.high)
+    };
+    let Some((first, rest)) = candles.split_first() else {
+        return Ok(0);
+    };
+    if !prices(first) {
+        return Err(0);
+    }
+    let (mut s, mut l) = (
+        RunningMean::new(short, first.close),
+        RunningMean::new(long, first.close),
+    );
+    let mut regime = Regime::default();
+    regime.see(s.next(first.close), l.next(first.close));
+    let mut last = first.close_time_ms;
+    for (i, c) in rest.iter().enumerate() {
+        if !((last.checked_add(bin_ms) == Some(c.close_time_ms)) & prices(c)) {
+            return Err(i + 1);
+        }
+        last = c.close_time_ms;
+        regime.see(s.next(c.close), l.next(c.close));
+    }
+    Ok(regime.changes)
 }
