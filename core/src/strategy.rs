@@ -238,10 +238,11 @@ impl<const CAP: usize> Strategy<CAP> {
             }
         }
         check_prices(candle)?;
-        if SHORT_PATH && self.clock.steady_last().is_some() {
+        if SHORT_PATH {
             // The short path may leave a valid candle here (its price test is stricter than the
             // exact one): first count the bars it took since `since_ms` into the crossover, as
-            // `refresh_steady` below restarts the count from this candle.
+            // `refresh_steady` below restarts the count from this candle. Unless the strategy is
+            // steady there are none, and this writes back what the crossover holds.
             let since_flip = self.cross_state().since_flip;
             self.cross.set_plain(self.cross.regime(), since_flip);
         }
